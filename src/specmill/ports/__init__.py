@@ -1,0 +1,9 @@
+"""One Protocol per port. Phases depend on these, never on an adapter."""
+
+from specmill.ports.model import Model
+from specmill.ports.repo_analysis import RepoAnalyzer
+from specmill.ports.spec_store import SpecStore
+from specmill.ports.test_runner import TestRunner
+from specmill.ports.workspace import Workspace
+
+__all__ = ["Model", "RepoAnalyzer", "SpecStore", "TestRunner", "Workspace"]

@@ -1,0 +1,7 @@
+"""Shared fixtures live in tests/fixtures/, one module per real service."""
+
+pytest_plugins = [
+    "tests.fixtures.basic_memory",
+    "tests.fixtures.git_repos",
+    "tests.fixtures.messages_server",
+]
