@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures.basic_memory",
     "tests.fixtures.git_repos",
     "tests.fixtures.messages_server",
+    "tests.fixtures.runtime",
 ]

@@ -1,0 +1,1 @@
+"""A small greeting service: an HTTP API and a CLI."""

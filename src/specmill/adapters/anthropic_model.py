@@ -1,0 +1,92 @@
+"""The Model port over the official Anthropic SDK.
+
+The SDK's own retries are kept low: DBOS step retries (with backoff, recorded in
+the run) handle overload, rate limits, 5xx and dropped connections. Other 4xx
+fail the step at once with the API's own message.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anthropic
+
+from specmill.errors import ModelError, TransientModelError
+from specmill.models import ModelRequest, ModelTurn, Usage
+
+_TRANSIENT_STATUS = {408, 409, 429, 500, 502, 503, 504, 529}
+_TRANSIENT_TYPES = {"overloaded_error", "api_error", "rate_limit_error", "timeout_error"}
+
+
+class AnthropicModel:
+    """Streams each call (long generations would otherwise hit the SDK's non-streaming limits)."""
+
+    def __init__(self, client: anthropic.Anthropic | None = None, *, timeout_s: float = 600.0) -> None:
+        self._client = client or anthropic.Anthropic(max_retries=1, timeout=timeout_s)
+
+    def complete(self, request: ModelRequest) -> ModelTurn:
+        kwargs: dict[str, Any] = {
+            "model": request.model,
+            "max_tokens": request.max_tokens,
+            "system": request.system,
+            "messages": request.messages,
+        }
+        if request.tools:
+            kwargs["tools"] = request.tools
+        if request.tool_choice:
+            kwargs["tool_choice"] = request.tool_choice
+        try:
+            with self._client.messages.stream(**kwargs) as stream:
+                message = stream.get_final_message()
+        except anthropic.APIConnectionError as exc:
+            raise TransientModelError(f"model API unreachable: {exc}") from None
+        except anthropic.APIStatusError as exc:
+            detail = f"model API answered {exc.status_code}: {_api_message(exc)}"
+            if exc.status_code in _TRANSIENT_STATUS or _error_type(exc) in _TRANSIENT_TYPES:
+                raise TransientModelError(detail) from None
+            raise ModelError(detail) from None
+        return _to_turn(message)
+
+
+def _error_type(exc: anthropic.APIStatusError) -> str:
+    """An error sent mid-stream arrives with HTTP 200; only its body says what it was."""
+    body = exc.body
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        return str(body["error"].get("type", ""))
+    return ""
+
+
+def _api_message(exc: anthropic.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict) and error.get("message"):
+            return str(error["message"])
+    return str(exc.message)
+
+
+def _to_turn(message: Any) -> ModelTurn:
+    """Keep only plain JSON: SDK objects must not reach the step record."""
+    content = [block.model_dump(mode="json", exclude_none=True) for block in message.content]
+    usage = message.usage
+    return ModelTurn(
+        content=[_plain_block(block) for block in content],
+        stop_reason=message.stop_reason,
+        model=message.model,
+        usage=Usage(
+            input_tokens=usage.input_tokens or 0,
+            output_tokens=usage.output_tokens or 0,
+            cache_read_input_tokens=getattr(usage, "cache_read_input_tokens", 0) or 0,
+            cache_creation_input_tokens=getattr(usage, "cache_creation_input_tokens", 0) or 0,
+        ),
+    )
+
+
+def _plain_block(block: dict[str, Any]) -> dict[str, Any]:
+    """Drop SDK-only fields so the block can be sent back verbatim as conversation history."""
+    kind = block.get("type")
+    if kind == "text":
+        return {"type": "text", "text": block.get("text", "")}
+    if kind == "tool_use":
+        return {"type": "tool_use", "id": block["id"], "name": block["name"], "input": block.get("input", {})}
+    return block

@@ -1,0 +1,213 @@
+"""Workspace port on the real `git` CLI: one worktree and one branch per run.
+
+Every file-touching step goes from an input commit to an output commit, so this
+adapter only has to do three things well: put a worktree exactly at a commit
+(recreating it when it vanished), commit everything, and diff two commits.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+from specmill.errors import BadInput, NotAGitRepository, SpecmillError, UnknownRef
+from specmill.models import WorkspaceState
+
+IDENTITY = {
+    "GIT_AUTHOR_NAME": "specmill",
+    "GIT_AUTHOR_EMAIL": "specmill@localhost",
+    "GIT_COMMITTER_NAME": "specmill",
+    "GIT_COMMITTER_EMAIL": "specmill@localhost",
+}
+
+# Settings pinned on every call so user or system config cannot change what lands in a tree
+# (line endings, file modes) or make a command wait for input (signing, pager).
+PINNED_CONFIG = (
+    "-c", "core.autocrlf=false",
+    "-c", "core.safecrlf=false",
+    "-c", "core.fileMode=true",
+    "-c", "commit.gpgSign=false",
+    "-c", "core.pager=cat",
+    "-c", "advice.detachedHead=false",
+)
+
+# Python leftovers that must never enter a run's tree, whatever the repository ignores.
+EXCLUDES = "__pycache__/\n*.py[cod]\n.pytest_cache/\n"
+
+_SAFE_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+SLUG_MAX = 48
+
+
+class GitCommandFailed(SpecmillError):
+    """A git command failed for a reason that is not the user's input."""
+
+
+def branch_name(spec_permalink: str, run_id: str) -> str:
+    """`specmill/<spec-slug>-<short-run-id>`: readable, a valid ref, unique per run."""
+    slug = re.sub(r"[^a-z0-9]+", "-", spec_permalink.lower()).strip("-")
+    slug = slug[:SLUG_MAX].rstrip("-") or "spec"
+    short = re.sub(r"[^A-Za-z0-9]", "", run_id).lower()[:8] or "run"
+    return f"specmill/{slug}-{short}"
+
+
+def _env() -> dict[str, str]:
+    """The caller's environment without GIT_* overrides (a hook's GIT_DIR would redirect us)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update(IDENTITY)
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    return env
+
+
+class GitWorktreeWorkspace:
+    """Run worktrees live in `data_dir/worktrees/<run_id>`; commits live in the target repository."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = Path(data_dir)
+
+    # -- port ---------------------------------------------------------------------------
+
+    def prepare(self, run_id: str, repo: str, branch: str, base_ref: str | None) -> WorkspaceState:
+        """Create (or reuse) the run's branch and worktree; safe to repeat after a crash."""
+        root = self._repo_root(repo)
+        ref = base_ref or "HEAD"
+        base = self._resolve(root, ref)
+        self._check_branch_name(root, branch)
+        tip = self._branch_tip(root, branch)
+        if tip is None:
+            self._git(root, "branch", branch, base)
+            tip = base
+        else:
+            # The branch survived an earlier attempt; `ref` may have moved since (HEAD gained
+            # commits), but the fork point of the two is still the base the run started from.
+            base = self._merge_base(root, base, tip) or base
+        path = self._worktree_path(run_id)
+        if not self._is_worktree(path):
+            self._add_worktree(root, path, branch)
+        return WorkspaceState(
+            run_id=run_id, repo=str(root), path=str(path), branch=branch,
+            base_ref=ref, base_commit=base, head_commit=tip,
+        )
+
+    def checkout(self, state: WorkspaceState, commit: str) -> Path:
+        """Put the worktree exactly at `commit` with the branch on it; leftovers vanish."""
+        root = Path(state.repo)
+        sha = self._resolve(root, commit, missing="the run's commits are not in this repository (was it re-cloned?)")
+        path = self._worktree_path(state.run_id)
+        if not self._is_worktree(path):
+            if self._branch_tip(root, state.branch) is None:
+                self._git(root, "branch", state.branch, sha)
+            self._add_worktree(root, path, state.branch)
+        self._remove_stale_lock(path)
+        self._git(path, "checkout", "--force", "-B", state.branch, sha)
+        self._git(path, "reset", "--hard", "--quiet", sha)
+        self._git(path, "clean", "-ffdxq")
+        return path
+
+    def commit_all(self, state: WorkspaceState, message: str) -> str:
+        """Commit every change (ignored files excepted) as specmill; HEAD when nothing changed."""
+        path = self._worktree_path(state.run_id)
+        if not self._is_worktree(path):
+            raise GitCommandFailed(f"the worktree of run {state.run_id} is missing at {path}; check out a commit first")
+        self._git(path, *self._excludes(), "add", "--all", "--", ".")
+        staged = self._git(path, "diff", "--cached", "--quiet", check=False)
+        if staged.returncode != 0:
+            self._git(path, "commit", "--quiet", "--no-verify", "--allow-empty-message", "-m", message)
+        return self._git(path, "rev-parse", "HEAD").stdout.strip()
+
+    def diff(self, state: WorkspaceState, head_commit: str) -> str:
+        """Unified diff base..head, computed in the main repository (works without the worktree)."""
+        root = Path(state.repo)
+        head = self._resolve(root, head_commit)
+        return self._git(
+            root, "diff", "--no-color", "--no-ext-diff", "--no-textconv", state.base_commit, head, "--"
+        ).stdout
+
+    # -- extras for tests and callers that compare results ------------------------------
+
+    def tree_id(self, state: WorkspaceState, commit: str) -> str:
+        """The tree of `commit`: equal trees mean equal files, whatever the commit metadata."""
+        return self._git(Path(state.repo), "rev-parse", f"{self._resolve(Path(state.repo), commit)}^{{tree}}").stdout.strip()
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _git(self, cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        cmd = ["git", *PINNED_CONFIG, *args]
+        proc = subprocess.run(cmd, cwd=cwd, env=_env(), capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        if check and proc.returncode != 0:
+            shown = " ".join(args)
+            raise GitCommandFailed(f"git {shown} failed in {cwd}: {proc.stderr.strip() or proc.stdout.strip()}")
+        return proc
+
+    def _repo_root(self, repo: str) -> Path:
+        path = Path(repo).expanduser()
+        problem = NotAGitRepository(f"'{repo}' is not a git repository: pass --repo the root of a git checkout")
+        if not path.is_dir():
+            raise problem
+        proc = self._git(path, "rev-parse", "--show-toplevel", check=False)
+        if proc.returncode != 0 or not proc.stdout.strip():
+            raise problem
+        top = Path(proc.stdout.strip()).resolve()
+        if top != path.resolve():
+            raise NotAGitRepository(
+                f"'{repo}' is inside the git repository at '{top}', not its root: pass --repo the root of a git checkout"
+            )
+        return top
+
+    def _resolve(self, root: Path, ref: str, missing: str = "pass --base a branch, tag or commit that exists there") -> str:
+        proc = None
+        if ref and not ref.startswith("-"):
+            proc = self._git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
+        if proc is None or proc.returncode != 0:
+            raise UnknownRef(f"'{ref}' is not a commit in {root}: {missing}")
+        return proc.stdout.strip()
+
+    def _check_branch_name(self, root: Path, branch: str) -> None:
+        proc = self._git(root, "check-ref-format", "--branch", branch, check=False)
+        if proc.returncode != 0 or branch.startswith("-"):
+            raise BadInput(f"'{branch}' is not a valid git branch name")
+
+    def _branch_tip(self, root: Path, branch: str) -> str | None:
+        proc = self._git(root, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}^{{commit}}", check=False)
+        return proc.stdout.strip() if proc.returncode == 0 else None
+
+    def _merge_base(self, root: Path, a: str, b: str) -> str | None:
+        proc = self._git(root, "merge-base", a, b, check=False)
+        return proc.stdout.strip() if proc.returncode == 0 else None
+
+    def _worktree_path(self, run_id: str) -> Path:
+        if not _SAFE_RUN_ID.match(run_id):
+            raise BadInput(f"run id '{run_id}' may only contain letters, digits, '.', '_' and '-'")
+        return (self.data_dir / "worktrees" / run_id).resolve()
+
+    def _is_worktree(self, path: Path) -> bool:
+        if not (path / ".git").exists():
+            return False
+        proc = self._git(path, "rev-parse", "--show-toplevel", check=False)
+        return proc.returncode == 0 and Path(proc.stdout.strip()).resolve() == path
+
+    def _add_worktree(self, root: Path, path: Path, branch: str) -> None:
+        """Register a fresh worktree; stale metadata of a deleted one is pruned first."""
+        self._git(root, "worktree", "prune")
+        if path.exists():
+            shutil.rmtree(path)  # our own directory, left half-made by a crash
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # --force: the branch may still be "checked out" by this run's worktree at an old data dir.
+        self._git(root, "worktree", "add", "--force", "--quiet", str(path), branch)
+
+    def _remove_stale_lock(self, path: Path) -> None:
+        """A git process killed mid-command leaves index.lock behind, which blocks every later command."""
+        proc = self._git(path, "rev-parse", "--git-path", "index.lock", check=False)
+        if proc.returncode == 0 and proc.stdout.strip():
+            lock = Path(proc.stdout.strip())
+            (lock if lock.is_absolute() else path / lock).unlink(missing_ok=True)
+
+    def _excludes(self) -> tuple[str, ...]:
+        """Replace the user's global excludes with specmill's, so trees do not depend on the machine."""
+        file = self.data_dir / "git-excludes"
+        if not file.exists() or file.read_text() != EXCLUDES:
+            file.parent.mkdir(parents=True, exist_ok=True)
+            file.write_text(EXCLUDES)
+        return ("-c", f"core.excludesFile={file.resolve()}")

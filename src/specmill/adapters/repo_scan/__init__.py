@@ -1,0 +1,1 @@
+"""Helpers of the repo_map adapter: walk, parse, detect conventions, rank, render within a budget."""

@@ -1,0 +1,192 @@
+"""Render the brief as Markdown and fit it to the token budget by dropping the least useful lines.
+
+Every line is an item with a priority and the items it needs (its section heading, its file, its
+class). Items are taken greedily in priority order while they fit; a line that does not fit is
+skipped and smaller, later ones may still go in. Because the token estimate is additive over
+lines, the sum of the chosen items' costs bounds the estimate of the rendered text, so the
+result can never exceed the budget.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from specmill.adapters.repo_scan.conventions import KEY_KINDS, LAYOUT_KINDS
+from specmill.adapters.repo_scan.ranking import spec_terms, symbol_relevance
+from specmill.adapters.repo_scan.repo import Repo, listing
+from specmill.adapters.repo_scan.tokens import estimate_tokens
+from specmill.adapters.repo_scan.walk import MAX_FILES, MAX_PARSE_BYTES, RepoFile
+from specmill.models import Convention, PatternBrief, RankedFile, Spec
+
+Key = tuple[int, ...]
+LAYOUT, CONVENTIONS, FILES = 0, 1, 2
+HEADINGS = {LAYOUT: "## Layout", CONVENTIONS: "## Conventions", FILES: "## Relevant files"}
+CANDIDATE_FILES = 200
+"""Only this many top-ranked files compete for space; the rest show up in Layout's counts."""
+FIRST_SYMBOLS, MORE_SYMBOLS = 4, 12
+
+
+@dataclass(frozen=True)
+class Item:
+    text: str
+    deps: tuple[Key, ...]
+    cost: int
+
+
+class Draft:
+    """Items keyed by their place in the document, plus the order in which they earn space."""
+
+    def __init__(self) -> None:
+        self.items: dict[Key, Item] = {}
+        self.order: list[Key] = []
+
+    def add(self, key: Key, text: str, deps: tuple[Key, ...] = ()) -> None:
+        section = (key[0],)
+        if section not in self.items:
+            self.items[section] = Item(HEADINGS[key[0]], (), estimate_tokens(HEADINGS[key[0]]) + 2)
+        self.items[key] = Item(text, (section, *deps), estimate_tokens(text) + 1)
+
+    def want(self, keys: list[Key]) -> None:
+        self.order.extend(k for k in keys if k in self.items)
+
+    def fit(self, budget: int) -> set[Key]:
+        chosen: set[Key] = set()
+        used = 0
+        for key in self.order:
+            if key in chosen:
+                continue
+            need = [d for d in self.items[key].deps if d not in chosen] + [key]
+            cost = sum(self.items[k].cost for k in need)
+            if used + cost <= budget:
+                chosen.update(need)
+                used += cost
+        return chosen
+
+    def render(self, chosen: set[Key]) -> str:
+        sections: dict[int, list[str]] = {}
+        for key in sorted(chosen):
+            sections.setdefault(key[0], []).append(self.items[key].text)
+        return "\n\n".join("\n".join(lines) for lines in sections.values())
+
+    def trim(self, chosen: set[Key], budget: int) -> tuple[str, set[Key]]:
+        """Render, dropping the lowest-priority leaves in the unexpected case the estimate disagrees."""
+        markdown = self.render(chosen)
+        rank = {k: i for i, k in reversed(list(enumerate(self.order)))}
+        while chosen and estimate_tokens(markdown) > budget:
+            needed = {d for k in chosen for d in self.items[k].deps}
+            chosen.discard(max((k for k in chosen if k not in needed), key=lambda k: rank.get(k, -1)))
+            chosen = {k for k in chosen if len(k) > 1 or any(o[0] == k[0] and len(o) > 1 for o in chosen)}
+            markdown = self.render(chosen)
+        return markdown, chosen
+
+
+def _layout_lines(repo: Repo) -> list[str]:
+    counts: dict[str, Counter[str]] = {}
+    subdirs: dict[str, set[str]] = {}
+    root_files: list[str] = []
+    for f in repo.files:
+        top, _, rest = f.path.partition("/")
+        if not rest:
+            root_files.append(f.path)
+            continue
+        counts.setdefault(top, Counter())["python" if f.is_python else "other"] += 1
+        if "/" in rest:
+            subdirs.setdefault(top, set()).add(rest.split("/")[0] + "/")
+    lines = []
+    for top, c in sorted(counts.items()):
+        line = f"- `{top}/`: {c['python'] + c['other']} files ({c['python']} Python)"
+        if subdirs.get(top):
+            line += "; subfolders " + listing(sorted(subdirs[top]), 8)
+        lines.append(line)
+    if root_files:
+        lines.append("- root files: " + listing(root_files, 15))
+    big = [f.path for f in repo.files if f.is_python and f.size > MAX_PARSE_BYTES]
+    if big:
+        lines.append(f"- Python files over {MAX_PARSE_BYTES // 1000} KB, not parsed: " + listing(big, 5))
+    if repo.truncated:
+        lines.append(f"- listing stopped after {MAX_FILES} files")
+    return lines
+
+
+def _flat(groups: list[list[Key]]) -> list[Key]:
+    return [key for group in groups for key in group]
+
+
+def _is_blank_init(f: RepoFile) -> bool:
+    """An `__init__.py` with nothing in it says nothing the Layout section does not."""
+    return f.name == "__init__.py" and f.facts is not None and not f.facts.symbols and not f.facts.docstring
+
+
+def _file_header(f: RepoFile) -> str:
+    text = f"- `{f.path}`"
+    if f.facts is not None and f.facts.docstring:
+        text += f" - {f.facts.docstring}"
+    if f.note:
+        text += f" ({f.note})"
+    return text
+
+
+def render_brief(
+    repo: Repo, conventions: list[Convention], ranked: list[tuple[str, float]], spec: Spec, budget: int
+) -> PatternBrief:
+    draft = Draft()
+    layout = [c for c in conventions if c.kind in LAYOUT_KINDS]
+    scores = dict(ranked)
+    key_conventions = sorted(
+        (c for c in conventions if c.kind in KEY_KINDS),
+        key=lambda c: -max((scores.get(p, 0.0) for p in c.files), default=0.0),
+    )
+    others = key_conventions + [c for c in conventions if c.kind not in LAYOUT_KINDS | KEY_KINDS]
+    for i, convention in enumerate(layout):
+        draft.add((LAYOUT, i), f"- {convention.summary}")
+    for i, line in enumerate(_layout_lines(repo), start=len(layout)):
+        draft.add((LAYOUT, i), line)
+    for i, convention in enumerate(others):
+        draft.add((CONVENTIONS, i), f"- {convention.kind}: {convention.summary}")
+
+    by_path = {f.path: f for f in repo.files}
+    ranked = [(p, score) for p, score in ranked if not _is_blank_init(by_path[p])]
+    wanted = spec_terms(spec)
+    symbol_order: list[list[Key]] = []
+    for r, (path, _) in enumerate(ranked[:CANDIDATE_FILES]):
+        f = by_path[path]
+        header: Key = (FILES, r)
+        draft.add(header, _file_header(f))
+        symbols = f.facts.symbols if f.facts is not None else ()
+        owner: dict[str, Key] = {}
+        for j, symbol in enumerate(symbols):
+            key = (FILES, r, j)
+            if symbol.parent:
+                deps = (header, owner[symbol.parent]) if symbol.parent in owner else (header,)
+                draft.add(key, f"    - {symbol.text}", deps)
+            else:
+                owner[symbol.name] = key
+                draft.add(key, f"  - {symbol.text}", (header,))
+        by_relevance = sorted(range(len(symbols)), key=lambda j: (-symbol_relevance(symbols[j].text, wanted), j))
+        symbol_order.append([(FILES, r, j) for j in by_relevance])
+
+    layout_keys = [k for k in draft.items if k[0] == LAYOUT and len(k) > 1]
+    convention_keys = [(CONVENTIONS, i) for i in range(len(others))]
+    per_file = [[(FILES, r)] + keys for r, keys in enumerate(symbol_order)]
+    first = [keys[: 1 + FIRST_SYMBOLS] for keys in per_file]
+    more = [keys[: 1 + MORE_SYMBOLS] for keys in per_file]
+    draft.want(layout_keys[:1] + convention_keys[:1] + _flat(first[:1]))
+    draft.want(convention_keys[: len(key_conventions)] + _flat(first[1:3]))
+    draft.want(convention_keys + layout_keys + _flat(more[:3]) + _flat(first[3:10]))
+    draft.want(_flat(more[3:10]) + _flat(per_file))
+
+    markdown, chosen = draft.trim(draft.fit(budget), budget)
+    files = [
+        RankedFile(
+            path=path,
+            score=score,
+            symbols=[s.text for j, s in enumerate(by_path[path].facts.symbols if by_path[path].facts else ())
+                     if (FILES, r, j) in chosen],
+        )
+        for r, (path, score) in enumerate(ranked[:CANDIDATE_FILES])
+        if (FILES, r) in chosen
+    ]
+    return PatternBrief(
+        markdown=markdown, tokens=estimate_tokens(markdown), budget=budget, files=files, conventions=conventions
+    )

@@ -1,0 +1,84 @@
+"""One scanned repository: its files, their parsed facts and its configuration, for the detectors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from specmill.adapters.repo_scan.configs import ProjectConfig, load
+from specmill.adapters.repo_scan.symbols import PyFacts
+from specmill.adapters.repo_scan.walk import RepoFile, module_name, walk
+
+
+@dataclass(frozen=True)
+class Repo:
+    root: Path
+    files: tuple[RepoFile, ...]
+    config: ProjectConfig
+    truncated: bool = False
+
+    @cached_property
+    def parsed(self) -> list[tuple[RepoFile, PyFacts]]:
+        return [(f, f.facts) for f in self.files if f.facts is not None]
+
+    @cached_property
+    def modules(self) -> dict[str, str]:
+        """Dotted module name -> path, so imports can be followed to files.
+
+        A file is known by its path (minus `src/`) and by its `__init__.py` chain, so
+        `from greeting.routers import hello` finds `examples/svc/greeting/routers/hello.py`.
+        """
+        packages = {dirname(f.path) for f in self.files if f.name == "__init__.py"}
+        names: dict[str, str] = {}
+        for f in self.files:
+            if not f.is_python:
+                continue
+            names.setdefault(module_name(f.path)[0], f.path)
+            parts = f.path[: -len(".py")].split("/")
+            start = len(parts) - 1
+            while start > 0 and "/".join(parts[:start]) in packages:
+                start -= 1
+            chain = parts[start:-1] if parts[-1] == "__init__" else parts[start:]
+            if chain:
+                names.setdefault(".".join(chain), f.path)
+        return names
+
+    def resolve(self, dotted_name: str) -> str | None:
+        """The file an import names: the module itself, or the module an imported attribute lives in."""
+        if dotted_name in self.modules:
+            return self.modules[dotted_name]
+        head = dotted_name.rpartition(".")[0]
+        return self.modules.get(head) if head else None
+
+    def imported_paths(self, facts: PyFacts) -> set[str]:
+        return {p for name in facts.imports if (p := self.resolve(name)) is not None}
+
+
+def scan(root: Path) -> Repo:
+    tree = walk(root)
+    return Repo(root, tree.files, load(root, tree.files), tree.truncated)
+
+
+def code(text: str) -> str:
+    return f"`{text}`"
+
+
+def listing(items: list[str], limit: int = 4, quote: bool = True) -> str:
+    """`a`, `b`, `c` and 3 more: names in a summary stay short however large the repository."""
+    shown = [code(i) if quote else i for i in items[:limit]]
+    rest = len(items) - limit
+    return ", ".join(shown) + (f" and {rest} more" if rest > 0 else "")
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
+def dirname(path: str) -> str:
+    return path.rpartition("/")[0] or "."
+
+
+def is_test_file(path: str) -> bool:
+    name = path.rsplit("/", 1)[-1]
+    return name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py"))

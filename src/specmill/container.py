@@ -1,0 +1,41 @@
+"""The composition root: settings in, one adapter per port out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from specmill.config import Settings
+from specmill.ports import Model, RepoAnalyzer, SpecStore, TestRunner, Workspace
+
+
+@dataclass
+class Container:
+    settings: Settings
+    spec_store: SpecStore
+    model: Model
+    workspace: Workspace
+    tests: TestRunner
+    analyzer: RepoAnalyzer
+
+    def close(self) -> None:
+        close = getattr(self.spec_store, "close", None)
+        if callable(close):
+            close()
+
+
+def build_container(settings: Settings) -> Container:
+    """The real adapters. The Basic Memory session starts lazily, on first use."""
+    from specmill.adapters.anthropic_model import AnthropicModel
+    from specmill.adapters.basic_memory import BasicMemorySpecStore
+    from specmill.adapters.git_worktree import GitWorktreeWorkspace
+    from specmill.adapters.pytest_runner import SubprocessTestRunner
+    from specmill.adapters.repo_map import RepoMapAnalyzer
+
+    return Container(
+        settings=settings,
+        spec_store=BasicMemorySpecStore.from_settings(settings),
+        model=AnthropicModel(),
+        workspace=GitWorktreeWorkspace(settings.data_dir),
+        tests=SubprocessTestRunner(),
+        analyzer=RepoMapAnalyzer(),
+    )

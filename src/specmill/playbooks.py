@@ -1,0 +1,78 @@
+"""Playbooks: agent definitions in Markdown with YAML frontmatter (workflows/*.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError
+
+from specmill.errors import BadInput, UnknownPlaybook
+
+DEFAULT_PLAYBOOK = "python-developer"
+BUNDLED_DIR = Path(__file__).resolve().parents[2] / "workflows"
+
+
+class Playbook(BaseModel):
+    """The frontmatter keys of a Claude Code subagent file, plus specmill's own."""
+
+    name: str
+    description: str = ""
+    model: str = "claude-sonnet-4-5"
+    test_command: str = Field(default="python -m pytest", description="Run in the worktree; pytest gets JUnit XML.")
+    max_iterations: int = Field(default=3, ge=1, description="Implement -> test -> validate rounds before giving up.")
+    max_turns: int = Field(default=40, ge=1, description="Model calls per implement round.")
+    max_tokens: int = Field(default=8192, ge=256, description="Output cap of one model call.")
+    brief_budget_tokens: int | None = Field(default=None, description="Pattern brief budget; the setting when unset.")
+    prompt: str = Field(description="The Markdown body: the role prompt of the implement phase.")
+
+
+def search_dirs(extra: Path | None = None) -> list[Path]:
+    dirs = [extra] if extra else []
+    dirs += [Path.cwd() / "workflows", BUNDLED_DIR]
+    unique: list[Path] = []
+    for folder in dirs:
+        if folder not in unique and folder.is_dir():
+            unique.append(folder)
+    return unique
+
+
+def available(extra: Path | None = None) -> dict[str, Path]:
+    """Playbook name -> file; earlier folders win."""
+    found: dict[str, Path] = {}
+    for folder in search_dirs(extra):
+        for path in sorted(folder.glob("*.md")):
+            found.setdefault(path.stem, path)
+    return found
+
+
+def load_playbook(name_or_path: str | None, extra: Path | None = None) -> Playbook:
+    """Load by name from the playbook folders, or from a path to a Markdown file."""
+    wanted = name_or_path or DEFAULT_PLAYBOOK
+    candidate = Path(wanted)
+    if candidate.suffix == ".md" and candidate.is_file():
+        return parse_playbook(candidate.read_text(encoding="utf-8"), source=str(candidate))
+    files = available(extra)
+    if wanted not in files:
+        names = ", ".join(sorted(files)) or "none"
+        raise UnknownPlaybook(f"unknown playbook '{wanted}': choose one of {names}, or pass a path to an agent .md file")
+    return parse_playbook(files[wanted].read_text(encoding="utf-8"), source=str(files[wanted]))
+
+
+def parse_playbook(text: str, source: str = "playbook") -> Playbook:
+    if not text.startswith("---"):
+        raise BadInput(f"{source}: a playbook starts with YAML frontmatter between '---' lines")
+    try:
+        _, front, body = text.split("---", 2)
+        meta = yaml.safe_load(front) or {}
+    except (ValueError, yaml.YAMLError) as exc:
+        raise BadInput(f"{source}: unreadable frontmatter ({exc.__class__.__name__}); check the YAML between '---' lines") from None
+    if not isinstance(meta, dict):
+        raise BadInput(f"{source}: frontmatter must be a mapping of keys to values")
+    meta.pop("tools", None)
+    try:
+        return Playbook(prompt=body.strip(), **meta)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise BadInput(f"{source}: invalid '{field}': {first['msg']}") from None

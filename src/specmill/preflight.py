@@ -1,0 +1,36 @@
+"""Cheap checks of a run request, before anything durable starts."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from specmill.config import Settings
+from specmill.errors import BadInput, NotAGitRepository, UnknownRef
+from specmill.models import RunRequest
+from specmill.playbooks import load_playbook
+
+
+def check_request(request: RunRequest, settings: Settings) -> RunRequest:
+    """Return the request with the repository path made absolute; raise BadInput with the fix."""
+    repo = Path(request.repo).expanduser()
+    if not repo.is_dir():
+        raise NotAGitRepository(f"'{request.repo}' is not a directory: pass --repo the root of a git checkout")
+    top = _git(repo, "rev-parse", "--show-toplevel")
+    if top is None:
+        raise NotAGitRepository(f"'{request.repo}' is not a git repository: pass --repo the root of a git checkout")
+    ref = request.base or "HEAD"
+    if _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}") is None:
+        hint = "commit something first" if ref == "HEAD" else "pass --base a branch, tag or commit that exists"
+        raise UnknownRef(f"unknown ref '{ref}' in '{request.repo}': {hint}")
+    load_playbook(request.playbook, settings.playbooks_dir)
+    if not (request.project or settings.project):
+        raise BadInput("no Basic Memory project given: pass --project NAME or set SPECMILL_PROJECT")
+    if request.max_iterations is not None and request.max_iterations < 1:
+        raise BadInput(f"--max-iterations must be at least 1, got {request.max_iterations}")
+    return request.model_copy(update={"repo": str(Path(top).resolve())})
+
+
+def _git(repo: Path, *args: str) -> str | None:
+    proc = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True)
+    return proc.stdout.strip() if proc.returncode == 0 else None

@@ -1,0 +1,128 @@
+"""parse_spec / read_spec: what counts as a success criterion, and what the author must fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from specmill.adapters.memory_spec_store import MemorySpecStore
+from specmill.errors import BadInput, SpecNotFound, SpecWithoutCriteria
+from specmill.models import Note
+from specmill.phases.read_spec import parse_spec, read_spec
+
+SPEC = """---
+title: Todo API
+type: spec
+tags: [api, todo]
+---
+
+# Todo API
+
+Build a small todo service.
+
+## Requirements
+- [ ] a checklist outside the criteria headings is not a criterion
+
+```markdown
+## How to Evaluate
+- [ ] inside a fence is an example, not a criterion
+```
+
+## How to Evaluate
+- [ ] GET /todos returns a list
+  including archived ones
+- [x] POST /todos creates a todo
+  - [ ] nested items count too
+* [ ] star bullets count
+
+### Edge cases
+- [ ] deleting a missing todo returns 404
+
+## Implementation Status
+
+- Status: **failed**
+
+### Success Criteria
+- [ ] specmill's own section is ignored
+
+## Notes
+- [ ] notes are not criteria
+"""
+
+
+def note(content: str, title: str = "Todo API") -> Note:
+    return Note(project="specs", permalink="specs/todo-api", title=title, content=content)
+
+
+def test_criteria_come_from_evaluation_sections_only() -> None:
+    spec = parse_spec(note(SPEC))
+    assert [(c.text, c.checked, c.section) for c in spec.criteria] == [
+        ("GET /todos returns a list including archived ones", False, "How to Evaluate"),
+        ("POST /todos creates a todo", True, "How to Evaluate"),
+        ("nested items count too", False, "How to Evaluate"),
+        ("star bullets count", False, "How to Evaluate"),
+        ("deleting a missing todo returns 404", False, "Edge cases"),
+    ]
+
+
+def test_frontmatter_sections_and_body() -> None:
+    spec = parse_spec(note(SPEC))
+    assert spec.frontmatter == {"title": "Todo API", "type": "spec", "tags": ["api", "todo"]}
+    assert (spec.project, spec.permalink, spec.title) == ("specs", "specs/todo-api", "Todo API")
+    assert {"Todo API", "Requirements", "How to Evaluate", "Edge cases", "Notes"} <= set(spec.sections)
+    assert "Implementation Status" not in spec.sections
+    assert spec.sections["Edge cases"] == "- [ ] deleting a missing todo returns 404"
+    assert "specmill's own section" not in spec.body
+    assert "title: Todo API" not in spec.body
+    assert "## Notes" in spec.body
+
+
+@pytest.mark.parametrize(
+    "heading",
+    ["## How to Evaluate", "# success criteria", "### Acceptance Criteria", "## Acceptance criteria (v2) ##"],
+)
+def test_criteria_heading_names_and_levels(heading: str) -> None:
+    spec = parse_spec(note(f"# Spec\n\n{heading}\n\n- [ ] it works\n"))
+    assert [c.text for c in spec.criteria] == ["it works"]
+
+
+def test_no_frontmatter_is_fine() -> None:
+    spec = parse_spec(note("# Spec\n\n## How to Evaluate\n- [ ] it works\n"))
+    assert spec.frontmatter == {}
+    assert spec.criteria[0].text == "it works"
+
+
+def test_malformed_frontmatter_is_bad_input() -> None:
+    with pytest.raises(BadInput, match="malformed YAML frontmatter") as caught:
+        parse_spec(note("---\ntitle: [unclosed\n---\n\n## How to Evaluate\n- [ ] x\n"))
+    assert "\n" not in str(caught.value)
+
+
+def test_frontmatter_that_is_not_a_mapping_is_bad_input() -> None:
+    with pytest.raises(BadInput, match="not a mapping"):
+        parse_spec(note("---\n- a\n- b\n---\n\n## How to Evaluate\n- [ ] x\n"))
+
+
+def test_no_criteria_names_the_spec_and_the_fix() -> None:
+    with pytest.raises(SpecWithoutCriteria) as caught:
+        parse_spec(note("# Spec\n\n## Requirements\n- [ ] not here\n", title="Lonely Spec"))
+    assert str(caught.value) == (
+        "spec 'Lonely Spec' has no success criteria: add '- [ ] ...' items under a '## How to Evaluate' heading"
+    )
+
+
+def test_criteria_only_in_status_section_do_not_count() -> None:
+    content = "# Spec\n\n## Implementation Status\n\n## How to Evaluate\n- [ ] x\n"
+    # '## How to Evaluate' at level 2 ends the status section, so it counts.
+    assert [c.text for c in parse_spec(note(content)).criteria] == ["x"]
+    hidden = "# Spec\n\n## Implementation Status\n\n### How to Evaluate\n- [ ] x\n"
+    with pytest.raises(SpecWithoutCriteria):
+        parse_spec(note(hidden))
+
+
+def test_read_spec_goes_through_the_store() -> None:
+    store = MemorySpecStore()
+    store.put("specs", "specs/todo-api", SPEC, title="Todo API")
+    for identifier in ("specs/todo-api", "Todo API", "todo api", "memory://specs/todo-api"):
+        assert len(read_spec(store, identifier, "specs").criteria) == 5
+    with pytest.raises(SpecNotFound, match="'specs/missing' not found in Basic Memory project 'specs'"):
+        read_spec(store, "specs/missing", "specs")

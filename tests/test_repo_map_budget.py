@@ -1,0 +1,101 @@
+"""The brief never exceeds its token budget, whatever the repository looks like."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from specmill.adapters.repo_map import RepoMapAnalyzer
+from specmill.adapters.repo_scan.tokens import estimate_tokens
+from specmill.errors import BadInput
+from tests.repo_map_samples import SERVICE, make_spec, write_repo
+
+SPEC = make_spec("Delete a user", "Add `DELETE /users/{user_id}`.", ("Missing users give 404",))
+BUDGETS = [0, 1, 10, 30, 49, *range(50, 400, 17), *range(400, 8001, 331), 8000]
+
+
+def _repo(kind: str, root: Path) -> Path:
+    if kind == "service":
+        return write_repo(root, SERVICE)
+    if kind == "huge-file":
+        lines = (f"def handler_{i}(user_id: int) -> int:\n    return user_id + {i}\n" for i in range(40_000))
+        (root / "everything.py").write_text("".join(lines), encoding="utf-8")
+        assert (root / "everything.py").stat().st_size > 2_000_000
+        return root
+    if kind == "no-python":
+        return write_repo(root, {
+            "README.md": "# site\n", "package.json": '{"name": "site"}\n', "src/index.ts": "export {}\n",
+            "Dockerfile": "FROM node:22\n", "docs/users.md": "Users\n",
+        })
+    return root
+
+
+@pytest.mark.parametrize("kind", ["service", "huge-file", "no-python", "empty"])
+def test_brief_fits_every_budget(kind: str, tmp_path: Path) -> None:
+    root = _repo(kind, tmp_path)
+    analyzer = RepoMapAnalyzer()
+    previous = -1
+    for budget in BUDGETS:
+        brief = analyzer.analyze(root, SPEC, budget)
+        assert brief.budget == budget
+        assert brief.tokens == estimate_tokens(brief.markdown)
+        assert brief.tokens <= budget, f"{kind}: {brief.tokens} tokens for a budget of {budget}"
+        assert brief.tokens >= previous or brief.tokens >= budget - 60, "a bigger budget should not shrink the brief"
+        previous = brief.tokens
+        if budget >= 50:
+            assert brief.markdown.startswith("## "), f"{kind}: nothing fits in {budget} tokens"
+
+
+def test_huge_file_is_listed_by_name(tmp_path: Path) -> None:
+    brief = RepoMapAnalyzer().analyze(_repo("huge-file", tmp_path), SPEC, 500)
+    assert "- `everything.py` (2.7 MB, not parsed)" in brief.markdown
+    assert [f.path for f in brief.files] == ["everything.py"]
+
+
+def test_repository_without_python(tmp_path: Path) -> None:
+    brief = RepoMapAnalyzer().analyze(_repo("no-python", tmp_path), SPEC, 1000)
+    assert brief.conventions[0].summary == "no Python code"
+    assert brief.files[0].path == "docs/users.md"
+    assert all(f.symbols == [] for f in brief.files)
+
+
+def test_empty_repository(tmp_path: Path) -> None:
+    brief = RepoMapAnalyzer().analyze(tmp_path, SPEC, 100)
+    assert brief.markdown == "## Layout\n- empty repository"
+    assert brief.files == []
+
+
+def test_small_budget_keeps_the_most_useful_lines(tmp_path: Path) -> None:
+    brief = RepoMapAnalyzer().analyze(_repo("service", tmp_path), SPEC, 300)
+    assert "flat layout" in brief.markdown
+    assert "fastapi-router:" in brief.markdown
+    assert "lint: ruff" not in brief.markdown
+
+
+def test_bad_inputs_name_the_fix(tmp_path: Path) -> None:
+    with pytest.raises(BadInput, match="negative"):
+        RepoMapAnalyzer().analyze(tmp_path, SPEC, -1)
+    with pytest.raises(BadInput, match="not a directory"):
+        RepoMapAnalyzer().analyze(tmp_path / "missing", SPEC, 100)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "def get_user(user_id: int, session: SessionDep) -> User",
+        "- `app/routers/users.py` - User endpoints.",
+        "routers live in `app/routers/*.py`; registered with `app.include_router(users.router)`",
+        "   indented    text with    gaps 1234567890",
+    ],
+)
+def test_estimate_is_above_a_third_of_the_bytes(text: str) -> None:
+    assert estimate_tokens(text) >= math.ceil(len(text.encode()) / 3)
+
+
+def test_estimate_is_additive_over_lines_and_counts_non_ascii_by_bytes() -> None:
+    a, b = "- `x.py` - résumé", "  - `def f(a: int) -> None`"
+    assert estimate_tokens(a + "\n" + b) == estimate_tokens(a) + 1 + estimate_tokens(b)
+    assert estimate_tokens("日本") == 6
+    assert estimate_tokens("") == 0

@@ -1,0 +1,120 @@
+"""The durable workflow on DBOS + SQLite, with in-process fakes of the spec store and the model
+and the real git worktree and pytest runner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from dbos import DBOS
+
+from specmill import runtime
+from specmill.adapters.fixed_repo_analysis import FixedRepoAnalyzer
+from specmill.adapters.git_worktree import GitWorktreeWorkspace
+from specmill.adapters.memory_spec_store import MemorySpecStore
+from specmill.adapters.pytest_runner import SubprocessTestRunner
+from specmill.adapters.scripted_model import ScriptedModel
+from specmill.container import Container
+from specmill.errors import SpecNotFound, SpecWithoutCriteria
+from specmill.models import PatternBrief, RunRequest
+from tests import scenarios
+from tests.fixtures.git_repos import git
+from tests.fixtures.runtime import make_settings
+
+BRIEF = PatternBrief(markdown="calc is a flat package; tests live in tests/.", tokens=12, budget=4000)
+
+
+@pytest.fixture
+def world(tmp_path: Path, calc_repo: Path, launch_runtime):
+    """Launch specmill on SQLite with a fresh spec store; returns a function that runs one scenario."""
+    store = MemorySpecStore()
+    store.write_note("specs", scenarios.SPEC_TITLE, "specs", scenarios.SPEC)
+
+    def run(script: dict, run_id: str = "wf-run-1", spec: str = "specs/multiply", **request: object):
+        model = ScriptedModel(script)
+        settings = make_settings(tmp_path / "data")
+        container = Container(settings, store, model, GitWorktreeWorkspace(settings.data_dir), SubprocessTestRunner(), FixedRepoAnalyzer(BRIEF))
+        launch_runtime(settings, container)
+        req = RunRequest(spec=spec, repo=str(calc_repo), project="specs", **request)
+        return runtime.start_run(req, run_id), model
+
+    run.store = store
+    run.repo = calc_repo
+    return run
+
+
+def test_a_run_implements_the_spec_on_its_branch_and_records_it(world) -> None:
+    result, model = world(scenarios.succeeds_first_time())
+    assert result.status == "succeeded"
+    assert result.tests["passed"] == 2 and result.tests["failed"] == 0
+    assert [c.met for c in result.criteria] == [True, True]
+    assert result.branch == "specmill/specs-multiply-wfrun1"
+    assert "def multiply" in git(world.repo, "show", f"{result.head_commit}:calc/__init__.py")
+    assert git(world.repo, "rev-parse", result.branch) == result.head_commit
+    note = world.store.content("specs", "specs/multiply")
+    assert note.count("## Implementation Status") == 1
+    assert "status: implemented" in note and result.head_commit in note
+    assert "## Why" in note  # the author's text stays
+    assert result.usage.input_tokens == len(model.requests)
+
+
+def test_steps_are_recorded_one_per_model_call_and_tool(world) -> None:
+    result, model = world(scenarios.succeeds_first_time())
+    names = [s["function_name"] for s in DBOS.list_workflow_steps(result.run_id)]
+    assert names[:4] == ["load_playbook", "read_spec", "prepare_workspace", "analyze_patterns"]
+    assert names.count("implement.model_call") == 5
+    assert names.count("implement.tool") == 4
+    assert names[-4:] == ["run_tests", "update_spec", "validate", "update_spec"]
+    assert len(model.requests) == 6  # five implement turns and one verdict
+
+
+def test_a_failing_first_attempt_is_fixed_in_the_second(world) -> None:
+    result, _ = world(scenarios.fails_then_fixes())
+    assert result.status == "succeeded"
+    assert result.iterations == 2
+    assert "return a * b" in git(world.repo, "show", f"{result.head_commit}:calc/__init__.py")
+
+
+def test_a_criterion_never_met_fails_the_run_with_the_reason_in_the_spec(world) -> None:
+    result, _ = world(scenarios.never_meets(2), max_iterations=2)
+    assert result.status == "failed"
+    assert result.iterations == 2
+    note = world.store.content("specs", "specs/multiply")
+    assert "status: needs-attention" in note
+    assert note.count("## Implementation Status") == 1
+    assert "no docs" in note
+
+
+def test_tool_misuse_gets_readable_tool_errors_and_the_run_goes_on(world) -> None:
+    result, model = world(scenarios.tool_misuse())
+    assert result.status == "succeeded"
+    results = [
+        block for req in model.requests for msg in req.messages[-1:] if msg["role"] == "user"
+        for block in msg["content"] if block.get("type") == "tool_result"
+    ]
+    errors = [b["content"] for b in results[:4]]
+    assert all(b["is_error"] for b in results[:4])
+    assert "outside" in errors[0]
+    assert "unknown tool 'launch_missiles'" in errors[1]
+    assert "old_str" in errors[2]
+    assert "selection" in errors[3]
+
+
+def test_a_missing_note_ends_the_run_with_a_clear_error_and_writes_nothing(world) -> None:
+    with pytest.raises(SpecNotFound, match="nope"):
+        world(scenarios.succeeds_first_time(), spec="specs/nope")
+    assert world.store.writes == 0
+
+
+def test_a_spec_without_criteria_ends_the_run_and_writes_nothing(world) -> None:
+    world.store.write_note("specs", "Vague", "specs", "# Vague\n\n## What\nSomething nice.\n")
+    with pytest.raises(SpecWithoutCriteria):
+        world(scenarios.succeeds_first_time(), spec="specs/vague")
+    assert world.store.writes == 0
+
+
+def test_starting_a_finished_run_again_reports_it_without_running_anything(world) -> None:
+    first, model = world(scenarios.succeeds_first_time(), run_id="again")
+    second, model2 = world(scenarios.succeeds_first_time(), run_id="again")
+    assert second == first
+    assert model2.requests == []
