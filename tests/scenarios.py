@@ -116,3 +116,8 @@ def tool_misuse() -> dict[str, Any]:
         conversation("implement-1", 1, turns),
         conversation("verdict-1", 1, [verdict(True, True)], forced="record_verdict"),
     ]}
+
+
+def spec_note(title: str) -> str:
+    """The multiply spec under another title, so tests sharing one Basic Memory don't collide."""
+    return SPEC.replace("title: Multiply", f"title: {title}").replace("# Multiply", f"# {title}")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -176,3 +179,24 @@ def test_skips_vcs_virtualenvs_caches_and_binaries(tmp_path: Path) -> None:
     assert "leaked" not in brief.markdown and "logo.png" not in brief.markdown
     assert "- `pkg/broken.py` (syntax error at line 1)" in brief.markdown
     assert "- `pkg/blob.py` (binary)" in brief.markdown
+
+
+def test_same_brief_under_any_hash_seed(service: Path) -> None:
+    """Set iteration order changes with PYTHONHASHSEED; the brief must not."""
+    script = (
+        "import sys; from pathlib import Path; from specmill.adapters.repo_map import RepoMapAnalyzer; "
+        "from tests.test_repo_map import DELETE_USER; "
+        "print(RepoMapAnalyzer().analyze(Path(sys.argv[1]), DELETE_USER, 1500).model_dump_json())"
+    )
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", script, str(service)],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            cwd=Path(__file__).parent.parent,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2")
+    }
+    assert len(outputs) == 1

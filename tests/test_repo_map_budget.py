@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from specmill.adapters.repo_map import RepoMapAnalyzer
+from specmill.adapters.repo_scan.render import LAYOUT, Draft
 from specmill.adapters.repo_scan.tokens import estimate_tokens
 from specmill.errors import BadInput
 from tests.repo_map_samples import SERVICE, make_spec, write_repo
@@ -99,3 +100,14 @@ def test_estimate_is_additive_over_lines_and_counts_non_ascii_by_bytes() -> None
     assert estimate_tokens(a + "\n" + b) == estimate_tokens(a) + 1 + estimate_tokens(b)
     assert estimate_tokens("日本") == 6
     assert estimate_tokens("") == 0
+
+
+def test_trim_drops_lowest_priority_lines_when_a_selection_overflows() -> None:
+    draft = Draft()
+    for i in range(5):
+        draft.add((LAYOUT, i), f"- line number {i} with several words in it")
+    draft.want([(LAYOUT, i) for i in range(5)])
+    markdown, chosen = draft.trim(set(draft.items), 40)
+    assert estimate_tokens(markdown) <= 40
+    assert (LAYOUT, 0) in chosen and (LAYOUT, 4) not in chosen
+    assert draft.trim(set(draft.items), 0) == ("", set())

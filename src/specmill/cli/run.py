@@ -41,12 +41,11 @@ def run(
     settings = Settings()
     request = RunRequest(spec=spec, repo=str(repo), project=project, playbook=playbook, base=base, max_iterations=max_iterations)
     run_id = run_id or uuid.uuid4().hex[:12]
-
-    def action() -> RunResult:
+    try:
         checked = preflight.check_request(request, settings)
-        return runtime.start_run(checked, run_id)
-
-    _execute(settings, run_id, action, as_json)
+    except SpecmillError as exc:
+        _fail(exc)
+    _execute(settings, run_id, lambda: runtime.start_run(checked, run_id), as_json)
 
 
 def resume(

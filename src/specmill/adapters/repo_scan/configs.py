@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import contextlib
 import json
 import re
 import tomllib
@@ -89,10 +90,8 @@ def load(root: Path, files: tuple[RepoFile, ...]) -> ProjectConfig:
     for name in TOML_FILES:
         text = read_text(root / name)
         if text is not None:
-            try:
+            with contextlib.suppress(tomllib.TOMLDecodeError):
                 toml[name] = tomllib.loads(text)
-            except tomllib.TOMLDecodeError:
-                pass
     ini = {name: parsed for name in INI_FILES if (text := read_text(root / name)) and (parsed := _ini(text))}
     texts = {name: text for name in TEXT_FILES if (text := read_text(root / name)) is not None}
     json_files: dict[str, dict[str, Any]] = {}

@@ -31,7 +31,8 @@ def detect_layout(repo: Repo) -> list[Convention]:
     if src:
         parts.append("src layout: import packages under `src/`: " + listing([p.rsplit("/", 1)[0] + "/" for p in src]))
     if flat:
-        parts.append(("also " if src else "flat layout: ") + "packages at the root: " + listing([p.split("/")[0] + "/" for p in flat]))
+        packages = listing([p.split("/")[0] + "/" for p in flat])
+        parts.append(("also " if src else "flat layout: ") + "packages at the root: " + packages)
     if loose:
         parts.append("Python dirs without `__init__.py`: " + listing([d + "/" for d in loose]))
     root_modules = [f.path for f in repo.files if f.is_python and "/" not in f.path]
@@ -109,7 +110,10 @@ def _render_settings(table: dict[str, Any], keys: tuple[str, ...], limit: int = 
     shown = []
     for key in chosen[:limit]:
         value = flat[key]
-        text = "[" + ", ".join(map(str, value[:8])) + (", ..." if len(value) > 8 else "") + "]" if isinstance(value, list) else str(value)
+        if isinstance(value, list):
+            text = "[" + ", ".join(map(str, value[:8])) + (", ..." if len(value) > 8 else "") + "]"
+        else:
+            text = str(value)
         shown.append(f"{key}={' '.join(text.split())[:60]}")
     more = len(flat) - len(shown)
     return ", ".join(shown) + (f" (+{more} more)" if more > 0 else "")
@@ -121,7 +125,8 @@ _TOOLS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("lint", "flake8", ("max-line-length", "select", "extend-select", "ignore", "extend-ignore")),
     ("format", "black", ("line-length", "target-version", "skip-string-normalization")),
     ("format", "isort", ("profile", "line_length", "known_first_party", "force_single_line")),
-    ("types", "mypy", ("strict", "python_version", "disallow_untyped_defs", "plugins", "files", "ignore_missing_imports")),
+    ("types", "mypy", ("strict", "python_version", "disallow_untyped_defs", "plugins", "files",
+                       "ignore_missing_imports")),
     ("types", "pyright", ("typeCheckingMode", "pythonVersion", "include", "strict")),
 )
 _INI_SECTIONS = {

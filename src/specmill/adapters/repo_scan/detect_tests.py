@@ -39,8 +39,10 @@ def detect_tests(repo: Repo) -> list[Convention]:
     roots = Counter(t.split("/")[0] + "/" if "/" in t else "./" for t in tests)
     naming = Counter("test_*.py" if t.rsplit("/", 1)[-1].startswith("test_") else "*_test.py" for t in tests)
     style = naming.most_common(1)[0][0]
-    parts = [f"{plural(len(tests), 'test file')} in " + listing([f"{r} ({n})" for r, n in sorted(roots.items())], 4, quote=False)
-             + f", named {code(style)}"]
+    where = code(next(iter(roots))) if len(roots) == 1 else listing(
+        [f"{code(r)} ({n})" for r, n in sorted(roots.items())], 4, quote=False
+    )
+    parts = [f"{plural(len(tests), 'test file')} in {where}, named {code(style)}"]
     subdirs = sorted({dirname(t) for t in tests} - {r.rstrip("/") for r in roots} - {"."})
     if subdirs:
         parts.append("subfolders " + listing([d + "/" for d in subdirs], 5))

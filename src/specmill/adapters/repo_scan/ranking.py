@@ -128,4 +128,4 @@ def rank(repo: Repo, spec: Spec, anchors: Iterable[str]) -> list[tuple[str, floa
 
 
 def symbol_relevance(text: str, wanted: dict[str, float]) -> float:
-    return sum(wanted.get(t, 0.0) for t in set(terms(text)))
+    return sum(wanted.get(t, 0.0) for t in sorted(set(terms(text))))

@@ -75,7 +75,7 @@ class Draft:
         rank = {k: i for i, k in reversed(list(enumerate(self.order)))}
         while chosen and estimate_tokens(markdown) > budget:
             needed = {d for k in chosen for d in self.items[k].deps}
-            chosen.discard(max((k for k in chosen if k not in needed), key=lambda k: rank.get(k, -1)))
+            chosen.discard(max((k for k in chosen if k not in needed), key=lambda k: (rank.get(k, -1), k)))
             chosen = {k for k in chosen if len(k) > 1 or any(o[0] == k[0] and len(o) > 1 for o in chosen)}
             markdown = self.render(chosen)
         return markdown, chosen
@@ -168,25 +168,22 @@ def render_brief(
 
     layout_keys = [k for k in draft.items if k[0] == LAYOUT and len(k) > 1]
     convention_keys = [(CONVENTIONS, i) for i in range(len(others))]
-    per_file = [[(FILES, r)] + keys for r, keys in enumerate(symbol_order)]
+    per_file = [[(FILES, r), *keys] for r, keys in enumerate(symbol_order)]
     first = [keys[: 1 + FIRST_SYMBOLS] for keys in per_file]
     more = [keys[: 1 + MORE_SYMBOLS] for keys in per_file]
     draft.want(layout_keys[:1] + convention_keys[:1] + _flat(first[:1]))
-    draft.want(convention_keys[: len(key_conventions)] + _flat(first[1:3]))
+    draft.want(layout_keys[: len(layout)] + convention_keys[: len(key_conventions)] + _flat(first[1:3]))
     draft.want(convention_keys + layout_keys + _flat(more[:3]) + _flat(first[3:10]))
     draft.want(_flat(more[3:10]) + _flat(per_file))
 
     markdown, chosen = draft.trim(draft.fit(budget), budget)
-    files = [
-        RankedFile(
-            path=path,
-            score=score,
-            symbols=[s.text for j, s in enumerate(by_path[path].facts.symbols if by_path[path].facts else ())
-                     if (FILES, r, j) in chosen],
-        )
-        for r, (path, score) in enumerate(ranked[:CANDIDATE_FILES])
-        if (FILES, r) in chosen
-    ]
+    files = []
+    for r, (path, score) in enumerate(ranked[:CANDIDATE_FILES]):
+        if (FILES, r) in chosen:
+            facts = by_path[path].facts
+            symbols = facts.symbols if facts is not None else ()
+            kept = [s.text for j, s in enumerate(symbols) if (FILES, r, j) in chosen]
+            files.append(RankedFile(path=path, score=score, symbols=kept))
     return PatternBrief(
         markdown=markdown, tokens=estimate_tokens(markdown), budget=budget, files=files, conventions=conventions
     )

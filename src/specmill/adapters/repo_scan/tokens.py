@@ -15,9 +15,9 @@ tokenizers do and charges each piece at least what such a tokenizer would:
   byte-level tokenizer.
 
 Expected error: on what the brief holds (paths, Python signatures, short English
-sentences) it over-counts by roughly 1.3x to 2x, and it always counts at least one
-token per three bytes of letters and one per punctuation byte, so it stays above
-``ceil(bytes / 3)`` on such text. It can under-count only on long runs of random
+sentences) it gives about one token per 2 bytes, where the usual rule of thumb for
+Claude is one per 3.5-4 characters, so it over-counts by roughly 1.5x to 2x; apart
+from runs of blanks it never drops below ``ceil(bytes / 3)``. It can under-count only on long runs of random
 letters (base64 blobs, letter-only hashes) that a tokenizer splits into 1-2 letter
 pieces; the brief renders names and signatures, where that is rare.
 

@@ -104,7 +104,10 @@ def walk(root: Path) -> Tree:
             if full.is_symlink() or not full.is_file():
                 continue
             rel = name if rel_dir == "." else f"{rel_dir}/{name}"
-            found.append((rel, full.stat().st_size))
+            try:
+                found.append((rel, full.stat().st_size))
+            except OSError:
+                continue
             if len(found) >= MAX_FILES:
                 truncated = True
                 break

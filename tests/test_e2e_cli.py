@@ -1,0 +1,128 @@
+"""`specmill run` end to end: the CLI in its own process, real Basic Memory over MCP, the real
+anthropic SDK against the loopback Messages API server, real git and pytest, DBOS on SQLite
+and on PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from specmill.testing.messages_server import completed_counts
+from tests import scenarios
+from tests.fixtures.git_repos import CALC_FILES, git, init_repo
+
+pytestmark = [pytest.mark.basic_memory, pytest.mark.slow]
+
+
+def specmill(args: list[str], env: dict[str, str], timeout: float = 180, **popen: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "specmill", *args], env=env, capture_output=True, text=True, timeout=timeout, **popen)
+
+
+@pytest.fixture
+def cli_env(basic_memory, tmp_path: Path, database: str | None) -> dict[str, str]:
+    env = basic_memory.specmill_env()
+    env.update(
+        SPECMILL_DATA_DIR=str(tmp_path / "data"),
+        SPECMILL_MODEL_RETRY_INTERVAL_S="0.1",
+        ANTHROPIC_API_KEY="test-key",
+        PYTHONUNBUFFERED="1",
+    )
+    env.pop("ANTHROPIC_AUTH_TOKEN", None)
+    env.pop("DBOS_SYSTEM_DATABASE_URL", None)
+    if database:
+        env["DBOS_SYSTEM_DATABASE_URL"] = database
+    return env
+
+
+@pytest.fixture
+def spec(basic_memory) -> str:
+    """A fresh spec note; returns its permalink."""
+    title = f"Multiply {uuid.uuid4().hex[:8]}"
+    return basic_memory.write_spec(title, scenarios.spec_note(title)).permalink
+
+
+def expected_tree(tmp_path: Path) -> str:
+    files = dict(CALC_FILES)
+    files["calc/__init__.py"] = scenarios.CALC_INIT + scenarios.GOOD
+    files["tests/test_multiply.py"] = scenarios.TEST
+    repo = init_repo(tmp_path / "expected", files)
+    return git(repo, "rev-parse", "HEAD^{tree}")
+
+
+def note_text(basic_memory, permalink: str) -> str:
+    return basic_memory.store.read_note(permalink, basic_memory.project).content
+
+
+def test_run_implements_a_spec_and_prints_the_json_contract(cli_env, spec, calc_repo, messages_server, basic_memory, tmp_path) -> None:
+    server = messages_server(scenarios.succeeds_first_time())
+    cli_env["ANTHROPIC_BASE_URL"] = server.base_url
+    proc = specmill(["run", spec, "--repo", str(calc_repo), "--json", "--run-id", "e2e-ok"], cli_env)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert set(result) == {"run_id", "status", "spec", "branch", "head_commit", "tests", "criteria", "iterations", "usage"}
+    assert result["status"] == "succeeded" and result["spec"] == spec and result["iterations"] == 1
+    assert result["tests"] == {"passed": 2, "failed": 0, "errors": 0, "skipped": 0}
+    assert all(c["met"] for c in result["criteria"]) and len(result["criteria"]) == 2
+    assert result["usage"]["input_tokens"] > 0 and result["usage"]["output_tokens"] > 0
+    assert git(calc_repo, "rev-parse", f"{result['branch']}^{{tree}}") == expected_tree(tmp_path)
+    text = note_text(basic_memory, spec)
+    assert text.count("## Implementation Status") == 1
+    assert "status: implemented" in text and result["head_commit"] in text
+    assert "implement.model_call" in proc.stderr  # live progress went to stderr
+
+
+def test_a_failing_first_attempt_succeeds_in_the_second(cli_env, spec, calc_repo, messages_server, basic_memory) -> None:
+    server = messages_server(scenarios.fails_then_fixes())
+    cli_env["ANTHROPIC_BASE_URL"] = server.base_url
+    proc = specmill(["run", spec, "--repo", str(calc_repo), "--json"], cli_env)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["status"] == "succeeded" and result["iterations"] == 2
+    assert "status: implemented" in note_text(basic_memory, spec)
+
+
+def test_a_criterion_never_met_ends_failed_with_the_reason_in_the_spec(cli_env, spec, calc_repo, messages_server, basic_memory) -> None:
+    server = messages_server(scenarios.never_meets(2))
+    cli_env["ANTHROPIC_BASE_URL"] = server.base_url
+    proc = specmill(["run", spec, "--repo", str(calc_repo), "--json", "--max-iterations", "2"], cli_env)
+    assert proc.returncode == 1, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["status"] == "failed" and result["iterations"] == 2
+    text = note_text(basic_memory, spec)
+    assert "status: needs-attention" in text and text.count("## Implementation Status") == 1
+    assert "no docs" in text
+
+
+def test_sigkill_during_implement_then_resume_finishes_without_paying_twice(cli_env, spec, calc_repo, messages_server, basic_memory, tmp_path) -> None:
+    server = messages_server(scenarios.succeeds_first_time(delay_on_turn=2, delay_s=3.0), log_path=tmp_path / "log.jsonl")
+    cli_env["ANTHROPIC_BASE_URL"] = server.base_url
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "specmill", "run", spec, "--repo", str(calc_repo), "--run-id", "killed"],
+        env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while not any(e["turn"] == 2 and e["conversation"] == "implement-1" for e in server.requests()):
+        assert proc.poll() is None, proc.stderr.read().decode()
+        assert time.monotonic() < deadline, "the run never reached the third model call"
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+
+    resumed = specmill(["resume", "killed", "--json"], cli_env)
+    assert resumed.returncode == 0, resumed.stderr
+    result = json.loads(resumed.stdout)
+    assert result["status"] == "succeeded"
+
+    entries = server.wait_settled()
+    assert max(completed_counts(entries).values()) == 1, "a completed model call was made twice"
+    assert any(e["event"] == "aborted" for e in entries), "the killed call should show as aborted"
+    assert git(calc_repo, "rev-parse", f"{result['branch']}^{{tree}}") == expected_tree(tmp_path)
+    assert note_text(basic_memory, spec).count("## Implementation Status") == 1
