@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.fixtures.git_repos",
     "tests.fixtures.messages_server",
     "tests.fixtures.runtime",
+    "tests.fixtures.workflow",
 ]

@@ -3,44 +3,12 @@ and the real git worktree and pytest runner."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from dbos import DBOS
 
-from specmill import runtime
-from specmill.adapters.fixed_repo_analysis import FixedRepoAnalyzer
-from specmill.adapters.git_worktree import GitWorktreeWorkspace
-from specmill.adapters.memory_spec_store import MemorySpecStore
-from specmill.adapters.pytest_runner import SubprocessTestRunner
-from specmill.adapters.scripted_model import ScriptedModel
-from specmill.container import Container
 from specmill.errors import SpecNotFound, SpecWithoutCriteria
-from specmill.models import PatternBrief, RunRequest
 from tests import scenarios
 from tests.fixtures.git_repos import git
-from tests.fixtures.runtime import make_settings
-
-BRIEF = PatternBrief(markdown="calc is a flat package; tests live in tests/.", tokens=12, budget=4000)
-
-
-@pytest.fixture
-def world(tmp_path: Path, calc_repo: Path, launch_runtime):
-    """Launch specmill on SQLite with a fresh spec store; returns a function that runs one scenario."""
-    store = MemorySpecStore()
-    store.write_note("specs", scenarios.SPEC_TITLE, "specs", scenarios.SPEC)
-
-    def run(script: dict, run_id: str = "wf-run-1", spec: str = "specs/multiply", **request: object):
-        model = ScriptedModel(script)
-        settings = make_settings(tmp_path / "data")
-        container = Container(settings, store, model, GitWorktreeWorkspace(settings.data_dir), SubprocessTestRunner(), FixedRepoAnalyzer(BRIEF))
-        launch_runtime(settings, container)
-        req = RunRequest(spec=spec, repo=str(calc_repo), project="specs", **request)
-        return runtime.start_run(req, run_id), model
-
-    run.store = store
-    run.repo = calc_repo
-    return run
 
 
 def test_a_run_implements_the_spec_on_its_branch_and_records_it(world) -> None:

@@ -120,7 +120,7 @@ def continue_run(run_id: str) -> RunResult:
 
 def first_failed_step(run_id: str) -> int:
     """The failed step's id; past the last step when the workflow body itself failed."""
-    steps = DBOS.list_workflow_steps(run_id, load_output=False)
+    steps = DBOS.list_workflow_steps(run_id)  # errors load with the outputs
     for step in steps:
         if step["error"] is not None:
             return step["function_id"]

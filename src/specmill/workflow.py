@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from dbos import DBOS
+from dbos._error import DBOSMaxStepRetriesExceeded
 
 from specmill import progress
 from specmill.container import Container
@@ -42,6 +43,7 @@ from specmill.playbooks import Playbook, load_playbook
 
 T = TypeVar("T")
 WORKFLOW_NAME = "specmill.run"
+EVENTS_STREAM = "events"
 _container: Container | None = None
 
 
@@ -125,7 +127,7 @@ def _implement(
             return ImplementResult(head_commit=head, turns=turn, tool_calls=tool_calls, stopped_because="model_finished", usage=usage, final_text=reply.text)
         outcomes: list[ToolOutcome] = []
         for tool_use in reply.tool_uses:
-            outcome = _step(run_id, "implement.tool", _run_tool, state, head, tool_use, playbook, attempt=attempt, detail=str(tool_use.get("name")))
+            outcome = _step(run_id, "implement.tool", _run_tool, state, head, tool_use, playbook, attempt=attempt, detail=_describe(tool_use))
             head, tool_calls = outcome.commit, tool_calls + 1
             outcomes.append(outcome)
         messages.append(impl.tool_results_message(outcomes))
@@ -247,32 +249,65 @@ def _step(
     run_id: str, name: str, fn: Callable[..., T], *args: Any,
     retry: dict[str, Any] | None = None, attempt: int = 0, detail: str = "",
 ) -> T:
-    """Run `fn` as a checkpointed step named `name`, announcing its start and end."""
-    started = time.monotonic()
-    phase = name.split(".")[0]
-    progress.emit(progress.ProgressEvent(run_id=run_id, kind="step_started", step=name, phase=phase, attempt=attempt, detail=detail))
+    """Run `fn` as a checkpointed step named `name`. A step that replays from its record stays silent.
+
+    When retries run out, the last real error is raised (not DBOS's wrapper), so the run's
+    record and the person reading it see what actually went wrong.
+    """
     try:
-        result = DBOS.run_step({"name": name, **(retry or {})}, _with_traceback(fn), *args)
-    except Exception as exc:
-        progress.emit(progress.ProgressEvent(run_id=run_id, kind="step_failed", step=name, phase=phase, attempt=attempt, detail=str(exc), elapsed_s=time.monotonic() - started))
-        raise
-    usage = getattr(result, "usage", None)
-    progress.emit(progress.ProgressEvent(
-        run_id=run_id, kind="step_finished", step=name, phase=phase, attempt=attempt, detail=detail,
-        elapsed_s=time.monotonic() - started, usage=usage if isinstance(usage, Usage) else Usage(),
-    ))
-    return result
+        return DBOS.run_step({"name": name, **(retry or {})}, _instrumented(run_id, name, fn, attempt, detail), *args)
+    except DBOSMaxStepRetriesExceeded as exc:
+        last = exc.errors[-1] if exc.errors else exc
+        last.add_note(f"step {name} gave up after {len(exc.errors)} attempt(s)")
+        raise last from None
 
 
-def _with_traceback(fn: Callable[..., T]) -> Callable[..., T]:
-    """Keep the plain Python traceback on the exception DBOS records for the step."""
+def _instrumented(run_id: str, name: str, fn: Callable[..., T], attempt: int, detail: str) -> Callable[..., T]:
+    """Announce each execution of a step, and keep a failure's plain Python traceback on the
+    exception DBOS records for it."""
+    phase = name.split(".")[0]
 
     def call(*args: Any) -> T:
+        started = time.monotonic()
+        _publish(progress.ProgressEvent(run_id=run_id, kind="step_started", step=name, phase=phase, attempt=attempt, detail=detail))
         try:
-            return fn(*args)
+            result = fn(*args)
         except Exception as exc:
             exc.add_note(traceback.format_exc())
+            _publish(progress.ProgressEvent(
+                run_id=run_id, kind="step_failed", step=name, phase=phase, attempt=attempt,
+                detail=f"{type(exc).__name__}: {exc}", elapsed_s=time.monotonic() - started,
+            ))
             raise
+        usage = getattr(result, "usage", None)
+        _publish(progress.ProgressEvent(
+            run_id=run_id, kind="step_finished", step=name, phase=phase, attempt=attempt,
+            detail=_summary(result) or detail, elapsed_s=time.monotonic() - started,
+            usage=usage if isinstance(usage, Usage) else Usage(),
+        ))
+        return result
 
     call.__name__ = call.__qualname__ = fn.__name__
     return call
+
+
+def _publish(event: progress.ProgressEvent) -> None:
+    """To this process's listeners, and to the run's durable event stream that the API serves."""
+    progress.emit(event)
+    DBOS.write_stream(EVENTS_STREAM, event.model_dump(mode="json"))
+
+
+def _describe(tool_use: dict[str, Any]) -> str:
+    tool_input = tool_use.get("input") if isinstance(tool_use.get("input"), dict) else {}
+    words = [str(tool_use.get("name")), str(tool_input.get("command", "")), str(tool_input.get("path", tool_input.get("selection", "")))]
+    return " ".join(w for w in words if w)[:200]
+
+
+def _summary(result: Any) -> str:
+    if isinstance(result, TestReport):
+        return f"{result.passed} passed, {result.failed} failed, {result.errors} errors, {result.skipped} skipped" + (" (timed out)" if result.timed_out else "")
+    if isinstance(result, ToolOutcome):
+        return ("error: " if result.is_error else "") + result.content.splitlines()[0][:160] if result.content else ""
+    if isinstance(result, Verdict):
+        return f"{sum(c.met for c in result.criteria)}/{len(result.criteria)} criteria met"
+    return ""

@@ -302,6 +302,11 @@ class BasicMemorySpecStore:
                     f"Basic Memory project {project!r} not found: check the project name "
                     "(--project or SPECMILL_PROJECT) against 'basic-memory project list'"
                 )
+            if "never been indexed" in answer.text.lower():
+                raise SpecNotFound(
+                    f"spec note {identifier!r} not found: Basic Memory project {project!r} has no indexed notes "
+                    f"(run 'basic-memory project index {project}' if its folder holds notes)"
+                )
             if "ambiguous" in answer.text.lower():
                 raise SpecNotFound(
                     f"spec identifier {identifier!r} is ambiguous in Basic Memory project {project!r}: "
