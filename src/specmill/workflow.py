@@ -282,7 +282,7 @@ def _instrumented(run_id: str, name: str, fn: Callable[..., T], attempt: int, de
         usage = getattr(result, "usage", None)
         _publish(progress.ProgressEvent(
             run_id=run_id, kind="step_finished", step=name, phase=phase, attempt=attempt,
-            detail=_summary(result) or detail, elapsed_s=time.monotonic() - started,
+            detail=" -> ".join(p for p in (detail, _summary(result)) if p), elapsed_s=time.monotonic() - started,
             usage=usage if isinstance(usage, Usage) else Usage(),
         ))
         return result
@@ -307,7 +307,9 @@ def _summary(result: Any) -> str:
     if isinstance(result, TestReport):
         return f"{result.passed} passed, {result.failed} failed, {result.errors} errors, {result.skipped} skipped" + (" (timed out)" if result.timed_out else "")
     if isinstance(result, ToolOutcome):
-        return ("error: " if result.is_error else "") + result.content.splitlines()[0][:160] if result.content else ""
+        if result.test_report is not None:
+            return _summary(result.test_report)
+        return f"refused: {result.content.splitlines()[0][:160]}" if result.is_error and result.content else ""
     if isinstance(result, Verdict):
         return f"{sum(c.met for c in result.criteria)}/{len(result.criteria)} criteria met"
     return ""

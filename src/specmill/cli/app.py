@@ -6,6 +6,7 @@ import logging
 
 import typer
 
+from specmill.cli import demo as demo_commands
 from specmill.cli import run as run_commands
 
 app = typer.Typer(
@@ -16,6 +17,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 run_commands.register(app)
+demo_commands.register(app)
 
 
 def main() -> None:

@@ -22,7 +22,7 @@ class ProgressView:
     def __call__(self, event: ProgressEvent) -> None:
         clock = f"[dim]{time.monotonic() - self._started:7.1f}s[/dim]"
         attempt = f" attempt {event.attempt}" if event.attempt else ""
-        if event.kind == "step_started" and event.step in ("implement.model_call", "validate", "run_tests"):
+        if event.kind == "step_started" and event.step in ("validate", "run_tests", "read_spec"):
             self._console.print(f"{clock} [cyan]{event.phase:<18}[/cyan] {event.step}{attempt} ...")
         elif event.kind == "step_finished":
             self._usage = self._usage + event.usage

@@ -1,0 +1,68 @@
+"""The bundled example: a small FastAPI + Typer service, a spec for it, and a recorded session.
+
+`specmill demo` uses it to show a whole run on the embedded default without any account:
+the example repository becomes a fresh git repository under the data dir, the spec goes
+into an isolated Basic Memory project, and without ANTHROPIC_API_KEY the model is a
+loopback replay of a recorded session.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+from pathlib import Path
+
+from specmill.errors import BadInput, ServiceUnavailable
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+RECORDING = Path(__file__).resolve().parent / "testing" / "recordings" / "demo.json"
+SPEC_FILE = "goodbye-endpoint.md"
+SPEC_PERMALINK = "specs/goodbye-endpoint"
+PROJECT = "specmill-demo"
+_GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "specmill demo", "GIT_AUTHOR_EMAIL": "demo@specmill.invalid",
+    "GIT_COMMITTER_NAME": "specmill demo", "GIT_COMMITTER_EMAIL": "demo@specmill.invalid",
+}
+
+
+def prepare_repository(root: Path) -> Path:
+    """A fresh git repository holding the example service."""
+    source = EXAMPLES / "greeting-service"
+    if not source.is_dir():
+        raise BadInput(f"the bundled example is missing at '{source}': run the demo from a specmill checkout")
+    repo = root / "greeting-service"
+    shutil.rmtree(repo, ignore_errors=True)
+    shutil.copytree(source, repo, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
+    env = {**os.environ, **_GIT_IDENTITY}
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "greeting-service: hello"]):
+        subprocess.run(["git", "-c", "commit.gpgSign=false", *args], cwd=repo, env=env, check=True, capture_output=True)
+    return repo
+
+
+def isolate_basic_memory(root: Path, command: str) -> dict[str, str]:
+    """Give this process (and the MCP server it starts) a Basic Memory of its own holding the spec."""
+    home = root / "basic-memory-home"
+    notes = root / "notes"
+    shutil.rmtree(home, ignore_errors=True)
+    shutil.rmtree(notes, ignore_errors=True)
+    (notes / "specs").mkdir(parents=True)
+    shutil.copy(EXAMPLES / "specs" / SPEC_FILE, notes / "specs" / SPEC_FILE)
+    env = {
+        "HOME": str(home),
+        "BASIC_MEMORY_CONFIG_DIR": str(home / ".basic-memory"),
+        "BASIC_MEMORY_HOME": str(home / "basic-memory"),
+        "BASIC_MEMORY_AUTO_UPDATE": "false",
+        "FASTMCP_CHECK_FOR_UPDATES": "off",
+    }
+    os.environ.update(env)
+    executable = shlex.split(command)[0]
+    if shutil.which(executable) is None:
+        raise ServiceUnavailable(
+            f"basic-memory not found as '{executable}': run scripts/demo, or set SPECMILL_BASIC_MEMORY_COMMAND"
+        )
+    proc = subprocess.run([executable, "project", "add", PROJECT, str(notes)], capture_output=True, text=True, env=os.environ.copy())
+    if proc.returncode != 0:
+        raise ServiceUnavailable(f"basic-memory could not create the demo project: {proc.stderr.strip()[-300:]}")
+    return env
