@@ -46,7 +46,7 @@ def check_sqlite_support(url: str) -> None:
     version = tuple(int(p) for p in sqlite3.sqlite_version.split("."))
     if sys.version_info >= (3, 12) and version < (3, 42):
         raise EnvironmentProblem(
-            f"Python {sys.version_info.major}.{sys.version_info.minor} with SQLite {sqlite3.sqlite_version} cannot hold "
+            f"Python {sys.version_info[0]}.{sys.version_info[1]} with SQLite {sqlite3.sqlite_version} cannot hold "
             "DBOS's SQLite system database (it needs SQLite >= 3.42 on Python >= 3.12): run specmill on Python 3.11, "
             "or set DBOS_SYSTEM_DATABASE_URL to a PostgreSQL database"
         )
