@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.fixtures.messages_server",
     "tests.fixtures.runtime",
     "tests.fixtures.workflow",
+    "tests.fixtures.api",
 ]

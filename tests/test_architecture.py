@@ -6,7 +6,9 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "specmill"
-DBOS_MODULES = {"workflow.py", "runtime.py"}
+# read_model.py holds the DBOS datasource of specmill's tables (created between DBOS(config) and
+# launch) and the async reads of DBOS's records that the HTTP API serves.
+DBOS_MODULES = {"workflow.py", "runtime.py", "read_model.py"}
 
 
 def _imports(path: Path) -> set[str]:

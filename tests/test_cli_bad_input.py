@@ -73,6 +73,7 @@ def test_a_spec_without_criteria_is_refused_and_left_untouched(env, basic_memory
 def test_a_basic_memory_server_that_fails_to_start(env, basic_memory, calc_repo: Path, tmp_path: Path) -> None:
     title = "Unreachable spec"
     note = basic_memory.write_spec(title, scenarios.spec_note(title))
+    env.pop("SPECMILL_BASIC_MEMORY_URL")
     env["SPECMILL_BASIC_MEMORY_COMMAND"] = str(tmp_path / "no-such-basic-memory") + " mcp"
     proc = specmill(["run", note.permalink, "--repo", str(calc_repo)], env)
     assert proc.returncode == 3, proc.stderr

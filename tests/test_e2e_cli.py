@@ -67,7 +67,8 @@ def test_run_implements_a_spec_and_prints_the_json_contract(cli_env, spec, calc_
     proc = specmill(["run", spec, "--repo", str(calc_repo), "--json", "--run-id", "e2e-ok"], cli_env)
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
-    assert set(result) == {"run_id", "status", "spec", "branch", "head_commit", "tests", "criteria", "iterations", "usage"}
+    assert set(result) == {"run_id", "status", "spec", "branch", "head_commit", "tests", "criteria", "iterations", "usage", "cost_usd", "ledger", "reason"}
+    assert result["cost_usd"] > 0 and set(result["ledger"]) == {"implement", "validate"}
     assert result["status"] == "succeeded" and result["spec"] == spec and result["iterations"] == 1
     assert result["tests"] == {"passed": 2, "failed": 0, "errors": 0, "skipped": 0}
     assert all(c["met"] for c in result["criteria"]) and len(result["criteria"]) == 2

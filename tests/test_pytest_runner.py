@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -15,14 +16,14 @@ from specmill.models import TestReport
 PYPROJECT = '[tool.pytest.ini_options]\npythonpath = ["."]\n'
 
 HANG = '''
-import os, signal, time
+import os, signal, sys, time
+
+STUBBORN = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(600)"
 
 def test_hangs_with_a_stubborn_child():
     pid = os.fork()
     if pid == 0:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        while True:
-            time.sleep(0.1)
+        os.execv(sys.executable, [sys.executable, "-c", STUBBORN, "MARKER"])
     with open("child.pid", "w") as f:
         f.write(str(pid))
     time.sleep(600)
@@ -40,6 +41,24 @@ def _project(tmp_path: Path, files: dict[str, str]) -> Path:
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text(text)
     return root
+
+
+def running_with(marker: str) -> list[int]:
+    """Live (not zombie) processes whose command line holds `marker`, seen from this namespace.
+
+    Pids written by a sandboxed test belong to its own pid namespace, so tests look
+    processes up by a marker instead."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if marker.encode() in cmdline.split(b"\0") and _alive(int(entry.name)):
+            found.append(int(entry.name))
+    return found
 
 
 def _alive(pid: int) -> bool:
@@ -128,18 +147,19 @@ def test_bad_selection_without_junit_falls_back_to_the_exit_code(runner, tmp_pat
 
 
 def test_a_hang_with_a_forked_child_is_killed_with_the_child(tmp_path) -> None:
-    root = _project(tmp_path, {"tests/test_hang.py": HANG})
+    marker = f"stubborn-{uuid.uuid4().hex}"
+    root = _project(tmp_path, {"tests/test_hang.py": HANG.replace("MARKER", marker)})
     started = time.monotonic()
-    report = SubprocessTestRunner(kill_grace_s=0.3).run(root, "python -m pytest -q", timeout_s=2.0)
+    report = SubprocessTestRunner(kill_grace_s=0.3).run(root, "python -m pytest -q", timeout_s=4.0)
     elapsed = time.monotonic() - started
     assert report.timed_out and not report.ok and report.exit_code is None
-    assert "did not finish within 2 s" in report.failures[0].message
-    assert elapsed < 5.0
-    child = int((root / "child.pid").read_text())
+    assert "did not finish within 4 s" in report.failures[0].message
+    assert elapsed < 8.0
+    assert (root / "child.pid").exists(), report.output_tail  # the stubborn child was started
     deadline = time.monotonic() + 2.0
-    while _alive(child) and time.monotonic() < deadline:
+    while running_with(marker) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not _alive(child)
+    assert running_with(marker) == []
 
 
 def test_huge_output_is_capped_to_its_tail(tmp_path) -> None:

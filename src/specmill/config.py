@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import re
 import socket
 from pathlib import Path
+from typing import Literal
+from urllib.parse import unquote, urlsplit
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -40,6 +44,7 @@ class Settings(BaseSettings):
         default=None,
         description="Extra folder of playbooks, searched before the bundled workflows/ folder.",
     )
+    prompt_caching: bool = Field(default=True, description="Send cache_control breakpoints (off only to compare costs).")
     test_timeout_s: float = Field(default=600.0, description="Wall-clock cap of one test run.")
     brief_budget_tokens: int = Field(default=4000, description="Token budget of the pattern brief.")
     model_max_attempts: int = Field(default=6, description="DBOS attempts of a model step on transient errors.")
@@ -52,9 +57,83 @@ class Settings(BaseSettings):
         default=__version__,
         description="DBOS application version; runs recover only under the version that started them.",
     )
+    app_database_url: str | None = Field(
+        default=None,
+        description="Database of specmill's own tables (run index, artifacts); the system database when unset.",
+    )
+    api_tokens: str = Field(
+        default="",
+        description="Comma-separated bearer tokens the HTTP API accepts; empty means no auth (loopback only).",
+    )
+    queue_concurrency: int = Field(default=4, ge=1, description="Runs one `serve` process executes at once.")
+    queue_polling_interval_s: float = Field(default=1.0, gt=0, description="How often the run queue is polled.")
+    max_request_bytes: int = Field(default=65536, ge=1024, description="Largest HTTP request body the API reads.")
+    secret_env: str = Field(
+        default="",
+        description="Comma-separated names of more environment variables whose values are secrets to redact.",
+    )
+    test_sandbox: Literal["auto", "bwrap", "unshare", "none"] = Field(
+        default="auto",
+        description="Isolation of test runs: auto = bubblewrap, else an unshared network namespace, else none "
+        "(the run's record says which).",
+    )
+    test_cpu_s: int = Field(default=900, ge=0, description="CPU-seconds of each test process (RLIMIT_CPU); 0 = no limit.")
+    test_memory_mb: int = Field(default=4096, ge=0, description="Address space of each test process in MiB; 0 = no limit.")
+    test_file_size_mb: int = Field(default=512, ge=0, description="Largest file a test process may write, MiB; 0 = no limit.")
+    test_output_mb: int = Field(default=64, ge=1, description="Output a test run may print before it is stopped, MiB.")
+    test_env_allow: str = Field(
+        default="",
+        description="Comma-separated extra environment variable names (or NAME_* patterns) that tests may see.",
+    )
+    protected_paths: str | None = Field(
+        default=None,
+        description="Comma-separated globs (or path#section) the file tools may not change; replaces the built-in list.",
+    )
 
     def sqlite_url(self) -> str:
         return f"sqlite:///{(self.data_dir / 'specmill.sqlite').resolve()}"
 
     def database_url(self) -> str:
         return self.system_database_url or self.sqlite_url()
+
+    def records_url(self) -> str:
+        return self.app_database_url or self.database_url()
+
+    def api_token_list(self) -> list[str]:
+        return [token.strip() for token in self.api_tokens.split(",") if token.strip()]
+
+    def secret_values(self) -> dict[str, str]:
+        """Label -> value of every secret this process holds, for redaction: credential-named
+        variables, SPECMILL_SECRET_ENV, passwords inside URLs, and the API tokens."""
+        extra = set(_names(self.secret_env))
+        found = {
+            name: value for name, value in os.environ.items()
+            if value and (name in extra or _CREDENTIAL_NAME.search(name))
+        }
+        urls = {**os.environ, "DBOS_SYSTEM_DATABASE_URL": self.system_database_url or "",
+                "SPECMILL_APP_DATABASE_URL": self.app_database_url or ""}
+        for name, value in urls.items():
+            if "://" in value and "@" in value:
+                try:
+                    password = urlsplit(value.strip()).password
+                except ValueError:
+                    continue
+                if password:
+                    found[f"{name} password"] = unquote(password)
+        for number, token in enumerate(self.api_token_list(), 1):
+            found[f"SPECMILL_API_TOKENS#{number}"] = token
+        return found
+
+    def test_env_allow_list(self) -> list[str]:
+        return _names(self.test_env_allow)
+
+    def protected_path_list(self) -> list[str] | None:
+        """None means the file tools' built-in list."""
+        return None if self.protected_paths is None else _names(self.protected_paths)
+
+
+_CREDENTIAL_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|PRIVATE", re.IGNORECASE)
+
+
+def _names(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]

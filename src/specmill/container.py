@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from specmill.config import Settings
 from specmill.ports import Model, RepoAnalyzer, SpecStore, TestRunner, Workspace
+from specmill.redaction import Redactor
 
 
 @dataclass
@@ -16,6 +18,11 @@ class Container:
     workspace: Workspace
     tests: TestRunner
     analyzer: RepoAnalyzer
+
+    @cached_property
+    def redactor(self) -> Redactor:
+        """Built once from the settings, so every step of this process removes the same secrets."""
+        return Redactor.from_settings(self.settings)
 
     def close(self) -> None:
         close = getattr(self.spec_store, "close", None)
@@ -36,6 +43,6 @@ def build_container(settings: Settings) -> Container:
         spec_store=BasicMemorySpecStore.from_settings(settings),
         model=AnthropicModel(),
         workspace=GitWorktreeWorkspace(settings.data_dir),
-        tests=SubprocessTestRunner(),
-        analyzer=RepoMapAnalyzer(),
+        tests=SubprocessTestRunner.from_settings(settings),
+        analyzer=RepoMapAnalyzer(settings.data_dir / "index"),
     )

@@ -59,5 +59,9 @@ class TransientModelError(SpecmillError):
     """The model API is overloaded, rate-limited or unreachable; the step retries."""
 
 
+class BudgetExhausted(SpecmillError):
+    """The next model call could cross the run's cap, so it was not made."""
+
+
 class EnvironmentProblem(SpecmillError):
     """The machine cannot run specmill as configured (for example an old SQLite)."""

@@ -87,6 +87,7 @@ class TestReport(BaseModel):
     timed_out: bool = False
     duration_s: float = 0.0
     output_tail: str = ""
+    isolation: str = Field(default="", description="How the command was contained (network, limits), as chosen at start.")
 
     @property
     def ok(self) -> bool:
@@ -135,6 +136,7 @@ class ModelTurn(BaseModel):
     stop_reason: str | None
     usage: Usage = Field(default_factory=Usage)
     model: str = ""
+    cost_usd: float = Field(default=0.0, description="Priced when the step records it, so the ledger survives crashes.")
 
     @property
     def tool_uses(self) -> list[dict[str, Any]]:
@@ -165,22 +167,75 @@ class Verdict(BaseModel):
     criteria: list[CriterionVerdict]
     summary: str = ""
     usage: Usage = Field(default_factory=Usage)
+    cost_usd: float = 0.0
 
     @property
     def all_met(self) -> bool:
         return bool(self.criteria) and all(c.met for c in self.criteria)
 
 
+class PhaseCost(BaseModel):
+    calls: int = 0
+    usage: Usage = Field(default_factory=Usage)
+    cost_usd: float = 0.0
+
+
+class Ledger(BaseModel):
+    """Tokens and dollars per phase, summed from recorded model steps."""
+
+    phases: dict[str, PhaseCost] = Field(default_factory=dict)
+
+    def add(self, phase: str, usage: Usage, cost_usd: float) -> Ledger:
+        before = self.phases.get(phase, PhaseCost())
+        after = PhaseCost(calls=before.calls + 1, usage=before.usage + usage, cost_usd=before.cost_usd + cost_usd)
+        return Ledger(phases={**self.phases, phase: after})
+
+    @property
+    def usage(self) -> Usage:
+        total = Usage()
+        for phase in self.phases.values():
+            total = total + phase.usage
+        return total
+
+    @property
+    def cost_usd(self) -> float:
+        return sum(p.cost_usd for p in self.phases.values())
+
+    @property
+    def tokens(self) -> int:
+        u = self.usage
+        return u.input_tokens + u.output_tokens + u.cache_read_input_tokens + u.cache_creation_input_tokens
+
+
+class Budget(BaseModel):
+    usd: float | None = Field(default=None, gt=0, description="Dollar cap of the run's model calls.")
+    tokens: int | None = Field(default=None, gt=0, description="Token cap (input, output and cache) of the run.")
+
+
+class BudgetGuard(BaseModel):
+    """What a model step needs to refuse a call that could cross the cap."""
+
+    budget: Budget
+    spent_usd: float
+    spent_tokens: int
+    cache_ttl: str = "5m"
+
+
+StopReason = Literal["model_finished", "turn_cap", "repeated_tool_call", "budget_exhausted"]
+
+
 class ImplementResult(BaseModel):
     head_commit: str
     turns: int
     tool_calls: int
-    stopped_because: Literal["model_finished", "turn_cap"]
-    usage: Usage = Field(default_factory=Usage)
+    stopped_because: StopReason
+    ledger: Ledger = Field(default_factory=Ledger)
     final_text: str = ""
+    detail: str = Field(default="", description="Why the round stopped, for people, when it was not the model's choice.")
+    longest_test_s: float = 0.0
 
 
-RunStatus = Literal["succeeded", "failed"]
+RunStatus = Literal["succeeded", "failed", "budget_exhausted"]
 
 
 class RunRequest(BaseModel):
@@ -191,6 +246,8 @@ class RunRequest(BaseModel):
     base: str | None = Field(default=None, description="Base ref; the repository's HEAD when omitted.")
     max_iterations: int | None = None
     model: str | None = None
+    budget_usd: float | None = Field(default=None, gt=0)
+    budget_tokens: int | None = Field(default=None, gt=0)
 
 
 class RunResult(BaseModel):
@@ -203,4 +260,7 @@ class RunResult(BaseModel):
     criteria: list[CriterionVerdict]
     iterations: int
     usage: Usage
+    cost_usd: float = 0.0
+    ledger: Ledger = Field(default_factory=Ledger)
+    stops: list[StopReason] = Field(default_factory=list, description="Why each implement round ended.")
     reason: str = ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError
@@ -18,12 +19,19 @@ class Playbook(BaseModel):
 
     name: str
     description: str = ""
-    model: str = "claude-sonnet-4-5"
+    model: str = "claude-sonnet-5"
     test_command: str = Field(default="python -m pytest", description="Run in the worktree; pytest gets JUnit XML.")
     max_iterations: int = Field(default=3, ge=1, description="Implement -> test -> validate rounds before giving up.")
     max_turns: int = Field(default=40, ge=1, description="Model calls per implement round.")
     max_tokens: int = Field(default=8192, ge=256, description="Output cap of one model call.")
     brief_budget_tokens: int | None = Field(default=None, description="Pattern brief budget; the setting when unset.")
+    budget_usd: float | None = Field(default=None, gt=0, description="Default dollar cap of a run; none when unset.")
+    budget_tokens: int | None = Field(default=None, gt=0, description="Default token cap of a run; none when unset.")
+    cache_ttl: Literal["5m", "1h", "auto"] = Field(
+        default="auto", description="Prompt-cache TTL; auto switches to 1h once a test run outlasts four minutes."
+    )
+    keep_tool_results: int = Field(default=8, ge=1, description="Recent tool results kept whole; older ones shrink to a line.")
+    repeat_limit: int = Field(default=3, ge=2, description="Identical tool call + result this often ends the round.")
     prompt: str = Field(description="The Markdown body: the role prompt of the implement phase.")
 
 

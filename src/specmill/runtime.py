@@ -1,5 +1,5 @@
-"""DBOS runtime: configuration, launch and shutdown. The only module besides the
-workflow that imports `dbos`.
+"""DBOS runtime: configuration, launch, shutdown and the run queue. One of the three
+modules that import `dbos`, with the workflow and the read model.
 
 Config is built in code (DBOS 3.x reads no yaml at run time). Every process gets an
 explicit executor id and application version: otherwise DBOS names every process
@@ -13,15 +13,16 @@ import os
 import sqlite3
 import sys
 
-from dbos import DBOS, DBOSConfig, SetWorkflowID
+from dbos import DBOS, DBOSConfig, SetWorkflowID, StepInfo
 
-from specmill import workflow
+from specmill import read_model, steps, workflow
 from specmill.config import Settings
 from specmill.container import Container
 from specmill.errors import EnvironmentProblem, RunNotFound
-from specmill.models import RunRequest, RunResult
+from specmill.models import Budget, RunRequest, RunResult
 
 log = logging.getLogger("specmill.runtime")
+RUN_QUEUE = "implementations"
 
 
 def dbos_config(settings: Settings, executor_id: str | None = None) -> DBOSConfig:
@@ -57,15 +58,17 @@ def launch(settings: Settings, container: Container, executor_id: str | None = N
     url = settings.database_url()
     check_sqlite_support(url)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    workflow.use(container)
+    steps.use(container)
     DBOS(config=dbos_config(settings, executor_id))
+    read_model.open_records(settings)  # a datasource must exist before launch
     DBOS.launch()
     log.info("DBOS launched on %s as executor %s", _redact(url), executor_id or settings.executor_id)
 
 
 def shutdown() -> None:
     DBOS.destroy(workflow_completion_timeout_sec=0)
-    workflow.use(None)
+    read_model.close_records()
+    steps.use(None)
 
 
 def _redact(url: str) -> str:
@@ -105,13 +108,19 @@ def start_run(request: RunRequest, run_id: str) -> RunResult:
     return continue_run(run_id)
 
 
-def continue_run(run_id: str) -> RunResult:
-    """Wait for a pending run (launch recovered it), or re-run a failed or cancelled one
-    from the step that stopped it; completed steps are not run again."""
+def continue_run(run_id: str, budget: Budget | None = None) -> RunResult:
+    """Wait for a pending run (launch recovered it), or re-run a failed, cancelled or
+    budget-exhausted one from the step that stopped it; completed steps are not run again.
+    A new cap goes into the run's DBOS attributes, where its model steps read it."""
     status = DBOS.get_workflow_status(run_id)
     if status is None:
         raise RunNotFound(f"no run '{run_id}' in this system database: check the id and DBOS_SYSTEM_DATABASE_URL")
-    if status.status == "ERROR":
+    caps = {f"budget_{k}": v for k, v in (budget.model_dump() if budget else {}).items() if v is not None}
+    if caps:
+        DBOS.update_workflow_attributes(run_id, caps, merge=True)
+    if status.status == "SUCCESS" and getattr(status.output, "status", "") == "budget_exhausted":
+        DBOS.rewind_workflow(run_id, start_step=first_failed_step(run_id))
+    elif status.status == "ERROR":
         DBOS.rewind_workflow(run_id, start_step=first_failed_step(run_id))
     elif status.status in ("CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"):
         DBOS.resume_workflow(run_id)
@@ -120,8 +129,53 @@ def continue_run(run_id: str) -> RunResult:
 
 def first_failed_step(run_id: str) -> int:
     """The failed step's id; past the last step when the workflow body itself failed."""
-    steps = DBOS.list_workflow_steps(run_id)  # errors load with the outputs
+    return _first_failed(DBOS.list_workflow_steps(run_id))  # errors load with the outputs
+
+
+def _first_failed(steps: list[StepInfo]) -> int:
     for step in steps:
         if step["error"] is not None:
             return step["function_id"]
     return max((s["function_id"] for s in steps), default=0) + 1
+
+
+# --- the run queue, for the HTTP API (async: called from the server's event loop) -------
+
+
+def register_run_queue(settings: Settings) -> None:
+    """DBOS 3.x keeps queues in the system database; they are registered after launch."""
+    DBOS.register_queue(
+        RUN_QUEUE,
+        worker_concurrency=settings.queue_concurrency,
+        polling_interval_sec=settings.queue_polling_interval_s,
+        on_conflict="always_update",
+    )
+
+
+async def enqueue_run(request: RunRequest, run_id: str) -> None:
+    """Put the run on the queue under `run_id`; an existing run with that id is left as it is."""
+    with SetWorkflowID(run_id):
+        await DBOS.enqueue_workflow_async(RUN_QUEUE, workflow.run_spec, request)  # type: ignore[arg-type]
+
+
+async def cancel_run(run_id: str) -> None:
+    await DBOS.cancel_workflow_async(run_id)
+
+
+async def requeue_run(run_id: str) -> None:
+    """Continue a failed or cancelled run on the queue from the step that stopped it. DBOS's
+    resume does not apply to a run in ERROR, so that one is rewound to its failed step."""
+    status = await DBOS.get_workflow_status_async(run_id)
+    if status is None:
+        raise RunNotFound(f"no run '{run_id}' in this system database: check the id")
+    if status.status == "ERROR":
+        start = _first_failed(await DBOS.list_workflow_steps_async(run_id))
+        await DBOS.rewind_workflow_async(run_id, start_step=start, queue_name=RUN_QUEUE)
+    else:
+        await DBOS.resume_workflow_async(run_id, queue_name=RUN_QUEUE)
+
+
+async def fork_run(run_id: str, start_step: int, new_run_id: str, app_version: str) -> None:
+    """A new run `new_run_id` on the queue that reuses the steps of `run_id` before `start_step`."""
+    with SetWorkflowID(new_run_id):
+        await DBOS.fork_workflow_async(run_id, start_step, application_version=app_version, queue_name=RUN_QUEUE)

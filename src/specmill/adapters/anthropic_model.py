@@ -12,6 +12,7 @@ from typing import Any
 import anthropic
 
 from specmill.errors import ModelError, TransientModelError
+from specmill.adapters.token_estimate import estimate_request_tokens
 from specmill.models import ModelRequest, ModelTurn, Usage
 
 _TRANSIENT_STATUS = {408, 409, 429, 500, 502, 503, 504, 529}
@@ -46,6 +47,17 @@ class AnthropicModel:
                 raise TransientModelError(detail) from None
             raise ModelError(detail) from None
         return _to_turn(message)
+
+    def count_tokens(self, request: ModelRequest) -> int:
+        kwargs: dict[str, Any] = {"model": request.model, "system": request.system, "messages": request.messages}
+        if request.tools:
+            kwargs["tools"] = request.tools
+        if request.tool_choice:
+            kwargs["tool_choice"] = request.tool_choice
+        try:
+            return int(self._client.messages.count_tokens(**kwargs).input_tokens)
+        except anthropic.AnthropicError:
+            return estimate_request_tokens(request)
 
 
 def _error_type(exc: anthropic.APIStatusError) -> str:

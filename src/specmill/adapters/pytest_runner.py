@@ -7,8 +7,13 @@ A bare `pytest` that is not on PATH falls back to `sys.executable -m pytest`.
 
 Robustness: the command runs in its own session, and on timeout the whole process
 group is killed (SIGTERM, then SIGKILL), so a test that forks a child that never
-exits cannot hang a run. Output goes to a temporary file (never a pipe that can
-fill up) and only its tail is kept.
+exits cannot hang a run; a sweep then kills any process that left the group but
+still carries the run's marker (see `sandbox.kill_stragglers`). Output goes to a
+temporary file (never a pipe that can fill up), is watched while the command runs
+so that a flood of output stops it, and only its tail is kept.
+
+Containment (network, environment, resource limits) is the `Sandbox`'s job; this
+runner starts everything through it and writes its description into every report.
 """
 
 from __future__ import annotations
@@ -21,11 +26,14 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from specmill.adapters.sandbox import Limits, Sandbox, detect_sandbox, kill_stragglers
+from specmill.config import Settings
 from specmill.models import TestCaseFailure, TestReport
 
 OUTPUT_CAP = 20_000
@@ -34,6 +42,9 @@ MAX_FAILURES = 50
 MESSAGE_LINES = 12
 MESSAGE_CHARS = 2_000
 NO_TESTS_COLLECTED = 5
+MIB = 1024 * 1024
+MAX_OUTPUT_BYTES = 64 * MIB
+POLL_S = 0.05
 
 
 class SubprocessTestRunner:
@@ -41,34 +52,60 @@ class SubprocessTestRunner:
 
     __test__ = False
 
-    def __init__(self, output_cap: int = OUTPUT_CAP, kill_grace_s: float = KILL_GRACE_S) -> None:
+    def __init__(
+        self, output_cap: int = OUTPUT_CAP, kill_grace_s: float = KILL_GRACE_S, *,
+        sandbox: Sandbox | None = None, max_output_bytes: int = MAX_OUTPUT_BYTES,
+    ) -> None:
+        """Without a `sandbox`, the best one this machine offers is chosen now, once."""
         self.output_cap = output_cap
         self.kill_grace_s = kill_grace_s
+        self.sandbox = sandbox or detect_sandbox()
+        self.max_output_bytes = max_output_bytes
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SubprocessTestRunner:
+        limits = Limits(cpu_s=settings.test_cpu_s, memory_mb=settings.test_memory_mb,
+                        file_size_mb=settings.test_file_size_mb)
+        sandbox = detect_sandbox(settings.test_sandbox, limits, settings.test_env_allow_list())
+        return cls(sandbox=sandbox, max_output_bytes=settings.test_output_mb * MIB)
+
+    @property
+    def isolation(self) -> str:
+        return f"{self.sandbox.describe()}; output cap {self.max_output_bytes / MIB:g} MiB"
 
     def run(self, root: Path, command: str, selection: str | None = None, timeout_s: float = 600.0) -> TestReport:
         shown = f"{command} {selection}" if selection else command
         try:
             argv = shlex.split(command) + (shlex.split(selection) if selection else [])
         except ValueError as exc:
-            return _error_report(shown, f"the test command cannot be parsed: {exc}")
+            return _error_report(shown, f"the test command cannot be parsed: {exc}", self.isolation)
         if not argv:
-            return _error_report(shown, "the test command is empty")
+            return _error_report(shown, "the test command is empty", self.isolation)
         argv = _with_interpreter(argv)
-        with tempfile.TemporaryDirectory(prefix="specmill-tests-") as scratch:
-            junit = Path(scratch) / "junit.xml"
+        with tempfile.TemporaryDirectory(prefix="specmill-tests-") as folder:
+            scratch = Path(folder)
+            junit = scratch / "junit.xml"
             pytest = _is_pytest(argv)
             if pytest:
                 argv += [f"--junitxml={junit}", "-p", "no:cacheprovider"]
-            with open(Path(scratch) / "output.log", "w+b") as output:
+            marker = uuid.uuid4().hex
+            env = self.sandbox.environment(os.environ, scratch, marker)
+            if "/" not in argv[0] and shutil.which(argv[0], path=env.get("PATH")) is None:
+                return _error_report(shown, f"the test command could not start: {argv[0]!r} is not on PATH",
+                                     self.isolation)
+            with open(scratch / "output.log", "w+b") as output:
                 started = time.monotonic()
                 try:
-                    exit_code, timed_out = self._execute(argv, root, output, timeout_s)
+                    returncode, stopped = self._execute(self.sandbox.command(argv, root, scratch), root, env, output,
+                                                        timeout_s, marker)
                 except OSError as exc:
-                    return _error_report(shown, f"the test command could not start: {exc}")
+                    return _error_report(shown, f"the test command could not start: {exc}", self.isolation)
                 duration = time.monotonic() - started
                 tail = _tail(output, self.output_cap)
-            report = TestReport(command=shown, exit_code=exit_code, duration_s=round(duration, 3), output_tail=tail)
-            if timed_out:
+            exit_code = None if stopped else self.sandbox.exit_code(returncode, scratch)
+            report = TestReport(command=shown, exit_code=exit_code, duration_s=round(duration, 3), output_tail=tail,
+                                isolation=self.isolation)
+            if stopped == "timeout":
                 return report.model_copy(update={
                     "timed_out": True,
                     "failures": [TestCaseFailure(
@@ -79,27 +116,45 @@ class SubprocessTestRunner:
                         ),
                     )],
                 })
-            return _finish(report, _parse_junit(junit), pytest)
+            if stopped == "output":
+                return report.model_copy(update={"errors": 1, "failures": [TestCaseFailure(
+                    test="<output>",
+                    message=(
+                        f"the test command printed more than {self.max_output_bytes / MIB:g} MiB of output; it was "
+                        "stopped with every process it started (the end of its output is kept)"
+                    ),
+                )]})
+            return _finish(report, _parse_junit(junit), pytest, self.sandbox.limits)
 
-    def _execute(self, argv: list[str], root: Path, output: BinaryIO, timeout_s: float) -> tuple[int | None, bool]:
-        """Run to completion or timeout; either way nothing the command started is left running."""
-        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1")
+    def _execute(
+        self, argv: list[str], root: Path, env: dict[str, str], output: BinaryIO, timeout_s: float, marker: str,
+    ) -> tuple[int | None, str]:
+        """Run to completion, timeout or output flood ("" / "timeout" / "output"); either way
+        nothing the command started is left running."""
         proc = subprocess.Popen(
             argv, cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
-            start_new_session=True,
+            start_new_session=True, preexec_fn=self.sandbox.preexec,
         )
+        deadline = time.monotonic() + timeout_s
         try:
-            return proc.wait(timeout=timeout_s), False
-        except subprocess.TimeoutExpired:
-            _signal_group(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=self.kill_grace_s)
-            except subprocess.TimeoutExpired:
-                pass
-            return None, True
+            while True:
+                try:
+                    return proc.wait(timeout=POLL_S), ""
+                except subprocess.TimeoutExpired:
+                    pass
+                if os.fstat(output.fileno()).st_size > self.max_output_bytes:
+                    return None, "output"  # no grace: it is still flooding
+                if time.monotonic() >= deadline:
+                    _signal_group(proc.pid, signal.SIGTERM)
+                    try:
+                        proc.wait(timeout=self.kill_grace_s)
+                    except subprocess.TimeoutExpired:
+                        pass
+                    return None, "timeout"
         finally:  # also after a normal exit: background children the tests left behind
             _signal_group(proc.pid, signal.SIGKILL)
             proc.wait()
+            kill_stragglers(marker)
 
 
 def _with_interpreter(argv: list[str]) -> list[str]:
@@ -133,8 +188,9 @@ def _tail(output: BinaryIO, cap: int) -> str:
     return text
 
 
-def _error_report(command: str, message: str) -> TestReport:
-    return TestReport(command=command, exit_code=None, errors=1, failures=[TestCaseFailure(test="<command>", message=message)])
+def _error_report(command: str, message: str, isolation: str = "") -> TestReport:
+    return TestReport(command=command, exit_code=None, errors=1, isolation=isolation,
+                      failures=[TestCaseFailure(test="<command>", message=message)])
 
 
 def _short(text: str) -> str:
@@ -199,10 +255,31 @@ def _failure_message(element: ET.Element) -> str:
     return _short("\n".join(p for p in parts if p))
 
 
-def _finish(report: TestReport, parsed: JUnitResult | None, pytest: bool) -> TestReport:
+def _killed_by(exit_code: int | None, limits: Limits) -> str:
+    """Why a command died of a signal, in terms of the limit that sent it. A shell reports a
+    child's death by signal N as exit code 128 + N, so those codes count for the limits' signals."""
+    limit_signals = (signal.SIGXCPU, signal.SIGXFSZ, signal.SIGKILL)
+    if exit_code is None or exit_code == 0 or (exit_code > 0 and exit_code - 128 not in limit_signals):
+        return ""
+    sig = -exit_code if exit_code < 0 else exit_code - 128
+    if sig == signal.SIGXCPU:
+        return f"it used more than its {limits.cpu_s} CPU-seconds (SIGXCPU)"
+    if sig == signal.SIGXFSZ:
+        return f"it wrote a file larger than {limits.file_size_mb} MiB (SIGXFSZ)"
+    if sig == signal.SIGKILL:
+        return f"it was killed (SIGKILL), for example past its CPU limit or out of its {limits.memory_mb} MiB of memory"
+    return f"it was killed by {signal.Signals(sig).name}" if sig in signal.Signals._value2member_map_ else f"signal {sig}"
+
+
+def _finish(report: TestReport, parsed: JUnitResult | None, pytest: bool, limits: Limits | None = None) -> TestReport:
     """Merge parsed counts with the exit code, so a bad exit is never reported as a pass."""
     result = parsed or JUnitResult()
-    if report.exit_code == NO_TESTS_COLLECTED and pytest and not result.failed and not result.errors:
+    killed = _killed_by(report.exit_code, limits or Limits())
+    if killed and not result.failed and not result.errors:
+        result.errors = 1
+        last = _last_lines(report.output_tail)[-MESSAGE_CHARS:] or "(no output)"
+        result.failures.append(TestCaseFailure(test="<limits>", message=f"the test command stopped: {killed}; its last output lines:\n{last}"))
+    elif report.exit_code == NO_TESTS_COLLECTED and pytest and not result.failed and not result.errors:
         result.errors = 1
         result.failures.append(TestCaseFailure(
             test="<collection>",

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from specmill.adapters.token_estimate import estimate_request_tokens
 from specmill.models import ModelRequest, ModelTurn, Usage
 from specmill.testing.scripts import Script
 
@@ -21,6 +22,9 @@ class ScriptedModel:
     def complete(self, request: ModelRequest) -> ModelTurn:
         self.requests.append(request)
         return self._respond(request)
+
+    def count_tokens(self, request: ModelRequest) -> int:
+        return estimate_request_tokens(request)
 
 
 def _router(script: Script) -> Callable[[ModelRequest], ModelTurn]:

@@ -6,8 +6,13 @@ import logging
 
 import typer
 
+from specmill.cli import analyze as analyze_commands
+from specmill.cli import db as db_commands
 from specmill.cli import demo as demo_commands
 from specmill.cli import run as run_commands
+from specmill.cli import serve as serve_commands
+from specmill.config import Settings
+from specmill.redaction import Redactor, redact_log_records
 
 app = typer.Typer(
     name="specmill",
@@ -17,9 +22,22 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 run_commands.register(app)
+analyze_commands.register(app)
 demo_commands.register(app)
+serve_commands.register(app)
+db_commands.register(app)
 
 
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    redact_log_records(_redactor())
     app()
+
+
+def _redactor() -> Redactor:
+    """Every log line of every command goes through this; with unreadable settings (which the
+    command itself reports) key-shaped text is still removed."""
+    try:
+        return Redactor.from_settings(Settings())
+    except Exception:
+        return Redactor()

@@ -15,7 +15,9 @@ from specmill import progress
 from specmill.cli.progress_view import ProgressView
 from specmill.config import Settings
 from specmill.errors import BadInput, SpecmillError
-from specmill.models import RunRequest, RunResult
+from pydantic import ValidationError
+
+from specmill.models import Budget, RunRequest, RunResult
 
 EXIT_FAILED, EXIT_BAD_INPUT, EXIT_UNAVAILABLE = 1, 2, 3
 
@@ -33,13 +35,16 @@ def run(
     base: Annotated[Optional[str], typer.Option(help="Base ref; the repository's HEAD by default.")] = None,
     max_iterations: Annotated[Optional[int], typer.Option(help="Implement/test/validate rounds.")] = None,
     run_id: Annotated[Optional[str], typer.Option(help="Name the run; an existing run is continued or reported.")] = None,
+    budget_usd: Annotated[Optional[float], typer.Option(help="Dollar cap of the run's model calls.")] = None,
+    budget_tokens: Annotated[Optional[int], typer.Option(help="Token cap of the run's model calls.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as one JSON object on stdout.")] = False,
 ) -> None:
     """Implement SPEC in REPO: read, analyze, implement, test, update the spec, validate."""
     from specmill import preflight, runtime
 
     settings = Settings()
-    request = RunRequest(spec=spec, repo=str(repo), project=project, playbook=playbook, base=base, max_iterations=max_iterations)
+    request = _request(spec=spec, repo=str(repo), project=project, playbook=playbook, base=base, max_iterations=max_iterations,
+                       budget_usd=budget_usd, budget_tokens=budget_tokens)
     run_id = run_id or uuid.uuid4().hex[:12]
     try:
         checked = preflight.check_request(request, settings)
@@ -50,6 +55,8 @@ def run(
 
 def resume(
     run_id: Annotated[str, typer.Argument(help="The id of the run to continue.")],
+    budget_usd: Annotated[Optional[float], typer.Option(help="A new dollar cap (for a run that exhausted its budget).")] = None,
+    budget_tokens: Annotated[Optional[int], typer.Option(help="A new token cap.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as one JSON object on stdout.")] = False,
 ) -> None:
     """Continue an interrupted or failed run from its last completed step."""
@@ -61,7 +68,27 @@ def resume(
     if recorded is None:
         _fail(RunNotFound(f"no run '{run_id}' in the system database: check the id and DBOS_SYSTEM_DATABASE_URL"))
     status, executor = recorded
-    _execute(settings, run_id, lambda: runtime.continue_run(run_id), as_json, executor_id=executor if status == "PENDING" else None)
+    budget = _budget(budget_usd, budget_tokens)
+    _execute(settings, run_id, lambda: runtime.continue_run(run_id, budget), as_json, executor_id=executor if status == "PENDING" else None)
+
+
+def _request(**fields: object) -> RunRequest:
+    try:
+        return RunRequest(**fields)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        _fail(BadInput(f"--{str(first['loc'][0]).replace('_', '-')}: {first['msg']}"))
+        raise AssertionError("unreachable") from None
+
+
+def _budget(usd: float | None, tokens: int | None) -> Budget | None:
+    if usd is None and tokens is None:
+        return None
+    try:
+        return Budget(usd=usd, tokens=tokens)
+    except ValidationError:
+        _fail(BadInput("--budget-usd and --budget-tokens must be positive"))
+        raise AssertionError("unreachable") from None
 
 
 def _execute(
@@ -93,15 +120,20 @@ def _execute(
 
 def _report(result: RunResult, as_json: bool) -> None:
     if as_json:
-        sys.stdout.write(json.dumps(result.model_dump(mode="json", exclude={"reason"})) + "\n")
+        sys.stdout.write(json.dumps(result.model_dump(mode="json", exclude={"ledger", "stops"}) | {"ledger": _ledger_json(result)}) + "\n")
         return
     t = result.tests
     typer.echo(f"{result.status}: {result.spec} on branch {result.branch} at {result.head_commit[:12]}")
     typer.echo(f"tests: {t['passed']} passed, {t['failed']} failed, {t['errors']} errors, {t['skipped']} skipped")
     for c in result.criteria:
         typer.echo(f"  [{'x' if c.met else ' '}] {c.criterion}")
+    typer.echo(f"cost: ${result.cost_usd:.4f}")
     if result.reason:
         typer.echo(result.reason)
+
+
+def _ledger_json(result: RunResult) -> dict[str, object]:
+    return {name: {"calls": p.calls, "cost_usd": round(p.cost_usd, 6), **p.usage.model_dump()} for name, p in result.ledger.phases.items()}
 
 
 def _fail(exc: SpecmillError) -> None:

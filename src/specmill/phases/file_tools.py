@@ -3,8 +3,9 @@
 The model sees the repository root as `/`: relative paths and paths with a leading
 `/` both name files under the root (an absolute path under the real root is also
 understood). Anything that would leave the root, go through a symlink pointing
-out of it, or touch `.git` is refused. Every problem is returned as a tool error
-the model can read and act on; nothing here raises.
+out of it, or touch `.git` is refused, and so is any change to a protected path
+(test configuration, CI, playbooks: see `protected_paths`). Every problem is
+returned as a tool error the model can read and act on; nothing here raises.
 
 Input names follow the tool as the model emits it: `view` (path, view_range),
 `create` (path, file_text), `str_replace` (path, old_str, new_str) and `insert`
@@ -15,10 +16,14 @@ Input names follow the tool as the model emits it: `view` (path, view_range),
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
+
+from specmill.phases.protected_paths import DEFAULT_PROTECTED, changed_section, protecting_rule, section_rules
 
 EDITOR_TOOL_TYPE = "text_editor_20250728"
 EDITOR_TOOL_NAME = "str_replace_based_edit_tool"
@@ -50,8 +55,33 @@ class _Refused(Exception):
     """Internal: turns into an error result at the top."""
 
 
-def run_editor_command(root: Path, tool_input: dict[str, Any], max_characters: int = MAX_VIEW_CHARS) -> EditorResult:
-    """Execute one editor call under `root`; problems come back as `is_error` results."""
+@dataclass(frozen=True)
+class _Guard:
+    """What a write must not change: the protected sections that apply to this file."""
+
+    shown: str
+    sections: tuple[str, ...] = ()
+
+    def check(self, target: Path, new_text: str) -> None:
+        if not self.sections:
+            return
+        before = target.read_text(encoding="utf-8", errors="replace") if target.is_file() else ""
+        section = changed_section(before, new_text, self.sections)
+        if section:
+            raise _Refused(
+                f"No change was made: the [{section}] section of {self.shown} is protected (it configures how the "
+                "tests run); leave that section as it is and change the code or the tests instead"
+            )
+
+
+def run_editor_command(
+    root: Path, tool_input: dict[str, Any], max_characters: int = MAX_VIEW_CHARS,
+    protected: Sequence[str] | None = None,
+) -> EditorResult:
+    """Execute one editor call under `root`; problems come back as `is_error` results.
+
+    `protected` replaces `DEFAULT_PROTECTED`, the paths write commands may not change.
+    """
     try:
         if not isinstance(tool_input, dict):
             raise _Refused(f"the input must be a JSON object; {_commands()}")
@@ -66,17 +96,18 @@ def run_editor_command(root: Path, tool_input: dict[str, Any], max_characters: i
         target, shown = _resolve(Path(root), raw)
         if command == "view":
             return _view(Path(root), target, shown, tool_input.get("view_range"), max_characters)
+        guard = _guard(Path(root), target, shown, DEFAULT_PROTECTED if protected is None else protected)
         if command == "create":
-            return _create(target, shown, _field(tool_input, command, "file_text", str))
+            return _create(target, shown, _field(tool_input, command, "file_text", str), guard)
         if command == "str_replace":
             old = _field(tool_input, command, "old_str", str)
             new = tool_input.get("new_str", "")
             if not isinstance(new, str):
                 raise _Refused(f"new_str must be a string; {EXPECTED[command]}")
-            return _str_replace(target, shown, old, new)
+            return _str_replace(target, shown, old, new, guard)
         line = _field(tool_input, command, "insert_line", int)
         key = "insert_text" if "insert_text" in tool_input else "new_str"
-        return _insert(target, shown, line, _field(tool_input, command, key, str, shown_name="insert_text"))
+        return _insert(target, shown, line, _field(tool_input, command, key, str, shown_name="insert_text"), guard)
     except _Refused as exc:
         return EditorResult(text=str(exc), is_error=True)
     except OSError as exc:
@@ -131,6 +162,18 @@ def _resolve(root: Path, raw: str) -> tuple[Path, str]:
     return resolved, (normal if normal != "." else "/")
 
 
+def _guard(root: Path, target: Path, shown: str, rules: Sequence[str]) -> _Guard:
+    """Refuse a write to a protected path (as asked or after symlinks) before anything is read."""
+    rel_paths = [shown, target.relative_to(root.resolve()).as_posix()]
+    rule = protecting_rule(rel_paths, rules)
+    if rule:
+        raise _Refused(
+            f"{shown} is protected (rule '{rule}'): the test configuration, CI files and playbooks cannot be "
+            "changed; change the code or the tests instead"
+        )
+    return _Guard(shown, tuple(section_rules(rel_paths, rules)))
+
+
 def _touches_git(rel: Path) -> bool:
     return any(part.lower() == ".git" for part in rel.parts)
 
@@ -157,13 +200,14 @@ def _read_text(target: Path, shown: str) -> str:
         raise _Refused(f"{shown} is a binary file (not UTF-8 text); this tool works on text files only") from None
 
 
-def _write_text(target: Path, shown: str, text: str) -> None:
+def _write_text(target: Path, shown: str, text: str, guard: _Guard) -> None:
     data = text.encode("utf-8")
     if len(data) > MAX_FILE_BYTES:
         raise _Refused(
             f"the new content of {shown} would be {len(data)} bytes, over the {MAX_FILE_BYTES}-byte limit "
             "of one call; split it into smaller files"
         )
+    guard.check(target, text)
     target.write_bytes(data)
 
 
@@ -237,7 +281,7 @@ def _entry(root: Path, path: Path) -> str:
     return f"{rel}/" if path.is_dir() else rel
 
 
-def _create(target: Path, shown: str, text: str) -> EditorResult:
+def _create(target: Path, shown: str, text: str, guard: _Guard) -> EditorResult:
     if target.is_dir():
         raise _Refused(f"{shown} is a directory; create needs a file path")
     existed = target.exists()
@@ -245,8 +289,9 @@ def _create(target: Path, shown: str, text: str) -> EditorResult:
         raise _Refused(f"{shown} is not a regular file")
     if existed and target.stat().st_size <= MAX_FILE_BYTES and target.read_bytes() == text.encode("utf-8"):
         return EditorResult(text=f"{shown} already has exactly this content; nothing changed")
+    guard.check(target, text)  # before mkdir, so a refusal leaves no empty directories behind
     target.parent.mkdir(parents=True, exist_ok=True)
-    _write_text(target, shown, text)
+    _write_text(target, shown, text, guard)
     verb = "overwritten" if existed else "created"
     return EditorResult(text=f"File {verb} successfully at: {shown}", changed=True)
 
@@ -260,7 +305,7 @@ def _occurrence_lines(text: str, needle: str) -> list[int]:
     return found
 
 
-def _str_replace(target: Path, shown: str, old: str, new: str) -> EditorResult:
+def _str_replace(target: Path, shown: str, old: str, new: str, guard: _Guard) -> EditorResult:
     if not old:
         raise _Refused(f"old_str must not be empty; {EXPECTED['str_replace']}")
     text = _read_text(target, shown)
@@ -280,12 +325,12 @@ def _str_replace(target: Path, shown: str, old: str, new: str) -> EditorResult:
     updated = text[:at] + new + text[at + len(old):]
     if updated == text:
         return EditorResult(text=f"old_str and new_str are identical; {shown} is unchanged")
-    _write_text(target, shown, updated)
+    _write_text(target, shown, updated, guard)
     first = where[0]
     return EditorResult(text=_edited(shown, updated, first, first + new.count("\n")), changed=True)
 
 
-def _insert(target: Path, shown: str, insert_line: int, insert_text: str) -> EditorResult:
+def _insert(target: Path, shown: str, insert_line: int, insert_text: str, guard: _Guard) -> EditorResult:
     text = _read_text(target, shown)
     lines = _lines(text)
     if not 0 <= insert_line <= len(lines):
@@ -296,7 +341,7 @@ def _insert(target: Path, shown: str, insert_line: int, insert_text: str) -> Edi
     lines[insert_line:insert_line] = new_lines
     ends_with_newline = text.endswith("\n") or not text
     updated = "\n".join(lines) + ("\n" if ends_with_newline else "")
-    _write_text(target, shown, updated)
+    _write_text(target, shown, updated, guard)
     return EditorResult(text=_edited(shown, updated, insert_line + 1, insert_line + len(new_lines)), changed=True)
 
 

@@ -8,9 +8,12 @@ so tools + system + spec + brief form one stable, cacheable prefix.
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Sequence
 from typing import Any
 
-from specmill.models import ModelRequest, PatternBrief, Spec, TestReport, ToolOutcome, Verdict, WorkspaceState
+from specmill.models import ImplementResult, ModelRequest, PatternBrief, Spec, TestReport, ToolOutcome, Verdict, WorkspaceState
 from specmill.phases.file_tools import run_editor_command
 from specmill.phases.test_summary import summarize_report
 from specmill.playbooks import Playbook
@@ -36,7 +39,6 @@ def tool_definitions() -> list[dict[str, Any]]:
                 "properties": {"selection": {"type": "string", "description": "Extra arguments for the test command."}},
                 "additionalProperties": False,
             },
-            "cache_control": {"type": "ephemeral"},
         },
     ]
 
@@ -51,7 +53,7 @@ def system_blocks(playbook: Playbook, spec: Spec, brief: PatternBrief) -> list[d
         "# Tools\nPaths are relative to the repository root; a leading '/' means the repository root. "
         f"The test command is `{playbook.test_command}`."
     )
-    return [{"type": "text", "text": text, "cache_control": {"type": "ephemeral"}}]
+    return [{"type": "text", "text": text}]
 
 
 def opening_message(attempt: int, max_attempts: int, feedback: str) -> dict[str, Any]:
@@ -61,28 +63,64 @@ def opening_message(attempt: int, max_attempts: int, feedback: str) -> dict[str,
     return {"role": "user", "content": [{"type": "text", "text": text}]}
 
 
-def model_request(model: str, playbook: Playbook, system: list[dict[str, Any]], messages: list[dict[str, Any]]) -> ModelRequest:
-    return ModelRequest(
+def model_request(
+    model: str, playbook: Playbook, system: list[dict[str, Any]], messages: list[dict[str, Any]],
+    *, caching: bool = True, cache_ttl: str = "5m",
+) -> ModelRequest:
+    request = ModelRequest(
         model=model,
         system=system,
-        messages=_with_rolling_breakpoint(messages),
+        messages=trim_old_tool_results(messages, playbook.keep_tool_results),
         tools=tool_definitions(),
         max_tokens=playbook.max_tokens,
     )
+    return with_cache_breakpoints(request, cache_ttl) if caching else request
 
 
-def _with_rolling_breakpoint(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Mark the last block of the newest message so the conversation is cached as it grows."""
-    if not messages:
+def with_cache_breakpoints(request: ModelRequest, ttl: str) -> ModelRequest:
+    """Three breakpoints: after the tools, after the system prompt (spec and brief included),
+    and on the newest message, so the stable prefix and the growing conversation are both cached."""
+    marker: dict[str, Any] = {"type": "ephemeral", "ttl": ttl} if ttl == "1h" else {"type": "ephemeral"}
+    tools = [dict(t) for t in request.tools]
+    if tools:
+        tools[-1]["cache_control"] = marker
+    system = [dict(b) for b in request.system]
+    if system:
+        system[-1]["cache_control"] = marker
+    messages = [dict(m) for m in request.messages]
+    if messages and isinstance(messages[-1]["content"], list) and messages[-1]["content"]:
+        blocks = [dict(b) for b in messages[-1]["content"]]
+        blocks[-1]["cache_control"] = marker
+        messages[-1]["content"] = blocks
+    return request.model_copy(update={"tools": tools, "system": system, "messages": messages})
+
+
+def trim_old_tool_results(messages: list[dict[str, Any]], keep: int) -> list[dict[str, Any]]:
+    """Shrink old tool results to one line, `keep` at a time, so the cached prefix changes rarely.
+
+    Between `keep` and `2 * keep - 1` recent results stay whole; each time another `keep`
+    arrive, the oldest `keep` whole ones shrink together.
+    """
+    positions = [
+        (i, j) for i, m in enumerate(messages) if m["role"] == "user" and isinstance(m["content"], list)
+        for j, b in enumerate(m["content"]) if b.get("type") == "tool_result"
+    ]
+    trimmed = max(0, (len(positions) - keep) // keep * keep)
+    if not trimmed:
         return messages
-    marked = [dict(m) for m in messages]
-    last = marked[-1]
-    content = last["content"]
-    if isinstance(content, list) and content:
-        blocks = [dict(b) for b in content]
-        blocks[-1]["cache_control"] = {"type": "ephemeral"}
-        last["content"] = blocks
-    return marked
+    out = [dict(m) for m in messages]
+    for i, j in positions[:trimmed]:
+        blocks = [dict(b) for b in out[i]["content"]]
+        size = len(str(blocks[j].get("content", "")))
+        blocks[j]["content"] = f"[older tool result of {size} characters trimmed; run the tool again if you need it]"
+        out[i]["content"] = blocks
+    return out
+
+
+def call_signature(tool_use: dict[str, Any], outcome: ToolOutcome) -> str:
+    """Same tool, same input, same result: the shape of a loop."""
+    payload = json.dumps([tool_use.get("name"), tool_use.get("input")], sort_keys=True, default=str)
+    return hashlib.sha256((payload + "\x00" + outcome.content).encode()).hexdigest()
 
 
 def execute_tool(
@@ -93,14 +131,16 @@ def execute_tool(
     tool_use: dict[str, Any],
     test_command: str,
     test_timeout_s: float,
+    protected: Sequence[str] | None = None,
 ) -> ToolOutcome:
-    """Run one tool call from `commit`; a change becomes one new commit."""
+    """Run one tool call from `commit`; a change becomes one new commit. `protected` paths
+    (None: the file tools' defaults) cannot be changed."""
     root = workspace.checkout(state, commit)
     name, tool_input, use_id = tool_use.get("name"), tool_use.get("input"), tool_use["id"]
     if not isinstance(tool_input, dict):
         return ToolOutcome(tool_use_id=use_id, content=f"tool input must be a JSON object, got {type(tool_input).__name__}", is_error=True, commit=commit)
     if name == EDITOR_TOOL:
-        result = run_editor_command(root, tool_input)
+        result = run_editor_command(root, tool_input, protected=protected)
         head = commit
         if result.changed and not result.is_error:
             head = workspace.commit_all(state, f"specmill: {tool_input.get('command')} {tool_input.get('path')}")
@@ -131,8 +171,10 @@ def tool_results_message(outcomes: list[ToolOutcome]) -> dict[str, Any]:
     }
 
 
-def feedback_for_next_attempt(report: TestReport, verdict: Verdict) -> str:
+def feedback_for_next_attempt(report: TestReport, verdict: Verdict, work: ImplementResult | None = None) -> str:
     lines: list[str] = []
+    if work is not None and work.detail:
+        lines.append(f"The round stopped early: {work.detail}.")
     if not report.ok:
         lines.append("Tests: " + summarize_report(report))
     unmet = [c for c in verdict.criteria if not c.met]

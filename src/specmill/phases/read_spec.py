@@ -25,6 +25,8 @@ _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _CHECKBOX = re.compile(r"^(\s*)[-*+][ \t]+\[([ xX])\][ \t]+(.*?)\s*$")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])[ \t]+")
 _CRITERIA_HEADING = re.compile(r"\b(how to evaluate|success criteria|acceptance criteria)\b", re.IGNORECASE)
+# A spec goes into every model call and into the run's record; past this it is a document, not a spec.
+MAX_SPEC_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -199,4 +201,11 @@ def _criteria(lines: list[str], headings: list[Heading], skip: set[int]) -> list
 
 def read_spec(store: SpecStore, identifier: str, project: str) -> Spec:
     """Fetch the note and parse it; SpecNotFound / SpecWithoutCriteria / BadInput surface as-is."""
-    return parse_spec(store.read_note(identifier, project))
+    note = store.read_note(identifier, project)
+    size = len(note.content.encode("utf-8"))
+    if size > MAX_SPEC_BYTES:
+        raise BadInput(
+            f"spec {note.title or note.permalink!r} is {size:,} bytes, over the {MAX_SPEC_BYTES:,}-byte limit of a "
+            "spec note: keep the spec to what should be built and move reference material into linked notes"
+        )
+    return parse_spec(note)

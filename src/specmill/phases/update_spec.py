@@ -13,7 +13,7 @@ import re
 import yaml
 
 from specmill.errors import NoteConflict
-from specmill.models import Note, TestReport, Usage, Verdict
+from specmill.models import Ledger, Note, TestReport, Usage, Verdict
 from specmill.phases.read_spec import STATUS_HEADING, split_frontmatter, status_spans
 from specmill.ports.spec_store import SpecStore
 
@@ -43,6 +43,7 @@ def render_status_section(
     max_iterations: int,
     reason: str = "",
     usage: Usage | None = None,
+    ledger: Ledger | None = None,
 ) -> str:
     """Pure: the section's Markdown, ending with a newline, no line starting with '#' but the heading."""
     lines = [f"## {STATUS_HEADING}", "", f"- Run: `{_inline(run_id)}`", f"- Status: **{_inline(status)}**"]
@@ -64,6 +65,9 @@ def render_status_section(
                 f", {usage.cache_read_input_tokens:,} cache read, {usage.cache_creation_input_tokens:,} cache write"
             )
         lines.append(tokens)
+    if ledger is not None and ledger.phases:
+        per_phase = ", ".join(f"{name} ${p.cost_usd:.4f} ({p.calls} calls)" for name, p in ledger.phases.items())
+        lines.append(f"- Cost: ${ledger.cost_usd:.4f} ({per_phase})")
     if reason:
         lines.append(f"- Reason: {_inline(reason)}")
     if verdict is not None and verdict.summary:

@@ -13,18 +13,27 @@ from collections import Counter
 from dataclasses import dataclass
 
 from specmill.adapters.repo_scan.conventions import KEY_KINDS, LAYOUT_KINDS
-from specmill.adapters.repo_scan.ranking import spec_terms, symbol_relevance
+from specmill.adapters.repo_scan.ranking import Ranking
 from specmill.adapters.repo_scan.repo import Repo, listing
 from specmill.adapters.repo_scan.tokens import estimate_tokens
 from specmill.adapters.repo_scan.walk import MAX_FILES, MAX_PARSE_BYTES, RepoFile
-from specmill.models import Convention, PatternBrief, RankedFile, Spec
+from specmill.models import Convention, PatternBrief, RankedFile
 
 Key = tuple[int, ...]
 LAYOUT, CONVENTIONS, FILES = 0, 1, 2
 HEADINGS = {LAYOUT: "## Layout", CONVENTIONS: "## Conventions", FILES: "## Relevant files"}
 CANDIDATE_FILES = 200
-"""Only this many top-ranked files compete for space; the rest show up in Layout's counts."""
+"""At most this many top-ranked files compete for space; the rest show up in Layout's counts."""
+TOKENS_PER_CANDIDATE = 10
+"""No file line costs less, so a budget can show at most budget / 10 files: no need to lay out more."""
 FIRST_SYMBOLS, MORE_SYMBOLS = 4, 12
+HEADLINE_FILES, LISTED_FILES = 15, 40
+"""The first files by rank get their line before any file gets more symbols, so a tight budget
+still names the likely places to change; up to LISTED_FILES come before the long tail."""
+LEADING_CONVENTIONS = 3
+"""Where-new-code-goes conventions that come before the file list; the rest follow the file names."""
+PROMINENCE = {"class": 0, "def": 1, "fields": 2, "value": 3}
+"""Among symbols equally relevant to the spec, classes and functions say most about a file."""
 
 
 @dataclass(frozen=True)
@@ -127,10 +136,9 @@ def _file_header(f: RepoFile) -> str:
     return text
 
 
-def render_brief(
-    repo: Repo, conventions: list[Convention], ranked: list[tuple[str, float]], spec: Spec, budget: int
-) -> PatternBrief:
+def render_brief(repo: Repo, conventions: list[Convention], ranking: Ranking, budget: int) -> PatternBrief:
     draft = Draft()
+    ranked = ranking.files
     layout = [c for c in conventions if c.kind in LAYOUT_KINDS]
     scores = dict(ranked)
     key_conventions = sorted(
@@ -147,7 +155,7 @@ def render_brief(
 
     by_path = {f.path: f for f in repo.files}
     ranked = [(p, score) for p, score in ranked if not _is_blank_init(by_path[p])]
-    wanted = spec_terms(spec)
+    ranked = ranked[: min(CANDIDATE_FILES, budget // TOKENS_PER_CANDIDATE)]
     symbol_order: list[list[Key]] = []
     for r, (path, _) in enumerate(ranked[:CANDIDATE_FILES]):
         f = by_path[path]
@@ -163,7 +171,11 @@ def render_brief(
             else:
                 owner[symbol.name] = key
                 draft.add(key, f"  - {symbol.text}", (header,))
-        by_relevance = sorted(range(len(symbols)), key=lambda j: (-symbol_relevance(symbols[j].text, wanted), j))
+        order = [
+            (-ranking.symbol_score(s), PROMINENCE.get(s.kind, 4) + (s.parent != "") + 4 * s.name.startswith("_"), j)
+            for j, s in enumerate(symbols)
+        ]
+        by_relevance = [j for *_, j in sorted(order)]
         symbol_order.append([(FILES, r, j) for j in by_relevance])
 
     layout_keys = [k for k in draft.items if k[0] == LAYOUT and len(k) > 1]
@@ -171,10 +183,14 @@ def render_brief(
     per_file = [[(FILES, r), *keys] for r, keys in enumerate(symbol_order)]
     first = [keys[: 1 + FIRST_SYMBOLS] for keys in per_file]
     more = [keys[: 1 + MORE_SYMBOLS] for keys in per_file]
+    headers = [keys[:1] for keys in per_file]
     draft.want(layout_keys[:1] + convention_keys[:1] + _flat(first[:1]))
-    draft.want(layout_keys[: len(layout)] + convention_keys[: len(key_conventions)] + _flat(first[1:3]))
-    draft.want(convention_keys + layout_keys + _flat(more[:3]) + _flat(first[3:10]))
-    draft.want(_flat(more[3:10]) + _flat(per_file))
+    draft.want(layout_keys[: len(layout)] + convention_keys[: min(len(key_conventions), LEADING_CONVENTIONS)]
+               + _flat(first[1:3]))
+    draft.want(_flat(headers[3:HEADLINE_FILES]))
+    draft.want(convention_keys + _flat(more[:3]) + _flat(first[3:10]) + layout_keys[: len(layout) + 12])
+    draft.want(_flat(headers[HEADLINE_FILES:LISTED_FILES]) + _flat(more[3:10]) + layout_keys + _flat(first[10:]))
+    draft.want(_flat(per_file))
 
     markdown, chosen = draft.trim(draft.fit(budget), budget)
     files = []
@@ -182,7 +198,7 @@ def render_brief(
         if (FILES, r) in chosen:
             facts = by_path[path].facts
             symbols = facts.symbols if facts is not None else ()
-            kept = [s.text for j, s in enumerate(symbols) if (FILES, r, j) in chosen]
+            kept = [symbols[key[2]].text for key in symbol_order[r] if key in chosen]  # most relevant first
             files.append(RankedFile(path=path, score=score, symbols=kept))
     return PatternBrief(
         markdown=markdown, tokens=estimate_tokens(markdown), budget=budget, files=files, conventions=conventions

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 from specmill.adapters.repo_scan.configs import ProjectConfig, load
+from specmill.adapters.repo_scan.index import Index
 from specmill.adapters.repo_scan.symbols import PyFacts
 from specmill.adapters.repo_scan.walk import RepoFile, module_name, walk
 
@@ -17,6 +19,7 @@ class Repo:
     files: tuple[RepoFile, ...]
     config: ProjectConfig
     truncated: bool = False
+    reparsed: tuple[str, ...] = ()
 
     @cached_property
     def parsed(self) -> list[tuple[RepoFile, PyFacts]]:
@@ -55,9 +58,21 @@ class Repo:
         return {p for name in facts.imports if (p := self.resolve(name)) is not None}
 
 
-def scan(root: Path) -> Repo:
-    tree = walk(root)
-    return Repo(root, tree.files, load(root, tree.files), tree.truncated)
+def scan(root: Path, cache_dir: Path | None = None) -> Repo:
+    """The repository's files and facts; with `cache_dir`, through the on-disk index (see `index`).
+
+    The cyclic garbage collector is paused meanwhile: parsing, or rebuilding ~100,000 small records
+    from the index, otherwise sets off full collections that cost a third of the scan. Neither
+    creates reference cycles, so nothing waits longer to be freed.
+    """
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        tree = Index(cache_dir).scan(root) if cache_dir is not None else walk(root)
+    finally:
+        if paused:
+            gc.enable()
+    return Repo(root, tree.files, load(root, tree.files), tree.truncated, tree.reparsed)
 
 
 def code(text: str) -> str:

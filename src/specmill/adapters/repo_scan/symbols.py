@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from specmill.adapters.repo_scan.words import term_set
 
 DETECTED_CALLS = frozenset(
     {
@@ -12,36 +16,40 @@ DETECTED_CALLS = frozenset(
     }
 )
 """Calls the convention detectors look for; any other call is ignored to keep facts small."""
+NOTABLE_NAMES = frozenset({"TestClient", "AsyncClient", "CliRunner", "pytest_plugins", "dependency_overrides"})
+"""Names the detectors ask about; every other name is kept only as ranking words, to keep the index small."""
 MAX_METHODS = 25
-MAX_CONSTANT_LEN = 60
+_CALL_HINT = re.compile(r"\b(?:" + "|".join(sorted(DETECTED_CALLS)) + r")\s*\(")
 
 
-@dataclass(frozen=True)
-class Symbol:
-    """One line of the brief: a signature, a class, its fields, or a notable module-level object."""
+class Symbol(NamedTuple):
+    """One line of the brief: a signature, a class, its fields, or a notable module-level object.
+
+    This and the other small records are NamedTuples, not dataclasses: a warm scan of a large
+    tree rebuilds some 100,000 of them from the index, and a tuple is built several times faster.
+    """
 
     text: str
     name: str
     lineno: int
     parent: str = ""
+    kind: str = ""
+    """'class', 'def', 'fields' or 'value': with equal relevance, a class says more than a constant."""
 
 
-@dataclass(frozen=True)
-class CallSite:
+class CallSite(NamedTuple):
     func: str
     text: str
     target: str = ""
 
 
-@dataclass(frozen=True)
-class DecoratorUse:
+class DecoratorUse(NamedTuple):
     func: str
     text: str
     target: str
 
 
-@dataclass(frozen=True)
-class ClassInfo:
+class ClassInfo(NamedTuple):
     name: str
     bases: tuple[str, ...]
     config: str = ""
@@ -57,6 +65,10 @@ class PyFacts:
     classes: tuple[ClassInfo, ...]
     aliases: tuple[tuple[str, str], ...]
     identifiers: frozenset[str]
+    words: frozenset[str] = frozenset()
+    """Every term of the source text (see `words.term_set`): what ranking matches the spec's words against."""
+    signature_words: frozenset[str] = frozenset()
+    """The terms of the docstring and the symbol lines, which say more about the file than its body does."""
 
     def calls_to(self, name: str) -> list[CallSite]:
         return [c for c in self.calls if c.func.rsplit(".", 1)[-1] == name]
@@ -94,8 +106,14 @@ def _with_doc(code: str, node: ast.AST) -> str:
     return f"`{code}` - {doc}" if doc else f"`{code}`"
 
 
+MAX_DECORATORS = 3
+"""A Click command can carry a dozen `@click.option`s; the first few say what it is."""
+
+
 def _decorators(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> str:
-    return "".join(f"@{shorten(ast.unparse(d), 80)} " for d in node.decorator_list)
+    shown = "".join(f"@{shorten(ast.unparse(d), 80)} " for d in node.decorator_list[:MAX_DECORATORS])
+    more = len(node.decorator_list) - MAX_DECORATORS
+    return shown + (f"(+{more} decorators) " if more > 0 else "")
 
 
 def signature(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
@@ -109,7 +127,7 @@ def signature(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
 def _class_symbols(node: ast.ClassDef) -> list[Symbol]:
     heads = [ast.unparse(b) for b in node.bases] + [ast.unparse(k) for k in node.keywords]
     code = f"{_decorators(node)}class {node.name}" + (f"({shorten(', '.join(heads), 120)})" if heads else "")
-    out = [Symbol(_with_doc(code, node), node.name, node.lineno)]
+    out = [Symbol(_with_doc(code, node), node.name, node.lineno, kind="class")]
     fields: list[str] = []
     methods = 0
     for item in node.body:
@@ -123,9 +141,9 @@ def _class_symbols(node: ast.ClassDef) -> list[Symbol]:
         elif isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and methods < MAX_METHODS:
             if not item.name.startswith("_") or item.name in ("__init__", "__call__"):
                 methods += 1
-                out.append(Symbol(_with_doc(signature(item), item), item.name, item.lineno, node.name))
+                out.append(Symbol(_with_doc(signature(item), item), item.name, item.lineno, node.name, "def"))
     if fields:
-        out.insert(1, Symbol(f"fields: `{shorten('; '.join(fields), 200)}`", "", node.lineno, node.name))
+        out.insert(1, Symbol(f"fields: `{shorten('; '.join(fields), 200)}`", "", node.lineno, node.name, "fields"))
     return out
 
 
@@ -141,14 +159,15 @@ def _top_level_symbols(tree: ast.Module) -> list[Symbol]:
     out: list[Symbol] = []
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            out.append(Symbol(_with_doc(signature(node), node), node.name, node.lineno))
+            out.append(Symbol(_with_doc(signature(node), node), node.name, node.lineno, kind="def"))
         elif isinstance(node, ast.ClassDef):
             out.extend(_class_symbols(node))
         elif isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             if len(targets) == 1 and isinstance(targets[0], ast.Name) and _is_notable_value(node.value):
                 name = targets[0].id
-                out.append(Symbol(f"`{name} = {shorten(ast.unparse(node.value), 100)}`", name, node.lineno))
+                text = f"`{name} = {shorten(ast.unparse(node.value), 100)}`"
+                out.append(Symbol(text, name, node.lineno, kind="value"))
     return out
 
 
@@ -163,17 +182,6 @@ def _class_config(node: ast.ClassDef) -> str:
     return ""
 
 
-def _children(node: ast.AST) -> list[ast.AST]:
-    found: list[ast.AST] = []
-    for name in node._fields:
-        value = getattr(node, name, None)
-        if isinstance(value, ast.AST):
-            found.append(value)
-        elif isinstance(value, list):
-            found.extend(v for v in value if isinstance(v, ast.AST))
-    return found
-
-
 def _from_base(node: ast.ImportFrom, package: list[str]) -> str:
     if not node.level:
         return node.module or ""
@@ -181,55 +189,47 @@ def _from_base(node: ast.ImportFrom, package: list[str]) -> str:
     return ".".join(base + ([node.module] if node.module else []))
 
 
-@dataclass
-class _Walk:
-    """Everything gathered in the one pass over a module's nodes (walking is most of the parse cost)."""
-
-    imports: set[str] = field(default_factory=set)
-    calls: list[tuple[int, int, CallSite]] = field(default_factory=list)
-    decorators: list[tuple[int, int, DecoratorUse]] = field(default_factory=list)
-    identifiers: set[str] = field(default_factory=set)
-
-
-def _walk(tree: ast.Module, package: list[str], targets: dict[int, str]) -> _Walk:
-    seen = _Walk()
-    names = seen.identifiers
-    stack: list[ast.AST] = [tree]
+def _statements(tree: ast.Module) -> list[ast.stmt]:
+    """Every statement, nested ones included, without descending into expressions (most of a tree's nodes)."""
+    found: list[ast.stmt] = []
+    stack: list[ast.stmt] = list(reversed(tree.body))
     while stack:
         node = stack.pop()
-        stack.extend(_children(node))
-        if isinstance(node, ast.Name):
-            names.add(node.id)
-        elif isinstance(node, ast.Attribute):
-            names.add(node.attr)
-        elif isinstance(node, ast.Constant):
-            if isinstance(node.value, str) and len(node.value) <= MAX_CONSTANT_LEN:
-                names.add(node.value)
-        elif isinstance(node, ast.Call):
+        found.append(node)
+        nested: list[ast.stmt] = []
+        for name in ("body", "orelse", "finalbody"):
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                nested.extend(v for v in value if isinstance(v, ast.stmt))
+        for holder in (*getattr(node, "handlers", ()), *getattr(node, "cases", ())):
+            nested.extend(holder.body)
+        stack.extend(reversed(nested))
+    return found
+
+
+def _calls(tree: ast.Module, targets: dict[int, str]) -> list[CallSite]:
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
             func = dotted(node.func)
             if func.rsplit(".", 1)[-1] in DETECTED_CALLS:
                 site = CallSite(func, shorten(ast.unparse(node), 120), targets.get(id(node), ""))
-                seen.calls.append((node.lineno, node.col_offset, site))
-        elif isinstance(node, (ast.arg, ast.keyword)):
-            if node.arg:
-                names.add(node.arg)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
-            for d in node.decorator_list:
-                use = DecoratorUse(dotted(d), "@" + shorten(ast.unparse(d), 80), node.name)
-                seen.decorators.append((d.lineno, d.col_offset, use))
-        elif isinstance(node, ast.Import):
-            seen.imports.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = _from_base(node, package)
-            if base:
-                seen.imports.add(base)
-            seen.imports.update(f"{base}.{a.name}".lstrip(".") for a in node.names if a.name != "*")
-    return seen
+                found.append((node.lineno, node.col_offset, site))
+    return [site for *_, site in sorted(found, key=lambda c: c[:2])]
+
+
+def _names_a_detected_call(source: str) -> bool:
+    """Substring tests first: most files name none of the calls, and `in` is far cheaper than the regex."""
+    return any(name in source for name in DETECTED_CALLS) and _CALL_HINT.search(source) is not None
 
 
 def parse_module(source: str, module: str, is_package: bool = False) -> PyFacts:
-    """Facts about `source`; raises SyntaxError or ValueError when it does not parse."""
+    """Facts about `source`; raises SyntaxError or ValueError when it does not parse.
+
+    Only statements are visited; calls are looked for only when the text names one of
+    DETECTED_CALLS; words come from the text with one regex. Together that makes parsing
+    about three times faster than visiting every node, which matters on a cold scan.
+    """
     tree = ast.parse(source)
     targets: dict[int, str] = {}
     for node in tree.body:
@@ -238,7 +238,19 @@ def parse_module(source: str, module: str, is_package: bool = False) -> PyFacts:
             if names:
                 targets[id(node.value)] = names[0]
     package = module.split(".") if is_package else module.split(".")[:-1]
-    seen = _walk(tree, package, targets)
+    imports: set[str] = set()
+    decorators: list[tuple[int, int, DecoratorUse]] = []
+    for node in _statements(tree):
+        if isinstance(node, ast.Import):
+            imports.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = _from_base(node, package)
+            if base:
+                imports.add(base)
+            imports.update(f"{base}.{a.name}".lstrip(".") for a in node.names if a.name != "*")
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            for d in node.decorator_list:
+                decorators.append((d.lineno, d.col_offset, DecoratorUse(dotted(d), "@" + shorten(ast.unparse(d), 80), node.name)))
     classes = [
         ClassInfo(n.name, tuple(dotted(b) or ast.unparse(b) for b in n.bases), _class_config(n))
         for n in tree.body
@@ -253,13 +265,17 @@ def parse_module(source: str, module: str, is_package: bool = False) -> PyFacts:
         and isinstance(n.value, ast.Subscript)
         and dotted(n.value.value).endswith("Annotated")
     ]
+    symbols = tuple(_top_level_symbols(tree))
+    docstring = first_line(tree)
     return PyFacts(
-        docstring=first_line(tree),
-        imports=tuple(sorted(seen.imports)),
-        symbols=tuple(_top_level_symbols(tree)),
-        calls=tuple(site for *_, site in sorted(seen.calls, key=lambda c: c[:2])),
-        decorators=tuple(use for *_, use in sorted(seen.decorators, key=lambda d: d[:2])),
+        docstring=docstring,
+        imports=tuple(sorted(imports)),
+        symbols=symbols,
+        calls=tuple(_calls(tree, targets)) if _names_a_detected_call(source) else (),
+        decorators=tuple(use for *_, use in sorted(decorators, key=lambda d: d[:2])),
         classes=tuple(classes),
         aliases=tuple(aliases),
-        identifiers=frozenset(seen.identifiers),
+        identifiers=frozenset(n for n in NOTABLE_NAMES if n in source and re.search(rf"\b{n}\b", source)),
+        words=term_set(source),
+        signature_words=term_set("\n".join([docstring, *(s.text for s in symbols)])),
     )

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from specmill.adapters.repo_scan.other_languages import grammar_for, parse_other
 from specmill.adapters.repo_scan.symbols import PyFacts, parse_module
 
 SKIP_DIRS = frozenset(
@@ -18,8 +20,10 @@ BINARY_SUFFIXES = frozenset(
 )
 MAX_PARSE_BYTES = 400_000
 """Python files above this are listed by name: parsing them costs seconds and they rarely teach conventions."""
-MAX_PARSE_TOTAL = 12_000_000
-"""Parse at most this many bytes of Python, shallow files first, so a monorepo stays within seconds."""
+MAX_PARSE_TOTAL = 64_000_000
+"""Parse at most this many bytes, shallow files first; the rest are listed by name. Parsing runs at
+about 2 MB/s, so the first scan of a 50 MB tree takes ~25 s; the on-disk index (see `index`) then
+brings later scans to a few seconds, and this cap keeps a monorepo's first scan near half a minute."""
 MAX_FILES = 20_000
 """Stop walking after this many files so a huge monorepo still yields a brief quickly."""
 
@@ -44,6 +48,8 @@ class RepoFile:
 class Tree:
     files: tuple[RepoFile, ...]
     truncated: bool
+    reparsed: tuple[str, ...] = ()
+    """Files a cached scan had to parse because the cache did not know their content."""
 
 
 def _skip_dir(path: Path, name: str) -> bool:
@@ -66,22 +72,40 @@ def module_name(path: str) -> tuple[str, bool]:
     return ".".join(parts), is_package
 
 
-def _describe(root: Path, rel: str, size: int, over_total: bool) -> RepoFile:
-    if not rel.endswith(".py"):
-        return RepoFile(rel, size)
-    if size > MAX_PARSE_BYTES:
-        return RepoFile(rel, size, note=f"{size / 1_000_000:.1f} MB, not parsed")
-    if over_total:
-        return RepoFile(rel, size, note="not parsed: repository over the parse limit")
-    try:
-        raw = (root / rel).read_bytes()
-    except OSError:
-        return RepoFile(rel, size, note="unreadable")
+@dataclass(frozen=True)
+class Listed:
+    """A file found by the walk, before anything is read: what the index keys its cache on."""
+
+    path: str
+    size: int
+    mtime_ns: int
+
+
+Describe = Callable[[Path, Listed], RepoFile]
+"""Turns a listed file that is due for parsing into a RepoFile; the index wraps `describe` with its cache."""
+
+
+def parses(path: str) -> bool:
+    """Files whose content the brief describes: Python, and languages with an installed grammar."""
+    return path.endswith(".py") or grammar_for(path) is not None
+
+
+def describe(root: Path, listed: Listed, raw: bytes | None = None) -> RepoFile:
+    """Read and parse one file; `raw` is its content when the caller has read it already."""
+    rel, size = listed.path, listed.size
+    if raw is None:
+        try:
+            raw = (root / rel).read_bytes()
+        except OSError:
+            return RepoFile(rel, size, note="unreadable")
     if b"\0" in raw:
         return RepoFile(rel, size, note="binary")
+    text = raw.decode("utf-8", errors="replace")
+    if not rel.endswith(".py"):
+        return RepoFile(rel, size, facts=parse_other(rel, text))
     module, is_package = module_name(rel)
     try:
-        facts = parse_module(raw.decode("utf-8", errors="replace"), module, is_package)
+        facts = parse_module(text, module, is_package)
     except SyntaxError as exc:
         return RepoFile(rel, size, note=f"syntax error at line {exc.lineno}")
     except (ValueError, RecursionError, MemoryError):
@@ -89,36 +113,70 @@ def _describe(root: Path, rel: str, size: int, over_total: bool) -> RepoFile:
     return RepoFile(rel, size, facts=facts)
 
 
-def walk(root: Path) -> Tree:
-    """Every file under `root` except VCS data, virtualenvs, caches, build output and binaries."""
-    found: list[tuple[str, int]] = []
-    truncated = False
-    for dirpath, dirnames, filenames in os.walk(root):
-        here = Path(dirpath)
-        dirnames[:] = sorted(d for d in dirnames if not _skip_dir(here, d))
-        rel_dir = here.relative_to(root).as_posix()
-        for name in sorted(filenames):
-            if name.startswith(".") or Path(name).suffix.lower() in BINARY_SUFFIXES:
-                continue
-            full = here / name
-            if full.is_symlink() or not full.is_file():
-                continue
-            rel = name if rel_dir == "." else f"{rel_dir}/{name}"
+def list_files(root: Path) -> tuple[list[Listed], bool]:
+    """Every file under `root` except VCS data, virtualenvs, caches, build output and binaries; and
+    whether the listing stopped at MAX_FILES. Sorted by path, directory by directory."""
+    found: list[Listed] = []
+    pending = [(str(root), "")]
+    while pending:
+        folder, rel_dir = pending.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError:
+            continue
+        subdirs = []
+        for entry in entries:
+            name = entry.name
+            rel = f"{rel_dir}{name}"
             try:
-                found.append((rel, full.stat().st_size))
+                if entry.is_dir(follow_symlinks=False):
+                    if not _skip_dir(Path(folder), name):
+                        subdirs.append((entry.path, rel + "/"))
+                    continue
+                if name.startswith(".") or os.path.splitext(name)[1].lower() in BINARY_SUFFIXES:
+                    continue
+                if not entry.is_file(follow_symlinks=False):
+                    continue
+                stat = entry.stat(follow_symlinks=False)
             except OSError:
                 continue
+            found.append(Listed(rel, stat.st_size, stat.st_mtime_ns))
             if len(found) >= MAX_FILES:
-                truncated = True
-                break
-        if truncated:
-            break
+                return found, True
+        pending.extend(reversed(subdirs))
+    return found, False
+
+
+def parse_plan(listed: list[Listed]) -> tuple[list[Listed], dict[str, RepoFile]]:
+    """Which files get parsed, shallow files first within MAX_PARSE_TOTAL; the others, described by name.
+
+    The plan depends on paths and sizes only, so a cached scan parses exactly what a cold one does.
+    """
+    due: list[Listed] = []
+    named: dict[str, RepoFile] = {}
     parsed_bytes = 0
-    described = []
-    for rel, size in sorted(found, key=lambda item: (item[0].count("/"), item[0])):
-        if rel.endswith(".py") and size <= MAX_PARSE_BYTES:
+    for item in sorted(listed, key=lambda item: (item.path.count("/"), item.path)):
+        rel, size = item.path, item.size
+        if not parses(rel):
+            named[rel] = RepoFile(rel, size)
+        elif size > MAX_PARSE_BYTES:
+            named[rel] = RepoFile(rel, size, note=f"{size / 1_000_000:.1f} MB, not parsed")
+        elif parsed_bytes + size > MAX_PARSE_TOTAL:
             parsed_bytes += size
-        described.append(_describe(root, rel, size, parsed_bytes > MAX_PARSE_TOTAL))
+            named[rel] = RepoFile(rel, size, note="not parsed: repository over the parse limit")
+        else:
+            parsed_bytes += size
+            due.append(item)
+    return due, named
+
+
+def walk(root: Path, describe_file: Describe | None = None) -> Tree:
+    """List the tree and describe every file; `describe_file` lets a cache stand in for parsing."""
+    listed, truncated = list_files(root)
+    due, named = parse_plan(listed)
+    run = describe_file or describe
+    described = list(named.values()) + [run(root, item) for item in due]
     return Tree(tuple(sorted(described, key=lambda f: f.path)), truncated)
 
 

@@ -1,0 +1,203 @@
+"""The on-disk index: every parsed file's facts, stored per tree hash, reused file by file.
+
+Parsing is nearly all of a scan's cost, and specmill scans the same repository again and
+again - once per run, each time in a fresh worktree whose files have new timestamps. So
+facts are keyed by content, not by time: the git blob id of each file (taken from
+`git ls-files -s` for files that match the index, which costs no reading at all) or, for
+modified, untracked or non-git files, the same id computed from the bytes.
+
+Layout under the cache directory:
+- `trees/<tree hash>.json`: the facts of every parsed file of one tree (content-addressed,
+  never changed once written). The tree hash covers each parsed path and blob id, and the
+  parser's own source, so a new specmill version never reads an old index.
+- `roots/<hash of the root path>.json`: which tree that checkout had, with each file's size
+  and mtime, so a non-git directory is re-read only where its stat changed.
+- `latest`: the last tree written, the starting point for a checkout seen for the first time.
+
+A scan loads the snapshot of its exact tree when there is one (warm), else the previous
+snapshot, and parses only the files whose (path, blob) pair that snapshot does not hold.
+Every file is written atomically; an unreadable cache is a miss, never an error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from specmill import __version__
+from specmill.adapters.repo_scan import facts_codec, other_languages, symbols, walk, words
+from specmill.adapters.repo_scan.walk import Listed, RepoFile, Tree, describe, list_files, parse_plan
+
+KEEP_TREES = 8
+"""Snapshots kept; older ones are deleted. Each is a few MB for a large repository."""
+RACY_NS = 2_000_000_000
+"""A file modified this close to the last save may have changed again within the same mtime tick."""
+
+
+def blob_id(data: bytes) -> str:
+    """Git's id for a blob with this content, so ids from `git ls-files` and from the bytes agree."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def _parser_fingerprint() -> str:
+    """Changes whenever the parser's code, the Python version or the installed grammars change."""
+    digest = hashlib.sha1(f"{sys.version_info[:2]} {other_languages.installed()}".encode())
+    for module in (symbols, other_languages, words, facts_codec, walk):
+        try:
+            digest.update(Path(module.__file__ or "").read_bytes())
+        except OSError:  # no source on disk (a frozen build): the package version stands in for it
+            digest.update(f"{module.__name__} {__version__}".encode())
+    return digest.hexdigest()[:16]
+
+
+def git_blobs(root: Path) -> dict[str, str]:
+    """Blob ids of the tracked files whose working copy matches git's index; {} when `root` is no
+    work tree's top level or git is unavailable."""
+    if not (root / ".git").exists():
+        return {}
+    try:
+        staged = subprocess.run(["git", "-C", str(root), "ls-files", "-s", "-z"],
+                                capture_output=True, check=True, timeout=60).stdout
+        dirty = subprocess.run(["git", "-C", str(root), "diff-files", "--name-only", "-z"],
+                               capture_output=True, check=True, timeout=60).stdout
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    changed = set(dirty.split(b"\0"))
+    blobs: dict[str, str] = {}
+    for entry in staged.split(b"\0"):
+        meta, _, path = entry.partition(b"\t")
+        fields = meta.split(b" ")
+        if len(fields) != 3 or fields[2] != b"0" or fields[0] == b"160000" or path in changed:
+            continue
+        blobs[path.decode("utf-8", errors="surrogateescape")] = fields[1].decode()
+    return blobs
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(data, out, separators=(",", ":"))
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
+class Index:
+    """One cache directory; `scan(root)` is `walk(root)` with parsing skipped where the content is known."""
+
+    def __init__(self, cache_dir: Path) -> None:
+        self.cache_dir = cache_dir
+        self.fingerprint = _parser_fingerprint()
+
+    def _tree_path(self, tree_hash: str) -> Path:
+        return self.cache_dir / "trees" / f"{tree_hash}.json"
+
+    def _state_path(self, root: Path) -> Path:
+        return self.cache_dir / "roots" / f"{hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:20]}.json"
+
+    def _load_tree(self, tree_hash: str | None) -> dict[tuple[str, str], list[Any]]:
+        data = _read_json(self._tree_path(tree_hash)) if tree_hash else None
+        if not isinstance(data, dict) or data.get("parser") != self.fingerprint:
+            return {}
+        with contextlib.suppress(OSError):
+            os.utime(self._tree_path(tree_hash or ""))
+        try:
+            return {(row[1][0], row[0]): row[1] for row in data["files"]}
+        except (KeyError, IndexError, TypeError):
+            return {}
+
+    def _blobs(self, root: Path, due: list[Listed], state: dict[str, Any]) -> tuple[dict[str, str], dict[str, bytes]]:
+        """Each due file's blob id, reading only files neither git nor an unchanged stat vouches for."""
+        from_git = git_blobs(root)
+        stats = state.get("stats", {}) if isinstance(state.get("stats"), dict) else {}
+        trusted_before = int(state.get("saved_ns", 0)) - RACY_NS
+        blobs: dict[str, str] = {}
+        read: dict[str, bytes] = {}
+        for item in due:
+            known = stats.get(item.path)
+            if item.path in from_git:
+                blobs[item.path] = from_git[item.path]
+            elif isinstance(known, list) and known[:2] == [item.size, item.mtime_ns] and item.mtime_ns < trusted_before:
+                blobs[item.path] = str(known[2])
+            else:
+                try:
+                    read[item.path] = (root / item.path).read_bytes()
+                except OSError:
+                    continue  # described as unreadable, never cached
+                blobs[item.path] = blob_id(read[item.path])
+        return blobs, read
+
+    def scan(self, root: Path) -> Tree:
+        """Like `walk(root)`, same result."""
+        listed, truncated = list_files(root)
+        due, named = parse_plan(listed)
+        state = _read_json(self._state_path(root))
+        state = state if isinstance(state, dict) else {}
+        blobs, read = self._blobs(root, due, state)
+        digest = hashlib.sha1(self.fingerprint.encode())
+        for item in sorted(due, key=lambda i: i.path):
+            digest.update(f"{item.path}\0{blobs.get(item.path, '-')}\n".encode("utf-8", errors="surrogateescape"))
+        tree_hash = digest.hexdigest()
+        exact = self._load_tree(tree_hash)
+        known = exact or self._load_tree(state.get("tree")) or self._load_tree(self._latest())
+        files: list[RepoFile] = list(named.values())
+        rows: list[list[Any]] = []
+        reparsed: list[str] = []
+        for item in due:
+            blob = blobs.get(item.path)
+            row = known.get((item.path, blob)) if blob else None
+            described = None
+            if row is not None:
+                with contextlib.suppress(KeyError, IndexError, TypeError, ValueError):
+                    described = facts_codec.decode(row)
+            if described is None:
+                described = describe(root, item, read.get(item.path))
+                reparsed.append(item.path)
+                row = facts_codec.encode(described)
+            files.append(described)
+            if blob:
+                rows.append([blob, row])
+        if not exact or reparsed:
+            _write_json(self._tree_path(tree_hash), {"parser": self.fingerprint, "files": rows})
+            self._prune()
+        stats = {i.path: [i.size, i.mtime_ns, blobs[i.path]] for i in due if i.path in blobs}
+        _write_json(self._state_path(root), {"tree": tree_hash, "saved_ns": time.time_ns(), "stats": stats})
+        self._set_latest(tree_hash)
+        return Tree(tuple(sorted(files, key=lambda f: f.path)), truncated, tuple(sorted(reparsed)))
+
+    def _latest(self) -> str | None:
+        with contextlib.suppress(OSError):
+            return (self.cache_dir / "latest").read_text(encoding="utf-8").strip() or None
+        return None
+
+    def _set_latest(self, tree_hash: str) -> None:
+        if self._latest() != tree_hash:
+            with contextlib.suppress(OSError):
+                (self.cache_dir / "latest").write_text(tree_hash, encoding="utf-8")
+
+    def _prune(self) -> None:
+        try:
+            trees = sorted((self.cache_dir / "trees").glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+        except OSError:
+            return
+        for old in trees[KEEP_TREES:]:
+            with contextlib.suppress(OSError):
+                old.unlink()

@@ -1,0 +1,59 @@
+"""The HTTP API's composition root: settings and ports in, a FastAPI app out.
+
+DBOS is launched in the app's lifespan (DBOS 3.x has no FastAPI integration to do it), which
+also applies specmill's migrations and registers the run queue, after launch as DBOS 3.x
+requires. Handlers only enqueue and read; the queue's worker threads in this same process
+execute the runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from specmill import __version__, runtime
+from specmill.api import errors
+from specmill.api.limits import BodySizeLimit
+from specmill.api.routers import events, health, playbooks, runs
+from specmill.api.service import RunService
+from specmill.config import Settings
+from specmill.container import Container, build_container
+
+
+def create_app(settings: Settings | None = None, container: Container | None = None) -> FastAPI:
+    """`container` replaces the real adapters (tests pass fakes); it is then the caller's to close."""
+    settings = container.settings if container is not None else settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ports = container or build_container(settings)
+        await asyncio.to_thread(runtime.launch, settings, ports)
+        try:
+            await asyncio.to_thread(runtime.register_run_queue, settings)
+            app.state.runs = RunService(ports)
+            yield
+        finally:
+            await asyncio.to_thread(runtime.shutdown)
+            if container is None:
+                ports.close()
+
+    app = FastAPI(
+        title="specmill",
+        version=__version__,
+        summary="Start runs that implement Basic Memory specs, follow them, and steer them.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    errors.install(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    for module in (runs, events, playbooks, health):
+        app.include_router(module.router)
+    return app
+
+
+def serve_app() -> FastAPI:
+    """The app `specmill serve` runs (a factory, so uvicorn builds it in the server process)."""
+    return create_app()

@@ -1,0 +1,1 @@
+"""One router per group of endpoints, attached in `specmill.api.app` with `include_router`."""

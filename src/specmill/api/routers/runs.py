@@ -1,0 +1,81 @@
+"""/runs: start a run, list and read runs, and steer one (cancel, resume, fork)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Path, Query
+
+from specmill.api.auth import require_token
+from specmill.api.deps import RunsDep
+from specmill.api.errors import documented
+from specmill.api.schemas import (
+    RUN_ID_PATTERN,
+    TEXT_PATTERN,
+    ForkRun,
+    RunAccepted,
+    RunDetail,
+    RunDiff,
+    RunPage,
+    RunStatus,
+    RunSummary,
+    StartRun,
+)
+
+router = APIRouter(prefix="/runs", tags=["runs"], dependencies=[Depends(require_token)], responses=documented(401))
+
+RunId = Annotated[str, Path(pattern=RUN_ID_PATTERN, description="The run id (its DBOS workflow id).")]
+IdempotencyKey = Annotated[str | None, Header(
+    alias="Idempotency-Key", pattern=RUN_ID_PATTERN,
+    description="Becomes the run id: the same key returns the same run instead of starting another.",
+)]
+
+
+@router.post("", status_code=202, responses=documented(409, 413, 422, 503))
+async def start_run(body: StartRun, runs: RunsDep, idempotency_key: IdempotencyKey = None) -> RunAccepted:
+    """Enqueue a run and answer at once; follow it at `events_url`. Cheap checks (the repository,
+    the playbook) answer 422 now; a spec that cannot be read fails the run, with the reason in it."""
+    return await runs.start(body, idempotency_key)
+
+
+@router.get("", responses=documented(422))
+async def list_runs(
+    runs: RunsDep,
+    status: RunStatus | None = None,
+    spec: Annotated[str | None, Query(max_length=1000, pattern=TEXT_PATTERN, description="As the run was started.")] = None,
+    repo: Annotated[str | None, Query(max_length=4096, pattern=TEXT_PATTERN, description="The repository root.")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=400, pattern=r"^[A-Za-z0-9_-]*$", description="A `next_cursor`.")] = None,
+) -> RunPage:
+    """Runs, newest first."""
+    return await runs.list(status=status, spec=spec, repo=repo, limit=limit, cursor=cursor)
+
+
+@router.get("/{run_id}", responses=documented(404, 422))
+async def get_run(run_id: RunId, runs: RunsDep) -> RunDetail:
+    """The request, status, phase, the timeline of every recorded step, tests, verdict, branch and usage."""
+    return await runs.detail(run_id)
+
+
+@router.get("/{run_id}/diff", responses=documented(404, 409, 422, 503))
+async def get_diff(run_id: RunId, runs: RunsDep) -> RunDiff:
+    """The unified diff of the run's branch head against its base commit."""
+    return await runs.diff(run_id)
+
+
+@router.post("/{run_id}/cancel", status_code=202, responses=documented(404, 409, 413, 422))
+async def cancel_run(run_id: RunId, runs: RunsDep) -> RunSummary:
+    """Stop a queued or running run at its next step; resume it later with /resume."""
+    return await runs.cancel(run_id)
+
+
+@router.post("/{run_id}/resume", status_code=202, responses=documented(404, 409, 413, 422))
+async def resume_run(run_id: RunId, runs: RunsDep) -> RunAccepted:
+    """Continue a run in `error` or `cancelled` from the step that stopped it; completed steps are not run again."""
+    return await runs.resume(run_id)
+
+
+@router.post("/{run_id}/fork", status_code=202, responses=documented(404, 409, 413, 422, 503))
+async def fork_run(run_id: RunId, body: ForkRun, runs: RunsDep, idempotency_key: IdempotencyKey = None) -> RunAccepted:
+    """Start a new run that reuses this run's recorded steps before `from_phase`, with `overrides`."""
+    return await runs.fork(run_id, body, idempotency_key)

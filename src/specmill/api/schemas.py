@@ -1,0 +1,154 @@
+"""The HTTP API's request and response bodies: the contract its OpenAPI schema publishes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from specmill.models import CriterionVerdict, RunRequest, TestReport, Usage
+from specmill.records import RunOverrides
+
+RunStatus = Literal["queued", "running", "succeeded", "failed", "error", "cancelled"]
+ForkPhase = Literal["read_spec", "prepare_workspace", "implement"]
+RUN_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
+TEXT_PATTERN = r"^[^\x00]*$"  # no NUL: paths, git refs and PostgreSQL text cannot hold one
+
+
+class StartRun(BaseModel):
+    """A run to start: the spec to implement and the repository to implement it in."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    spec: str = Field(min_length=1, max_length=1000, pattern=TEXT_PATTERN, description="Permalink, title or memory:// URL of the spec note.")
+    repo: str = Field(min_length=1, max_length=4096, pattern=TEXT_PATTERN, description="Path of the git repository, on the server.")
+    project: str | None = Field(default=None, min_length=1, max_length=200, pattern=TEXT_PATTERN, description="Basic Memory project.")
+    playbook: str | None = Field(default=None, min_length=1, max_length=500, pattern=TEXT_PATTERN, description="Playbook name or path.")
+    base: str | None = Field(default=None, min_length=1, max_length=250, pattern=TEXT_PATTERN, description="Base ref; HEAD when omitted.")
+    max_iterations: int | None = Field(default=None, ge=1, le=20, description="Implement/test/validate rounds.")
+
+    def to_request(self) -> RunRequest:
+        return RunRequest(**self.model_dump())
+
+
+class ForkRun(BaseModel):
+    """Start a new run that reuses the recorded steps of an existing one before `from_phase`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    from_phase: ForkPhase = Field(description="The first phase the new run executes again.")
+    overrides: RunOverrides = Field(default_factory=RunOverrides, description="Applied from the implement phase on.")
+
+
+class RunAccepted(BaseModel):
+    run_id: str
+    status_url: str
+    events_url: str
+
+
+class RunSummary(BaseModel):
+    run_id: str
+    status: RunStatus
+    phase: str | None = Field(description="The phase the run is in, or stopped in; null while queued and once done.")
+    spec: str
+    repo: str
+    project: str | None
+    playbook: str | None
+    created_at: datetime
+    updated_at: datetime | None
+    finished_at: datetime | None
+    usage: Usage
+    forked_from: str | None = None
+
+
+class RunPage(BaseModel):
+    runs: list[RunSummary]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next, older page; null on the last page.")
+
+
+class StepView(BaseModel):
+    step_id: int
+    name: str
+    phase: str
+    status: Literal["succeeded", "failed", "running"]
+    started_at: datetime | None
+    ended_at: datetime | None
+    duration_s: float | None
+    reused: bool = Field(description="Copied from the run this one was forked from, not executed by it.")
+    error: str | None = None
+    traceback: str | None = None
+
+
+class RunError(BaseModel):
+    type: str
+    message: str
+    traceback: str | None = None
+
+
+class ArtifactRef(BaseModel):
+    kind: str
+    attempt: int
+    size: int
+
+
+class RunDetail(BaseModel):
+    run_id: str
+    status: RunStatus
+    phase: str | None
+    request: RunRequest
+    created_at: datetime | None
+    updated_at: datetime | None
+    finished_at: datetime | None
+    forked_from: str | None
+    fork_phase: str | None
+    timeline: list[StepView]
+    tests: TestReport | None = Field(description="The latest test report.")
+    criteria: list[CriterionVerdict] | None = Field(description="The latest verdict on the acceptance criteria.")
+    verdict_summary: str | None
+    branch: str | None
+    base_commit: str | None
+    head_commit: str | None
+    iterations: int
+    usage: Usage
+    reason: str | None = Field(description="Why a finished run was not accepted.")
+    error: RunError | None = Field(description="What stopped a run in `error`; resume it with POST /runs/{id}/resume.")
+    artifacts: list[ArtifactRef]
+
+
+class RunDiff(BaseModel):
+    run_id: str
+    branch: str
+    base_commit: str
+    head_commit: str
+    diff: str
+
+
+class PlaybookView(BaseModel):
+    name: str
+    description: str
+    model: str
+    test_command: str
+    max_iterations: int
+    max_turns: int
+    source: str
+
+
+class CheckResult(BaseModel):
+    ok: bool
+    detail: str = ""
+
+
+class Health(BaseModel):
+    status: Literal["ok", "unavailable"]
+    system_database: CheckResult
+    basic_memory: CheckResult
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Stable, machine-readable: for example `not_found`, `unknown_playbook`.")
+    message: str = Field(description="One line for people: what was wrong and how to fix it.")
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail

@@ -1,0 +1,36 @@
+"""`specmill db upgrade`: create or migrate specmill's own tables (`serve` and `run` also do it at start)."""
+
+from __future__ import annotations
+
+import typer
+
+from specmill.config import Settings
+
+db_app = typer.Typer(help="specmill's own tables: the run index and the artifacts of each attempt.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+def upgrade() -> None:
+    """Apply the migrations to SPECMILL_APP_DATABASE_URL (the system database by default)."""
+    from specmill import records
+
+    settings = Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    url = settings.records_url()
+    try:
+        records.upgrade(url)
+    except Exception as exc:
+        typer.echo(f"error: cannot migrate {_redact(url)}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", err=True)
+        raise typer.Exit(3) from None
+    typer.echo(f"specmill's tables are up to date on {_redact(url)}")
+
+
+def _redact(url: str) -> str:
+    if "@" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    return f"{scheme}://***@{rest.split('@', 1)[1]}"

@@ -1,0 +1,50 @@
+"""`specmill serve`: the HTTP API under uvicorn, with DBOS running the queued runs in-process."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from typing import Annotated
+
+import typer
+
+from specmill.config import Settings
+
+EXIT_BAD_INPUT = 2
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on; beyond loopback only with SPECMILL_API_TOKENS set.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the API: start runs, follow them (Server-Sent Events) and steer them."""
+    import uvicorn
+
+    settings = Settings()
+    if not settings.api_token_list() and not is_loopback(host):
+        typer.echo(
+            f"error: refusing to serve on {host} without a token: set SPECMILL_API_TOKENS, or serve on 127.0.0.1",
+            err=True,
+        )
+        raise typer.Exit(EXIT_BAD_INPUT)
+    uvicorn.run(
+        "specmill.api.app:serve_app", factory=True, host=host, port=port,
+        log_level="warning", timeout_graceful_shutdown=5,
+    )
+
+
+def is_loopback(host: str) -> bool:
+    """Every address `host` resolves to is loopback (so `localhost` passes and `0.0.0.0` does not)."""
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        pass
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except OSError:
+        return False
+    return bool(addresses) and all(ipaddress.ip_address(a.split("%", 1)[0]).is_loopback for a in addresses)
