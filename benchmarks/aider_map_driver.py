@@ -6,8 +6,8 @@ RESULT:  {"maps": {budget: text}, "seconds": {budget: s}, "scan_seconds": s, "to
 
 The hints are the ones aider's own Coder derives from a chat message (`get_file_mentions`,
 `get_ident_mentions`, `get_ident_filename_matches`, copied below), with the spec as the message
-and no files in the chat. Tokens are counted with specmill's conservative estimate (copied
-below), so both maps are held to the same budget by the same ruler, and nothing downloads a
+and no files in the chat. Tokens are counted with specmill's conservative estimate (loaded
+from its file), so both maps are held to the same budget by the same ruler, and nothing downloads a
 tokenizer. The tags cache goes to `cache_dir`, never into the mapped tree.
 """
 
@@ -21,22 +21,19 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-_PIECES = re.compile(r"(?P<letters>[A-Za-z]+)|(?P<blank>[ \t]+)|(?P<other>[^A-Za-z \t])")
+def _load_estimator():
+    """specmill's own estimator, loaded from its file: this script runs in aider's venv, where
+    specmill is not installed, and the module needs nothing but the standard library."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "src" / "specmill" / "adapters" / "repo_scan" / "tokens.py"
+    spec = importlib.util.spec_from_file_location("specmill_tokens", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.estimate_tokens
 
 
-def estimate_tokens(text: str) -> int:
-    """specmill.adapters.repo_scan.tokens.estimate_tokens, verbatim."""
-    total = 0
-    for match in _PIECES.finditer(text):
-        kind = match.lastgroup
-        piece = match.group()
-        if kind == "letters":
-            total += -(-len(piece) // 3)
-        elif kind == "blank":
-            total += 1 if len(piece) > 1 else 0
-        else:
-            total += len(piece.encode("utf-8")) if not piece.isascii() else 1
-    return total
+estimate_tokens = _load_estimator()
 
 
 class EstimateModel:

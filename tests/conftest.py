@@ -2,6 +2,7 @@
 
 pytest_plugins = [
     "tests.fixtures.basic_memory",
+    "tests.fixtures.cli",
     "tests.fixtures.git_repos",
     "tests.fixtures.messages_server",
     "tests.fixtures.runtime",

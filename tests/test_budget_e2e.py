@@ -5,18 +5,13 @@ real anthropic SDK against the loopback server, DBOS on SQLite and PostgreSQL.""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from specmill.testing.messages_server import completed_counts
 from tests import scenarios
-from tests.test_e2e_cli import cli_env, spec, specmill  # noqa: F401  (fixtures)
+from tests.fixtures.cli import kill_when_called, specmill
 
 pytestmark = [pytest.mark.basic_memory, pytest.mark.slow]
 
@@ -27,22 +22,14 @@ CAP_USD = 0.0085
 
 
 def test_a_killed_run_keeps_what_it_spent_stops_at_the_cap_and_finishes_with_a_higher_one(
-    cli_env, spec, calc_repo: Path, messages_server, tmp_path: Path  # noqa: F811
+    cli_env, spec, calc_repo: Path, messages_server, tmp_path: Path
 ) -> None:
     playbook = tmp_path / "short-answers.md"
     playbook.write_text(SHORT_ANSWERS)
     server = messages_server(scenarios.succeeds_first_time(delay_on_turn=1, delay_s=3.0), log_path=tmp_path / "log.jsonl")
     cli_env["ANTHROPIC_BASE_URL"] = server.base_url
     args = ["run", spec, "--repo", str(calc_repo), "--run-id", "capped", "--playbook", str(playbook), "--budget-usd", str(CAP_USD)]
-    proc = subprocess.Popen([sys.executable, "-m", "specmill", *args], env=cli_env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    deadline = time.monotonic() + 120
-    while not any(e["turn"] == 1 and e["conversation"] == "implement-1" for e in server.requests()):
-        assert proc.poll() is None, proc.stderr.read().decode()
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
+    kill_when_called(args, cli_env, server, "implement-1", 1)
 
     stopped = specmill(["resume", "capped", "--json"], cli_env)
     assert stopped.returncode == 1, stopped.stderr

@@ -5,48 +5,16 @@ and on PostgreSQL."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
-import uuid
 from pathlib import Path
 
 import pytest
 
 from specmill.testing.messages_server import completed_counts
 from tests import scenarios
+from tests.fixtures.cli import cli_env, kill_when_called, spec, specmill  # noqa: F401  (fixtures, and re-exported)
 from tests.fixtures.git_repos import CALC_FILES, git, init_repo
 
 pytestmark = [pytest.mark.basic_memory, pytest.mark.slow]
-
-
-def specmill(args: list[str], env: dict[str, str], timeout: float = 180, **popen: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "specmill", *args], env=env, capture_output=True, text=True, timeout=timeout, **popen)
-
-
-@pytest.fixture
-def cli_env(basic_memory, tmp_path: Path, database: str | None) -> dict[str, str]:
-    env = basic_memory.specmill_env()
-    env.update(
-        SPECMILL_DATA_DIR=str(tmp_path / "data"),
-        SPECMILL_MODEL_RETRY_INTERVAL_S="0.1",
-        ANTHROPIC_API_KEY="test-key",
-        PYTHONUNBUFFERED="1",
-    )
-    env.pop("ANTHROPIC_AUTH_TOKEN", None)
-    env.pop("DBOS_SYSTEM_DATABASE_URL", None)
-    if database:
-        env["DBOS_SYSTEM_DATABASE_URL"] = database
-    return env
-
-
-@pytest.fixture
-def spec(basic_memory) -> str:
-    """A fresh spec note; returns its permalink."""
-    title = f"Multiply {uuid.uuid4().hex[:8]}"
-    return basic_memory.write_spec(title, scenarios.spec_note(title)).permalink
 
 
 def expected_tree(tmp_path: Path) -> str:
@@ -105,17 +73,7 @@ def test_a_criterion_never_met_ends_failed_with_the_reason_in_the_spec(cli_env, 
 def test_sigkill_during_implement_then_resume_finishes_without_paying_twice(cli_env, spec, calc_repo, messages_server, basic_memory, tmp_path) -> None:
     server = messages_server(scenarios.succeeds_first_time(delay_on_turn=2, delay_s=3.0), log_path=tmp_path / "log.jsonl")
     cli_env["ANTHROPIC_BASE_URL"] = server.base_url
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "specmill", "run", spec, "--repo", str(calc_repo), "--run-id", "killed"],
-        env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-    )
-    deadline = time.monotonic() + 120
-    while not any(e["turn"] == 2 and e["conversation"] == "implement-1" for e in server.requests()):
-        assert proc.poll() is None, proc.stderr.read().decode()
-        assert time.monotonic() < deadline, "the run never reached the third model call"
-        time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
+    kill_when_called(["run", spec, "--repo", str(calc_repo), "--run-id", "killed"], cli_env, server, "implement-1", 2)
 
     resumed = specmill(["resume", "killed", "--json"], cli_env)
     assert resumed.returncode == 0, resumed.stderr

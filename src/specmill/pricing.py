@@ -75,6 +75,4 @@ def cost_usd(model: str, usage: Usage, cache_ttl: str = "5m") -> float:
 
 def worst_case_usd(model: str, input_tokens: int, max_output_tokens: int, cache_ttl: str = "5m") -> float:
     """The most the next call can cost: all input written to the cache, every output token used."""
-    price = price_for(model)
-    write_factor = price.cache_write_factor_1h if cache_ttl == "1h" else price.cache_write_factor_5m
-    return (input_tokens * price.input * max(1.0, write_factor) + max_output_tokens * price.output) / 1_000_000
+    return cost_usd(model, Usage(cache_creation_input_tokens=input_tokens, output_tokens=max_output_tokens), cache_ttl)

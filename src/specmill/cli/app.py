@@ -8,6 +8,7 @@ import typer
 
 from specmill.cli import analyze as analyze_commands
 from specmill.cli import db as db_commands
+from specmill.cli import dbos_tools
 from specmill.cli import demo as demo_commands
 from specmill.cli import run as run_commands
 from specmill.cli import serve as serve_commands
@@ -26,6 +27,7 @@ analyze_commands.register(app)
 demo_commands.register(app)
 serve_commands.register(app)
 db_commands.register(app)
+dbos_tools.register(app)
 
 
 def main() -> None:
