@@ -7,8 +7,9 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "specmill"
 # read_model.py holds the DBOS datasource of specmill's tables (created between DBOS(config) and
-# launch) and the async reads of DBOS's records that the HTTP API serves.
-DBOS_MODULES = {"workflow.py", "runtime.py", "read_model.py"}
+# launch) and the async reads of DBOS's records that the HTTP API serves. sweep/workflow.py holds
+# the sweep's own workflows (a second process, with its own ids), which would crowd the run's.
+DBOS_MODULES = {"workflow.py", "runtime.py", "read_model.py", "sweep/workflow.py"}
 
 
 def _imports(path: Path) -> set[str]:

@@ -31,6 +31,12 @@ PINNED: dict[str, tuple[set[str], set[str]]] = {
         {"title", "content", "directory"},
         {"title", "directory", "content", "project", "overwrite", "output_format"},
     ),
+    # Sweeps list notes with these two (adapters/basic_memory_index.py).
+    "search_notes": (
+        set(),
+        {"project", "output_format", "search_type", "compact", "page", "page_size", "note_types", "metadata_filters"},
+    ),
+    "list_directory": (set(), {"project", "dir_name", "depth", "output_format", "page", "page_size"}),
 }
 
 

@@ -65,8 +65,21 @@ class Settings(BaseSettings):
         default="",
         description="Comma-separated bearer tokens the HTTP API accepts; empty means no auth (loopback only).",
     )
-    queue_concurrency: int = Field(default=4, ge=1, description="Runs one `serve` process executes at once.")
+    queue_concurrency: int = Field(default=4, ge=1, description="Runs one `serve` or `worker` process executes at once.")
+    queue_global_concurrency: int | None = Field(
+        default=None, ge=1, description="Runs all processes together execute at once; unlimited when unset.",
+    )
+    queue_repo_concurrency: int = Field(
+        default=1, ge=1, description="Runs of one repository in flight at once, across all processes.",
+    )
+    worker_grace_s: float = Field(
+        default=30.0, ge=0, description="After SIGTERM, how long running runs may go on before the process exits.",
+    )
+    serve_works_queue: bool = Field(
+        default=True, description="`serve` also executes queued runs; false leaves them to `specmill worker` processes.",
+    )
     queue_polling_interval_s: float = Field(default=1.0, gt=0, description="How often the run queue is polled.")
+    cors_origins: str = Field(default="", description="Comma-separated origins allowed by CORS; CORS is off when empty.")
     max_request_bytes: int = Field(default=65536, ge=1024, description="Largest HTTP request body the API reads.")
     secret_env: str = Field(
         default="",
@@ -85,10 +98,29 @@ class Settings(BaseSettings):
         default="",
         description="Comma-separated extra environment variable names (or NAME_* patterns) that tests may see.",
     )
+    test_pause_at: str | None = Field(
+        default=None,
+        description="Test-only: `STEP` or `STEP#N` holds the N-th execution of that step in this process after its "
+        "work and before its checkpoint (creating `<data_dir>/paused-at`), so crash tests can kill it there.",
+    )
     protected_paths: str | None = Field(
         default=None,
         description="Comma-separated globs (or path#section) the file tools may not change; replaces the built-in list.",
     )
+    sweep_cron: str = Field(
+        default="0 2 * * *",
+        description="When the sweep runs (cron, 5 fields or 6 with seconds first); empty turns the schedule off.",
+    )
+    sweep_timezone: str = Field(default="UTC", description="IANA time zone the sweep's cron is read in.")
+    sweep_backfill: bool = Field(
+        default=False,
+        description="After downtime, run one sweep per missed slot at start (each finds only what is still new).",
+    )
+    sweep_ready_statuses: str = Field(default="ready,approved", description="Comma-separated statuses that mark a spec ready.")
+    sweep_folders: str = Field(default="", description="Comma-separated folders whose notes are specs without `type: spec`.")
+    sweep_repos: str = Field(default="", description="Comma-separated name=path pairs a spec's `repo:` may name.")
+    sweep_default_repo: str | None = Field(default=None, description="Repository of ready specs without `repo:`.")
+    sweep_report_folder: str = Field(default="specmill/sweeps", description="Folder of the sweep report notes.")
 
     def sqlite_url(self) -> str:
         return f"sqlite:///{(self.data_dir / 'specmill.sqlite').resolve()}"
@@ -98,6 +130,9 @@ class Settings(BaseSettings):
 
     def records_url(self) -> str:
         return self.app_database_url or self.database_url()
+
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
 
     def api_token_list(self) -> list[str]:
         return [token.strip() for token in self.api_tokens.split(",") if token.strip()]

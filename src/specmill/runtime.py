@@ -8,17 +8,19 @@ explicit executor id and application version: otherwise DBOS names every process
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import sqlite3
 import sys
 
-from dbos import DBOS, DBOSConfig, SetWorkflowID, StepInfo
+from dbos import DBOS, DBOSConfig, SetEnqueueOptions, SetWorkflowID, StepInfo
+from dbos._error import DBOSException
 
 from specmill import read_model, steps, workflow
 from specmill.config import Settings
 from specmill.container import Container
-from specmill.errors import EnvironmentProblem, RunNotFound
+from specmill.errors import BadInput, EnvironmentProblem, RunNotFound
 from specmill.models import Budget, RunRequest, RunResult
 
 log = logging.getLogger("specmill.runtime")
@@ -53,14 +55,20 @@ def check_sqlite_support(url: str) -> None:
         )
 
 
-def launch(settings: Settings, container: Container, executor_id: str | None = None) -> None:
-    """Start DBOS in this process; pending runs of this executor id and version recover now."""
+def launch(settings: Settings, container: Container, executor_id: str | None = None, queues: list[str] | None = None) -> None:
+    """Start DBOS in this process; pending runs of this executor id and version recover now.
+    `queues` names the only queues this process works (DBOS works every registered one by default):
+    a short-lived command passes [] so it never starts queued work it would then abandon."""
+    importlib.import_module("specmill.sweep.workflow")  # DBOS registers workflows at import, before launch
+
     url = settings.database_url()
     check_sqlite_support(url)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     steps.use(container)
     DBOS(config=dbos_config(settings, executor_id))
     read_model.open_records(settings)  # a datasource must exist before launch
+    if queues is not None:
+        DBOS.listen_queues(queues)
     DBOS.launch()
     log.info("DBOS launched on %s as executor %s", _redact(url), executor_id or settings.executor_id)
 
@@ -96,6 +104,50 @@ def recorded_run(settings: Settings, run_id: str) -> tuple[str, str | None] | No
     finally:
         client.destroy()
     return status.status, status.executor_id
+
+
+def recorded_runs(settings: Settings, status: str | None = None, limit: int = 50) -> list[dict[str, object]]:
+    """The newest runs as DBOS recorded them (no launch), for `specmill runs list`."""
+    from dbos import DBOSClient
+
+    client = DBOSClient(system_database_url=settings.database_url())
+    try:
+        found = client.list_workflows(name=workflow.WORKFLOW_NAME, status=status.upper() if status else None,
+                                      limit=limit, sort_desc=True, load_input=False, load_output=False)
+    finally:
+        client.destroy()
+    return [{"run_id": w.workflow_id, "status": w.status, "executor_id": w.executor_id, "app_version": w.app_version,
+             "queue": w.queue_name, "created_at_ms": w.created_at, "updated_at_ms": w.updated_at,
+             "forked_from": w.forked_from} for w in found]
+
+
+def recorded_steps(settings: Settings, run_id: str) -> list[dict[str, object]]:
+    """Every recorded step of a run: id, name, start and end (ms), and a failed step's error."""
+    from dbos import DBOSClient
+
+    client = DBOSClient(system_database_url=settings.database_url())
+    try:
+        found = client.list_workflow_steps(run_id, load_output=True)
+    finally:
+        client.destroy()
+    return [{"step": s["function_id"], "name": s["function_name"], "started_at_ms": s["started_at_epoch_ms"],
+             "completed_at_ms": s["completed_at_epoch_ms"],
+             "error": _describe(s["error"])} for s in found]
+
+
+def _describe(error: BaseException | None) -> str | None:
+    """A step that ran out of retries is recorded as DBOS's wrapper; show the last real error."""
+    if error is None:
+        return None
+    last = (getattr(error, "errors", None) or [error])[-1]
+    return f"{type(last).__name__}: {last}"
+
+
+def fork_here(run_id: str, start_step: int, new_run_id: str, app_version: str) -> RunResult:
+    """Fork `run_id` from `start_step` into `new_run_id` and run the fork in this process."""
+    with SetWorkflowID(new_run_id):
+        handle = DBOS.fork_workflow(run_id, start_step, application_version=app_version)
+    return handle.get_result()
 
 
 def start_run(request: RunRequest, run_id: str) -> RunResult:
@@ -143,39 +195,100 @@ def _first_failed(steps: list[StepInfo]) -> int:
 
 
 def register_run_queue(settings: Settings) -> None:
-    """DBOS 3.x keeps queues in the system database; they are registered after launch."""
+    """DBOS 3.x keeps queues in the system database; they are registered after launch. The queue
+    is partitioned by repository, so two runs never edit one repository's worktrees at once."""
     DBOS.register_queue(
         RUN_QUEUE,
         worker_concurrency=settings.queue_concurrency,
+        global_concurrency=settings.queue_global_concurrency,
+        partition_concurrency=settings.queue_repo_concurrency,
         polling_interval_sec=settings.queue_polling_interval_s,
         on_conflict="always_update",
     )
 
 
+SWEEP_QUEUE = "sweeps"
+SWEEP_SCHEDULE = "specmill-sweep"
+
+
+def apply_sweep_schedule(settings: Settings) -> None:
+    """The sweep's schedule as this process's settings say, replacing what an earlier start
+    applied; no SPECMILL_PROJECT or an empty SPECMILL_SWEEP_CRON removes it. Scheduled sweeps
+    go onto a queue of their own, one at a time across all processes."""
+    from specmill.sweep import workflow as sweep_workflow
+
+    if not (settings.sweep_cron.strip() and settings.project):
+        DBOS.delete_schedule(SWEEP_SCHEDULE)
+        return
+    DBOS.register_queue(SWEEP_QUEUE, global_concurrency=1, polling_interval_sec=settings.queue_polling_interval_s,
+                        on_conflict="always_update")
+    try:
+        DBOS.apply_schedules([{
+            "schedule_name": SWEEP_SCHEDULE, "workflow_fn": sweep_workflow.scheduled_sweep, "schedule": settings.sweep_cron.strip(),
+            "context": {"project": settings.project}, "automatic_backfill": settings.sweep_backfill,
+            "cron_timezone": settings.sweep_timezone, "queue_name": SWEEP_QUEUE,
+        }])
+    except DBOSException as exc:
+        raise BadInput(f"{exc}: set SPECMILL_SWEEP_CRON to a cron expression (such as '0 2 * * *') and "
+                       "SPECMILL_SWEEP_TIMEZONE to an IANA zone (such as 'Europe/Berlin')") from None
+
+
 async def enqueue_run(request: RunRequest, run_id: str) -> None:
     """Put the run on the queue under `run_id`; an existing run with that id is left as it is."""
-    with SetWorkflowID(run_id):
+    with SetWorkflowID(run_id), SetEnqueueOptions(queue_partition_key=partition_key(request.repo)):
         await DBOS.enqueue_workflow_async(RUN_QUEUE, workflow.run_spec, request)  # type: ignore[arg-type]
+
+
+def partition_key(repo: str) -> str:
+    """The queue partition of a run: its repository, as the request names it."""
+    return repo.rstrip("/") or "/"
 
 
 async def cancel_run(run_id: str) -> None:
     await DBOS.cancel_workflow_async(run_id)
 
 
-async def requeue_run(run_id: str) -> None:
-    """Continue a failed or cancelled run on the queue from the step that stopped it. DBOS's
-    resume does not apply to a run in ERROR, so that one is rewound to its failed step."""
+async def requeue_run(run_id: str, budget: Budget | None = None) -> None:
+    """Continue a failed, cancelled or budget-exhausted run on the queue from the step that
+    stopped it. DBOS's resume does not apply to a run in ERROR (or one that finished as
+    budget_exhausted), so those are rewound to the failed step; new caps go into the run's
+    DBOS attributes first, where its model steps read them."""
     status = await DBOS.get_workflow_status_async(run_id)
     if status is None:
         raise RunNotFound(f"no run '{run_id}' in this system database: check the id")
-    if status.status == "ERROR":
+    caps = {f"budget_{k}": v for k, v in (budget.model_dump() if budget else {}).items() if v is not None}
+    if caps:
+        await DBOS.update_workflow_attributes_async(run_id, caps, merge=True)
+    exhausted = status.status == "SUCCESS" and getattr(status.output, "status", "") == "budget_exhausted"
+    if status.status == "ERROR" or exhausted:
         start = _first_failed(await DBOS.list_workflow_steps_async(run_id))
-        await DBOS.rewind_workflow_async(run_id, start_step=start, queue_name=RUN_QUEUE)
+        await DBOS.rewind_workflow_async(run_id, start_step=start, queue_name=RUN_QUEUE,
+                                         queue_partition_key=_partition_of(status))
     else:
         await DBOS.resume_workflow_async(run_id, queue_name=RUN_QUEUE)
 
 
 async def fork_run(run_id: str, start_step: int, new_run_id: str, app_version: str) -> None:
     """A new run `new_run_id` on the queue that reuses the steps of `run_id` before `start_step`."""
+    status = await DBOS.get_workflow_status_async(run_id)
     with SetWorkflowID(new_run_id):
-        await DBOS.fork_workflow_async(run_id, start_step, application_version=app_version, queue_name=RUN_QUEUE)
+        await DBOS.fork_workflow_async(run_id, start_step, application_version=app_version, queue_name=RUN_QUEUE,
+                                       queue_partition_key=_partition_of(status))
+
+
+def _partition_of(status: object) -> str:
+    """A run started from the CLI has no partition key of its own; its request names the repository."""
+    key = getattr(status, "queue_partition_key", None)
+    if key:
+        return str(key)
+    args = (getattr(status, "input", None) or {}).get("args") or ()
+    request = args[0] if args else None
+    return partition_key(request.repo if isinstance(request, RunRequest) else "")
+
+
+def stop_worker(grace_s: float) -> None:
+    """Stop dequeuing at once, give running runs `grace_s` to finish, then let go: what is
+    still running stays PENDING under this executor id and recovers at its next launch."""
+    DBOS.destroy(workflow_completion_timeout_sec=max(0, int(grace_s)))
+    read_model.close_records()
+    steps.use(None)

@@ -6,6 +6,7 @@ hand, from recorded inputs, to debug a step with an ordinary stack trace.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from specmill.container import Container
@@ -99,6 +100,21 @@ def write_status(
 def update_note(spec: Spec, section: str) -> str:
     section = ports().redactor.redact(section)
     return update_spec(ports().spec_store, spec.project, spec.permalink, section, "needs-attention").checksum or ""
+
+
+_executions: dict[str, int] = {}
+
+
+def pause_for_test(name: str) -> None:
+    """Test-only, inert unless SPECMILL_TEST_PAUSE_AT is set: hold the process after a step did its
+    work and before DBOS checkpoints it, the worst moment for a crash, so a test can SIGKILL it there."""
+    wanted = ports().settings.test_pause_at
+    if not wanted or wanted.split("#")[0] != name:
+        return
+    _executions[name] = _executions.get(name, 0) + 1
+    if _executions[name] == int(wanted.partition("#")[2] or 1):
+        (ports().settings.data_dir / "paused-at").write_text(wanted)
+        threading.Event().wait()
 
 
 def project(request: RunRequest) -> str:

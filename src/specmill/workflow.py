@@ -42,6 +42,7 @@ from specmill.phases.update_spec import render_status_section
 from specmill.phases.validate import parse_verdict, verdict_request
 from specmill.playbooks import Playbook, load_playbook
 from specmill.pricing import cost_usd
+from specmill.sweep.version import is_version_run_id, run_id_for_spec
 
 T = TypeVar("T")
 WORKFLOW_NAME = "specmill.run"
@@ -51,6 +52,7 @@ def run_spec(request: RunRequest) -> RunResult:
     run_id = DBOS.workflow_id or "run"
     playbook = _step(run_id, "load_playbook", steps.load_playbook, request)
     spec = _step(run_id, "read_spec", steps.read_spec, request, retry=_SERVICE_RETRY)  # 1. read the spec
+    _check_version(run_id, spec)
     try:
         return _implement_spec(run_id, request, playbook, spec)
     except Exception as exc:
@@ -217,6 +219,14 @@ def _validate(
     return parse_verdict(spec, turn).model_copy(update={"cost_usd": turn.cost_usd})
 
 
+def _check_version(run_id: str, spec: Spec) -> None:
+    """A run named after a spec version (as sweeps and `specmill run` name them) implements that
+    version only; an edit since it was named is a new version, with a run of its own."""
+    if is_version_run_id(run_id) and run_id_for_spec(spec) != run_id:
+        raise BadInput(f"spec {spec.permalink!r} changed since run {run_id} was named after it: "
+                       "start a run of the new version (or let the next sweep do it)")
+
+
 def _record_failure(run_id: str, spec: Spec, exc: Exception) -> None:
     """A run that fails for good says why in its spec, as far as the spec store allows."""
     if isinstance(exc, BadInput):
@@ -281,6 +291,7 @@ def _instrumented(run_id: str, name: str, fn: Callable[..., T], attempt: int, de
         _publish(progress.ProgressEvent(run_id=run_id, kind="step_started", step=name, phase=phase, attempt=attempt, detail=detail))
         try:
             result = fn(*args)
+            steps.pause_for_test(name)  # test-only: SPECMILL_TEST_PAUSE_AT holds the step here, before its checkpoint
         except Exception as exc:
             exc.add_note(traceback.format_exc())
             steps.ports().redactor.scrub_exception(exc)  # before DBOS records it

@@ -52,6 +52,8 @@ TOOL_ARGUMENTS: dict[str, frozenset[str]] = {
          "output_format"}
     ),
     "write_note": frozenset({"title", "directory", "content", "project", "overwrite", "output_format"}),
+    "search_notes": frozenset({"project", "output_format", "search_type", "compact", "page", "page_size", "note_types", "metadata_filters"}),
+    "list_directory": frozenset({"project", "dir_name", "depth", "output_format", "page", "page_size"}),
 }
 
 

@@ -1,9 +1,9 @@
 """The HTTP API's composition root: settings and ports in, a FastAPI app out.
 
 DBOS is launched in the app's lifespan (DBOS 3.x has no FastAPI integration to do it), which
-also applies specmill's migrations and registers the run queue, after launch as DBOS 3.x
-requires. Handlers only enqueue and read; the queue's worker threads in this same process
-execute the runs.
+also applies specmill's migrations, registers the run queue and applies the sweep's schedule,
+after launch as DBOS 3.x requires. Handlers only enqueue and read; the queue's worker threads
+in this same process execute the runs (and the scheduled sweeps).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from specmill import __version__, runtime
 from specmill.api import errors
@@ -30,9 +31,10 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ports = container or build_container(settings)
-        await asyncio.to_thread(runtime.launch, settings, ports)
+        await asyncio.to_thread(runtime.launch, settings, ports, None, None if settings.serve_works_queue else [])
         try:
             await asyncio.to_thread(runtime.register_run_queue, settings)
+            await asyncio.to_thread(runtime.apply_sweep_schedule, settings)
             app.state.runs = RunService(ports)
             yield
         finally:
@@ -49,6 +51,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.state.settings = settings
     errors.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    if settings.cors_origin_list():  # off unless configured: browsers elsewhere get no CORS headers
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origin_list(), allow_methods=["GET", "POST"],
+                           allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID"])
     for module in (runs, events, playbooks, health):
         app.include_router(module.router)
     return app

@@ -7,10 +7,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from specmill.models import CriterionVerdict, RunRequest, TestReport, Usage
+from specmill.models import CriterionVerdict, Ledger, RunRequest, TestReport, Usage
 from specmill.records import RunOverrides
 
-RunStatus = Literal["queued", "running", "succeeded", "failed", "error", "cancelled"]
+RunStatus = Literal["queued", "running", "succeeded", "failed", "budget_exhausted", "error", "cancelled"]
 ForkPhase = Literal["read_spec", "prepare_workspace", "implement"]
 RUN_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
 TEXT_PATTERN = r"^[^\x00]*$"  # no NUL: paths, git refs and PostgreSQL text cannot hold one
@@ -27,6 +27,8 @@ class StartRun(BaseModel):
     playbook: str | None = Field(default=None, min_length=1, max_length=500, pattern=TEXT_PATTERN, description="Playbook name or path.")
     base: str | None = Field(default=None, min_length=1, max_length=250, pattern=TEXT_PATTERN, description="Base ref; HEAD when omitted.")
     max_iterations: int | None = Field(default=None, ge=1, le=20, description="Implement/test/validate rounds.")
+    budget_usd: float | None = Field(default=None, gt=0, le=1_000_000, description="Dollar cap of the run's model calls.")
+    budget_tokens: int | None = Field(default=None, gt=0, le=10**12, description="Token cap of the run's model calls.")
 
     def to_request(self) -> RunRequest:
         return RunRequest(**self.model_dump())
@@ -111,9 +113,20 @@ class RunDetail(BaseModel):
     head_commit: str | None
     iterations: int
     usage: Usage
+    cost_usd: float = Field(description="Dollars spent on model calls so far, at the configured prices.")
+    ledger: Ledger = Field(description="Calls, tokens and dollars per phase.")
     reason: str | None = Field(description="Why a finished run was not accepted.")
     error: RunError | None = Field(description="What stopped a run in `error`; resume it with POST /runs/{id}/resume.")
     artifacts: list[ArtifactRef]
+
+
+class ResumeRun(BaseModel):
+    """Optional new caps, for a run that ended as `budget_exhausted`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    budget_usd: float | None = Field(default=None, gt=0, le=1_000_000)
+    budget_tokens: int | None = Field(default=None, gt=0, le=10**12)
 
 
 class RunDiff(BaseModel):

@@ -16,7 +16,7 @@ from specmill.api import views
 from specmill.api.errors import ApiError
 from specmill.api.schemas import ForkRun, RunAccepted, RunDetail, RunDiff, RunPage, RunStatus, RunSummary, StartRun
 from specmill.container import Container
-from specmill.models import RunRequest
+from specmill.models import Budget, RunRequest
 from specmill.playbooks import load_playbook
 from specmill.read_model import RunState, StepRecord
 from specmill.records import RunRecord
@@ -65,13 +65,14 @@ class RunService:
         await runtime.cancel_run(run_id)
         return await self.summary(run_id)
 
-    async def resume(self, run_id: str) -> RunAccepted:
-        """Continue a run in `error` or `cancelled` from the step that stopped it; completed steps stay done."""
+    async def resume(self, run_id: str, caps: Budget | None = None) -> RunAccepted:
+        """Continue a run in `error`, `cancelled` or `budget_exhausted` from the step that stopped it
+        (with new caps, when given); completed steps stay done."""
         state = await self.state(run_id)
         status = views.run_status(state)
-        if status not in ("error", "cancelled"):
-            raise ApiError(409, "not_resumable", f"run '{run_id}' is {status}: only a run in error or cancelled can be resumed")
-        await runtime.requeue_run(run_id)
+        if status not in ("error", "cancelled", "budget_exhausted"):
+            raise ApiError(409, "not_resumable", f"run '{run_id}' is {status}: only a run in error, cancelled or budget_exhausted can be resumed")
+        await runtime.requeue_run(run_id, caps)
         return accepted(run_id)
 
     async def fork(self, run_id: str, body: ForkRun, key: str | None) -> RunAccepted:

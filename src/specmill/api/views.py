@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from specmill.api.schemas import ArtifactRef, RunDetail, RunError, RunStatus, RunSummary, StepView
-from specmill.models import RunRequest, TestReport, ToolOutcome, Usage, Verdict, WorkspaceState
+from specmill.models import Ledger, ModelTurn, RunRequest, TestReport, ToolOutcome, Usage, Verdict, WorkspaceState
 from specmill.read_model import RunState, StepRecord
 from specmill.records import RunRecord
 
@@ -25,7 +25,9 @@ def run_status(state: RunState) -> RunStatus:
     if state.status == "PENDING":
         return "running"
     if state.status == "SUCCESS":
-        return "succeeded" if state.result is not None and state.result.status == "succeeded" else "failed"
+        if state.result is not None and state.result.status in ("succeeded", "budget_exhausted"):
+            return state.result.status
+        return "failed"
     if state.status == "CANCELLED":
         return "cancelled"
     return "error"
@@ -36,7 +38,7 @@ def phase_of(step_name: str) -> str:
 
 
 def current_phase(status: RunStatus, steps: list[StepRecord]) -> str | None:
-    if status in ("queued", "succeeded", "failed"):
+    if status in ("queued", "succeeded", "failed", "budget_exhausted"):
         return None
     failed = [phase_of(s.name) for s in steps if s.error is not None]
     if status == "error" and failed:
@@ -54,6 +56,19 @@ def usage_of(state: RunState, steps: list[StepRecord]) -> Usage:
         if isinstance(usage, Usage):
             total = total + usage
     return total
+
+
+def ledger_of(state: RunState, steps: list[StepRecord]) -> Ledger:
+    """Tokens and dollars per phase: the finished run's ledger, or the sum of the model steps so far."""
+    if state.result is not None:
+        return state.result.ledger
+    ledger = Ledger()
+    for step in steps:
+        if isinstance(step.output, ModelTurn):
+            ledger = ledger.add("implement", step.output.usage, step.output.cost_usd)
+        elif isinstance(step.output, Verdict):
+            ledger = ledger.add("validate", step.output.usage, step.output.cost_usd)
+    return ledger
 
 
 def summary(record: RunRecord, state: RunState, steps: list[StepRecord]) -> RunSummary:
@@ -87,6 +102,7 @@ def detail(
         head_commit=head_commit(state, steps),
         iterations=result.iterations if result else sum(1 for s in steps if s.name == "run_tests" and s.error is None),
         usage=usage_of(state, steps), reason=(result.reason or None) if result else None,
+        cost_usd=round(ledger_of(state, steps).cost_usd, 6), ledger=ledger_of(state, steps),
         error=error_of(state.error) if status == "error" and state.error is not None else None,
         artifacts=[ArtifactRef(kind=kind, attempt=attempt, size=size) for kind, attempt, size in artifacts],
     )

@@ -11,7 +11,10 @@ from specmill.cli import db as db_commands
 from specmill.cli import dbos_tools
 from specmill.cli import demo as demo_commands
 from specmill.cli import run as run_commands
+from specmill.cli import runs as runs_commands
 from specmill.cli import serve as serve_commands
+from specmill.cli import sweep as sweep_commands
+from specmill.cli import worker as worker_commands
 from specmill.config import Settings
 from specmill.redaction import Redactor, redact_log_records
 
@@ -28,6 +31,9 @@ demo_commands.register(app)
 serve_commands.register(app)
 db_commands.register(app)
 dbos_tools.register(app)
+runs_commands.register(app)
+worker_commands.register(app)
+sweep_commands.register(app)
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ from specmill.errors import BadInput, SpecmillError
 from pydantic import ValidationError
 
 from specmill.models import Budget, RunRequest, RunResult
+from specmill.ports.spec_store import SpecStore
 
 EXIT_FAILED, EXIT_BAD_INPUT, EXIT_UNAVAILABLE = 1, 2, 3
 
@@ -34,7 +35,7 @@ def run(
     playbook: Annotated[Optional[str], typer.Option(help="Playbook name (workflows/*.md) or path.")] = None,
     base: Annotated[Optional[str], typer.Option(help="Base ref; the repository's HEAD by default.")] = None,
     max_iterations: Annotated[Optional[int], typer.Option(help="Implement/test/validate rounds.")] = None,
-    run_id: Annotated[Optional[str], typer.Option(help="Name the run; an existing run is continued or reported.")] = None,
+    run_id: Annotated[Optional[str], typer.Option(help="Name the run (default: the id sweeps give this version of the spec); an existing run is continued or reported.")] = None,
     budget_usd: Annotated[Optional[float], typer.Option(help="Dollar cap of the run's model calls.")] = None,
     budget_tokens: Annotated[Optional[int], typer.Option(help="Token cap of the run's model calls.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as one JSON object on stdout.")] = False,
@@ -45,12 +46,28 @@ def run(
     settings = Settings()
     request = _request(spec=spec, repo=str(repo), project=project, playbook=playbook, base=base, max_iterations=max_iterations,
                        budget_usd=budget_usd, budget_tokens=budget_tokens)
-    run_id = run_id or uuid.uuid4().hex[:12]
     try:
         checked = preflight.check_request(request, settings)
     except SpecmillError as exc:
         _fail(exc)
+    if run_id is None:
+        from specmill.adapters.basic_memory import BasicMemorySpecStore
+
+        store = BasicMemorySpecStore.from_settings(settings)  # the session the run itself uses
+        run_id = _version_run_id(store, checked, checked.project or settings.project or "") or uuid.uuid4().hex[:12]
     _execute(settings, run_id, lambda: runtime.start_run(checked, run_id), as_json)
+
+
+def _version_run_id(store: SpecStore, request: RunRequest, project: str) -> str | None:
+    """The id a sweep gives this version of the spec, so a manual run and a sweep never implement
+    one version twice (specmill.sweep); None when the note cannot be read, and the run says why."""
+    from specmill.sweep.version import run_id_for
+
+    try:
+        note = store.read_note(request.spec, project)
+        return run_id_for(note.project, note.permalink, note.content)
+    except SpecmillError:
+        return None
 
 
 def resume(
@@ -101,7 +118,7 @@ def _execute(
     container = build_container(settings)
     unsubscribe = progress.subscribe(ProgressView())
     try:
-        runtime.launch(settings, container, executor_id=executor_id or f"cli-{run_id}")
+        runtime.launch(settings, container, executor_id=executor_id or f"cli-{run_id}", queues=[])  # never take queued runs
         typer.echo(f"run {run_id}", err=True)
         result = action()
     except SpecmillError as exc:

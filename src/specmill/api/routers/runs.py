@@ -9,7 +9,9 @@ from fastapi import APIRouter, Depends, Header, Path, Query
 from specmill.api.auth import require_token
 from specmill.api.deps import RunsDep
 from specmill.api.errors import documented
+from specmill.models import Budget
 from specmill.api.schemas import (
+    ResumeRun,
     RUN_ID_PATTERN,
     TEXT_PATTERN,
     ForkRun,
@@ -70,9 +72,11 @@ async def cancel_run(run_id: RunId, runs: RunsDep) -> RunSummary:
 
 
 @router.post("/{run_id}/resume", status_code=202, responses=documented(404, 409, 413, 422))
-async def resume_run(run_id: RunId, runs: RunsDep) -> RunAccepted:
-    """Continue a run in `error` or `cancelled` from the step that stopped it; completed steps are not run again."""
-    return await runs.resume(run_id)
+async def resume_run(run_id: RunId, runs: RunsDep, body: ResumeRun | None = None) -> RunAccepted:
+    """Continue a run in `error`, `cancelled` or `budget_exhausted` from the step that stopped it, with
+    `budget_usd` / `budget_tokens` as its new caps when given; completed steps are not run again."""
+    caps = Budget(usd=body.budget_usd, tokens=body.budget_tokens) if body and (body.budget_usd or body.budget_tokens) else None
+    return await runs.resume(run_id, caps)
 
 
 @router.post("/{run_id}/fork", status_code=202, responses=documented(404, 409, 413, 422, 503))

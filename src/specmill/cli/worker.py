@@ -1,0 +1,66 @@
+"""`specmill worker`: work the `implementations` queue, without HTTP.
+
+A worker is a long-running DBOS executor. Its id (`SPECMILL_EXECUTOR_ID`) and application
+version (`SPECMILL_APP_VERSION`) are explicit, so a worker restarted under the same id and
+version recovers the runs it was working on when it died; runs it never started wait on
+the queue for any worker.
+
+SIGTERM (or Ctrl-C) stops dequeuing at once and gives running runs `SPECMILL_WORKER_GRACE_S`
+to finish; whatever is still running then stays PENDING under this executor id and
+continues from its last completed step at the next start.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from typing import Annotated, Optional
+
+import typer
+
+from specmill.config import Settings
+
+log = logging.getLogger("specmill.worker")
+EXIT_UNAVAILABLE = 3
+
+
+def register(app: typer.Typer) -> None:
+    app.command("worker")(worker)
+
+
+def worker(
+    executor_id: Annotated[Optional[str], typer.Option(help="DBOS executor id; SPECMILL_EXECUTOR_ID by default.")] = None,
+    concurrency: Annotated[Optional[int], typer.Option(min=1, help="Runs at once; SPECMILL_QUEUE_CONCURRENCY by default.")] = None,
+) -> None:
+    """Work queued runs until SIGTERM; a restart under the same executor id recovers its runs."""
+    from specmill import runtime
+    from specmill.container import build_container
+
+    overrides: dict[str, object] = {}
+    if executor_id:
+        overrides["executor_id"] = executor_id
+    if concurrency:
+        overrides["queue_concurrency"] = concurrency
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    container = build_container(settings)
+    try:
+        runtime.launch(settings, container)
+        runtime.register_run_queue(settings)
+    except Exception as exc:
+        typer.echo(f"error: worker could not start: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", err=True)
+        raise typer.Exit(EXIT_UNAVAILABLE) from None
+    typer.echo(f"worker {settings.executor_id} (version {settings.app_version}) working queue {runtime.RUN_QUEUE}", err=True)
+    stop.wait()
+    typer.echo(f"worker {settings.executor_id}: stopping, {settings.worker_grace_s:g} s for running steps", err=True)
+    try:
+        runtime.stop_worker(settings.worker_grace_s)
+        container.close()
+    finally:
+        # Workflow threads still running after the grace period must not hold the process open:
+        # their runs stay PENDING and recover at the next start under this executor id.
+        os._exit(0)

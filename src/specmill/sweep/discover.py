@@ -1,0 +1,180 @@
+"""Find the spec notes of a project and sort them into candidates and skipped notes.
+
+Basic Memory's index answers the cheap questions for the whole project: which notes are specs
+(`type: spec`, or in a configured folder) and which are marked ready. Only the notes it
+says are ready are read, and the note as read decides: the index can lag an edit by
+seconds, and a run must never start from a status that is no longer true.
+
+Real notes are messy, and each mess has one predictable outcome:
+- keys are matched casefolded (`Status:`, `TYPE:`); when a person's `Status:` sits beside
+  the `status:` line specmill writes, specmill's lowercase key wins;
+- values are matched casefolded too; the index is asked for the usual spellings (`ready`,
+  `Ready`, `READY`), so an odd one such as `rEaDy` is never found;
+- a status that is a list, a mapping or empty is not a status;
+- titles may repeat and permalinks need not match titles: notes are always named by permalink.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from specmill.config import Settings
+from specmill.errors import BadInput, SpecNotFound
+from specmill.models import Note, RunRequest
+from specmill.phases.read_spec import parse_frontmatter, parse_spec, split_frontmatter
+from specmill.ports.spec_store import SpecStore
+from specmill.preflight import check_request
+from specmill.sweep.models import Candidate, Discovery, NoteIndex, NoteRef, Skipped, SweepConfig
+from specmill.sweep.version import run_id_for
+
+_MISSING = object()
+
+
+def discover(
+    index: NoteIndex, store: SpecStore, config: SweepConfig, settings: Settings, project: str, workers: int = 4,
+) -> Discovery:
+    """The index's questions go out at once, and so do the reads: each is a round trip to the
+    server, which answers a few at a time (measured on 2 cores: 4 at once, 40% less time in all)."""
+    spec_queries = spec_note_queries(index, config, project)
+    ready_queries = ready_queries_of(index, config, project)
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="specmill-sweep") as pool:
+        answers = list(pool.map(lambda query: query(), spec_queries + ready_queries))
+        specs = spec_notes_from(answers[: len(spec_queries)], config)
+        marked = {ref.permalink for refs in answers[len(spec_queries):] for ref in refs}
+        to_read = [permalink for permalink in sorted(specs) if permalink in marked]
+        read = dict(zip(to_read, pool.map(lambda permalink: _read_and_classify(store, specs[permalink], project, config, settings), to_read)))
+    candidates: list[Candidate] = []
+    skipped: list[Skipped] = []
+    for permalink in sorted(specs):
+        outcome = read.get(permalink) or Skipped(permalink=permalink, title=specs[permalink].title, reason=_not_ready(config))
+        (candidates if isinstance(outcome, Candidate) else skipped).append(outcome)  # type: ignore[arg-type]
+    return Discovery(project=project, spec_notes=len(specs), candidates=candidates, skipped=skipped)
+
+
+Query = Callable[[], list[NoteRef]]
+
+
+def spec_note_queries(index: NoteIndex, config: SweepConfig, project: str) -> list[Query]:
+    """Notes typed `spec` (any spelling of key and value), and the notes of each spec folder."""
+    queries: list[Query] = [lambda: index.search(project, note_types=["spec"])]
+    for key in _spellings("type")[1:]:  # Basic Memory itself reads only the lowercase `type:`
+        queries.append(lambda key=key: index.search(project, metadata_filters={key: {"$in": _spellings("spec")}}))
+    for folder in config.folders:
+        queries.append(lambda folder=folder: index.list_folder(project, folder))
+    return queries
+
+
+def spec_notes_from(answers: list[list[NoteRef]], config: SweepConfig) -> dict[str, NoteRef]:
+    """Permalink -> note, the sweep reports left out."""
+    reports = config.report_folder.strip("/") + "/"
+    found: dict[str, NoteRef] = {}
+    for refs in answers:
+        for ref in refs:
+            if not ref.file_path.startswith(reports):
+                found.setdefault(ref.permalink, ref)
+    return found
+
+
+def ready_queries_of(index: NoteIndex, config: SweepConfig, project: str) -> list[Query]:
+    """Notes whose indexed status is a ready one, in the usual spellings of key and value."""
+    values = sorted({spelling for status in config.ready_statuses for spelling in _spellings(status)})
+    return [lambda key=key: index.search(project, metadata_filters={key: {"$in": values}}) for key in _spellings("status")]
+
+
+def _read_and_classify(store: SpecStore, ref: NoteRef, project: str, config: SweepConfig, settings: Settings) -> Candidate | Skipped:
+    try:
+        note = store.read_note(ref.permalink, project)
+    except SpecNotFound:
+        return Skipped(permalink=ref.permalink, title=ref.title, reason="the note was deleted or moved during the sweep")
+    return classify(note, config, settings)
+
+
+def classify(note: Note, config: SweepConfig, settings: Settings) -> Candidate | Skipped:
+    """Pure apart from the repository check: a note marked ready becomes a candidate, or says why not."""
+
+    def skip(reason: str) -> Skipped:
+        return Skipped(permalink=note.permalink, title=note.title, reason=reason)
+
+    block, _ = split_frontmatter(note.content)
+    try:
+        frontmatter = parse_frontmatter(block, note.title or note.permalink)
+    except BadInput:
+        return skip("the frontmatter is not valid YAML: fix the block between the '---' lines")
+    status = value_of(frontmatter, "status")
+    if status is _MISSING or status is None or (isinstance(status, str) and not status.strip()):
+        return skip("no status in the frontmatter (it changed since Basic Memory indexed it)")
+    if isinstance(status, (list, dict, bool)):
+        return skip(f"status {status!r} is not one value: write one status, such as 'status: ready'")
+    if str(status).strip().casefold() not in config.ready_statuses:
+        return skip(f"status '{status}' is not ready (it changed since Basic Memory indexed it)")
+    try:
+        parse_spec(note)
+    except BadInput as exc:
+        return skip(_first_line(exc))
+    repo, why = resolve_repo(frontmatter, config)
+    if repo is None:
+        return skip(why)
+    try:
+        checked = check_request(RunRequest(spec=note.permalink, repo=repo, project=note.project), settings)
+    except (BadInput, OSError) as exc:
+        return skip(_first_line(exc))
+    return Candidate(
+        permalink=note.permalink, title=note.title, status=str(status).strip(), repo=checked.repo,
+        run_id=run_id_for(note.project, note.permalink, note.content), checksum=note.checksum or "",
+    )
+
+
+def resolve_repo(frontmatter: dict[str, Any], config: SweepConfig) -> tuple[str | None, str]:
+    """(repository path, "") or (None, why not): `repo:` names a configured repository or is an
+    absolute path; without `repo:`, the default repository."""
+    names = ", ".join(sorted(config.repos)) or "none configured"
+    raw = value_of(frontmatter, "repo")
+    if raw is _MISSING or raw is None or (isinstance(raw, str) and not raw.strip()):
+        if config.default_repo:
+            return config.default_repo, ""
+        return None, (f"no repository: add 'repo:' to the frontmatter (a path, or one of: {names}) "
+                      "or set SPECMILL_SWEEP_DEFAULT_REPO")
+    if not isinstance(raw, str):
+        return None, f"repo {raw!r} is not a name or a path: write one, such as 'repo: api'"
+    name = raw.strip()
+    if name in config.repos:
+        return config.repos[name], ""
+    path = Path(name).expanduser()
+    if path.is_absolute():
+        return str(path), ""
+    return None, (f"repo '{name}' is neither a configured name ({names}; set SPECMILL_SWEEP_REPOS) "
+                  "nor an absolute path")
+
+
+def value_of(frontmatter: dict[str, Any], key: str) -> Any:
+    """The value of `key` in any capitalisation; the exact lowercase key wins."""
+    if key in frontmatter:
+        return frontmatter[key]
+    for name, value in frontmatter.items():
+        if name.casefold() == key:
+            return value
+    return _MISSING
+
+
+def _spellings(word: str) -> list[str]:
+    """The spellings people use, lowercase first: `ready`, `Ready`, `READY`."""
+    out: list[str] = []
+    for spelling in (word.lower(), word.capitalize(), word.upper(), word.title()):
+        if spelling not in out:
+            out.append(spelling)
+    return out
+
+
+NOT_READY = "not marked ready"
+
+
+def _not_ready(config: SweepConfig) -> str:
+    return f"{NOT_READY}: its status is not one of {', '.join(config.ready_statuses)}"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,109 @@
+"""The sweep report note: what a sweep found and enqueued, and, added by the next sweep, how
+its runs ended.
+
+Rendering is pure. The report of a sweep is written once under a title of its own, so two
+sweeps never write one note; the next sweep's `## Final Status` section goes in with a
+compare-and-swap that re-reads on conflict, and replaces itself when written again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from specmill.errors import NoteConflict
+from specmill.models import Note
+from specmill.phases.read_spec import scan_headings, section_end, split_frontmatter
+from specmill.ports.spec_store import SpecStore
+from specmill.sweep.discover import NOT_READY
+from specmill.sweep.models import RunOutcome, SweepResult
+
+FINAL_STATUS_HEADING = "Final Status"
+
+
+def report_title(result: SweepResult) -> str:
+    """Unique per sweep (two sweeps may start in the same second), sortable by time."""
+    tag = hashlib.sha256(result.sweep_id.encode("utf-8")).hexdigest()[:6]
+    return f"{result.started_at:%Y-%m-%d %H%M%S} {tag}"
+
+
+def render_report(result: SweepResult) -> str:
+    when = f"{result.started_at:%Y-%m-%d %H:%M:%S %Z}".strip()
+    trigger = result.trigger + (f" (slot {result.started_at.isoformat()})" if result.trigger == "schedule" else "")
+    lines = [
+        "---", "type: sweep-report", f"sweep_id: {json.dumps(result.sweep_id)}", "---", "",
+        f"# Sweep {when}", "",
+        f"- Sweep: `{result.sweep_id}`",
+        f"- Project: `{result.project}`",
+        f"- Trigger: {trigger}",
+        f"- Spec notes: {result.spec_notes}; ready with a repository: {len(result.candidates)}; "
+        f"enqueued: {len(result.enqueued)}; skipped: {len(result.skipped)}",
+    ]
+    if result.previous_sweep:
+        lines.append(f"- Previous sweep: `{result.previous_sweep}` (the final status of its runs is added to its report)")
+    lines += ["", "## Enqueued", ""]
+    if result.enqueued:
+        lines += ["| Spec | Run | Repository |", "| --- | --- | --- |"]
+        lines += [f"| {_cell(c.permalink)} | `{c.run_id}` | {_cell(c.repo)} |" for c in result.enqueued]
+    else:
+        lines.append("Nothing new to implement.")
+    if result.superseded:
+        lines += ["", "## Superseded", "", "Queued runs of older versions, cancelled before they started:", ""]
+        lines += [f"- `{run_id}`" for run_id in result.superseded]
+    lines += ["", "## Skipped", ""]
+    not_ready = [s for s in result.skipped if s.reason.startswith(NOT_READY)]
+    others = [s for s in result.skipped if not s.reason.startswith(NOT_READY)]
+    if others:
+        lines += ["| Spec | Reason |", "| --- | --- |"]
+        lines += [f"| {_cell(s.permalink)} | {_cell(s.reason)} |" for s in others]
+    if not_ready:  # most spec notes, most nights: one line, not one row each
+        names = ", ".join(f"`{s.permalink}`" for s in not_ready)
+        lines += ([""] if others else []) + [f"{_cell(not_ready[0].reason).capitalize()} ({len(not_ready)}): {names}"]
+    if not result.skipped:
+        lines.append("No spec note was skipped.")
+    return "\n".join(lines) + "\n"
+
+
+def render_final_status(outcomes: list[RunOutcome], by_sweep: str) -> str:
+    """The section the next sweep adds to a report: each run's state when that sweep looked."""
+    lines = [f"## {FINAL_STATUS_HEADING}", "", f"As sweep `{by_sweep}` found them:", ""]
+    if outcomes:
+        lines += ["| Run | Spec | Status |", "| --- | --- | --- |"]
+        lines += [f"| `{o.run_id}` | {_cell(o.spec)} | {o.state} |" for o in outcomes]
+    else:
+        lines.append("This sweep enqueued no runs.")
+    return "\n".join(lines) + "\n"
+
+
+def merge_section(content: str, section: str) -> str:
+    """Put `section` (a `## ` heading and its body) in place of the note's section of that
+    heading, or append it; every other byte stays."""
+    heading = section.splitlines()[0].lstrip("#").strip()
+    block, body = split_frontmatter(content)
+    lines = body.splitlines(keepends=True)
+    headings = scan_headings(lines)
+    for position, found in enumerate(headings):
+        if found.level == 2 and found.text == heading:
+            end = section_end(headings, position, len(lines), 2)
+            tail = "".join(lines[end:])
+            return block + "".join(lines[: found.line]) + section + ("\n" + tail if tail else "")
+    separator = "" if not body or body.endswith("\n\n") else ("\n" if body.endswith("\n") else "\n\n")
+    return block + body + separator + section
+
+
+def add_final_status(store: SpecStore, project: str, permalink: str, section: str, max_attempts: int = 5) -> Note:
+    """Read, merge, compare-and-swap; on a conflict (another sweep, a person) start over."""
+    for _ in range(max(1, max_attempts)):
+        note = store.read_note(permalink, project)
+        merged = merge_section(note.content, section)
+        if merged == note.content:
+            return note
+        try:
+            return store.replace_note(note, merged)
+        except NoteConflict:
+            continue
+    raise NoteConflict(f"report {permalink!r} in project {project!r} kept changing; the next sweep adds its final status")
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.replace("\\", "\\\\").replace("|", "\\|").split()) or " "
