@@ -198,7 +198,7 @@ def test_the_run_commits_garbage_collected_mid_run(world) -> None:
 
 
 def _basic_memory_servers(executable: Path) -> list[int]:
-    """Basic Memory MCP servers this process started."""
+    """Basic Memory stdio MCP servers this process started (not the session's shared HTTP server)."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -208,7 +208,8 @@ def _basic_memory_servers(executable: Path) -> list[int]:
             cmdline = (entry / "cmdline").read_bytes().split(b"\0")
         except (OSError, IndexError, ValueError):
             continue
-        if ppid == os.getpid() and b"mcp" in cmdline and any(str(executable).encode() in a for a in cmdline):
+        if (ppid == os.getpid() and b"mcp" in cmdline and b"streamable-http" not in cmdline
+                and any(str(executable).encode() in a for a in cmdline)):
             found.append(int(entry.name))
     return found
 
