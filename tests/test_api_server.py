@@ -23,22 +23,10 @@ TOKEN = "s3cret-token"
 
 
 @pytest.fixture
-def serve_env(basic_memory, tmp_path: Path, database: str | None) -> dict[str, str]:
-    env = basic_memory.specmill_env()
-    env.update(
-        SPECMILL_DATA_DIR=str(tmp_path / "data"),
-        SPECMILL_API_TOKENS=TOKEN,
-        SPECMILL_QUEUE_POLLING_INTERVAL_S="0.1",
-        SPECMILL_MODEL_RETRY_INTERVAL_S="0.1",
-        SPECMILL_EXECUTOR_ID=f"serve-test-{uuid.uuid4().hex[:6]}",
-        ANTHROPIC_API_KEY="test-key",
-        PYTHONUNBUFFERED="1",
-    )
-    env.pop("ANTHROPIC_AUTH_TOKEN", None)
-    env.pop("DBOS_SYSTEM_DATABASE_URL", None)
-    if database:
-        env["DBOS_SYSTEM_DATABASE_URL"] = database
-    return env
+def serve_env(cli_env: dict[str, str]) -> dict[str, str]:
+    """The CLI tests' environment (shared Basic Memory, data dir, database), plus what `serve` needs."""
+    return {**cli_env, "SPECMILL_API_TOKENS": TOKEN, "SPECMILL_QUEUE_POLLING_INTERVAL_S": "0.1",
+            "SPECMILL_EXECUTOR_ID": f"serve-test-{uuid.uuid4().hex[:6]}"}
 
 
 @pytest.mark.basic_memory

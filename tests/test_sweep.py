@@ -18,7 +18,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg
 import pytest
 from dbos import DBOS
 
@@ -38,7 +37,7 @@ from specmill.sweep.models import SweepRequest, SweepResult
 from tests import scenarios
 from tests.fixtures.basic_memory import BasicMemoryInstance
 from tests.fixtures.git_repos import CALC_FILES, init_repo
-from tests.fixtures.runtime import make_settings, postgres_admin_url
+from tests.fixtures.runtime import fresh_postgres_database, make_settings
 
 pytestmark = pytest.mark.basic_memory
 
@@ -133,14 +132,8 @@ def world(basic_memory: BasicMemoryInstance, tmp_path_factory: pytest.TempPathFa
                            env=basic_memory.env, capture_output=True, text=True, timeout=180)
     assert added.returncode == 0, added.stderr or added.stdout
 
-    admin = postgres_admin_url()
-    name = f"specmill_test_{uuid.uuid4().hex[:10]}"
-    try:
-        with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.OperationalError as exc:
-        pytest.fail(f"PostgreSQL is needed at {admin}: {exc}")
-    database = f"{admin.rsplit('/', 1)[0]}/{name}"
+    pg = fresh_postgres_database()
+    database = pg.__enter__()
     settings = make_settings(
         tmp_path_factory.mktemp("data"), database, project=project, sweep_folders="backlog",
         sweep_repos=f"calc={calc}", queue_polling_interval_s=0.1,
@@ -154,8 +147,7 @@ def world(basic_memory: BasicMemoryInstance, tmp_path_factory: pytest.TempPathFa
         yield World(basic_memory, project, settings, container, calc, database)
     finally:
         runtime.shutdown()
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        pg.__exit__(None, None, None)
 
 
 READY = sorted(path for path, (_, enqueued, _) in NOTES.items() if enqueued)
