@@ -9,3 +9,22 @@ pytest_plugins = [
     "tests.fixtures.workflow",
     "tests.fixtures.api",
 ]
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+
+@pytest.fixture(scope="session", autouse=True)
+def sample_pytest_without_plugins() -> Iterator[None]:
+    """The sample repositories' tests need no pytest plugins, and this venv's (hypothesis,
+    schemathesis) take seconds to load in every pytest that specmill starts; specmill passes the
+    variable through. Set once the session runs, so this pytest (and xdist's workers) load theirs."""
+    previous = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    yield
+    if previous is None:
+        os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
+    else:
+        os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = previous

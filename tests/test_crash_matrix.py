@@ -2,11 +2,13 @@
 of step, then resumed each time, ends exactly like a run that was never interrupted.
 
 Kill points, in the order one run meets them (each restart is `specmill resume` in a new process):
-after read_spec, after analyze_patterns (phase boundaries); a spec update written but not yet
-checkpointed (SPECMILL_TEST_PAUSE_AT); a model call in flight (the scripted server holds turn 1);
-a tool step that wrote and committed a file but was not checkpointed (the pause hook again);
-the test command running (a conftest that holds pytest); after run_tests (a boundary). To keep
-the suite fast, the kills share one run per database instead of one run per kill point.
+after load_playbook, read_spec, prepare_workspace and analyze_patterns (phase boundaries); a spec
+update written but not yet checkpointed (SPECMILL_TEST_PAUSE_AT); a model call in flight (the
+scripted server holds turn 1); a tool step that wrote and committed a file but was not
+checkpointed (the pause hook again); the test command running (a conftest that holds pytest);
+after run_tests and after validate (boundaries); the final spec update written but not
+checkpointed. To keep the suite fast, the kills share one run per database instead of one run
+per kill point.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ from pathlib import Path
 
 import pytest
 
+from dbos import DBOSClient
+
+from specmill.config import Settings
 from specmill.testing.messages_server import completed_counts
 from tests import scenarios
 from tests.fixtures.git_repos import CALC_FILES, git, init_repo
@@ -52,8 +57,11 @@ def kill_when(proc: subprocess.Popen[bytes], log: Path, ready, what: str) -> Non
     proc.wait(timeout=30)
 
 
-def printed(log: Path, pattern: str):  # type: ignore[no-untyped-def]
-    return lambda: re.search(pattern, log.read_text(errors="replace")) is not None
+def checkpointed(client: DBOSClient, run_id: str, step: str):  # type: ignore[no-untyped-def]
+    """The phase boundary after `step`: DBOS has recorded its result (its progress line comes
+    earlier, from inside the step, so a kill on that line may land before the checkpoint)."""
+    return lambda: any(s["function_name"] == step and s["error"] is None
+                       for s in client.list_workflow_steps(run_id, load_output=False))
 
 
 def paused(data_dir: Path):  # type: ignore[no-untyped-def]
@@ -101,21 +109,30 @@ def test_a_run_killed_at_every_kind_of_point_ends_like_an_uninterrupted_one(
     env = {**cli_env, "ANTHROPIC_BASE_URL": server.base_url}
     repo = make_repo(FILES)
     run_b = f"kill-{uuid.uuid4().hex[:8]}"
+    client = DBOSClient(system_database_url=cli_env.get("DBOS_SYSTEM_DATABASE_URL") or Settings(data_dir=data_dir).sqlite_url())
+    boundary = lambda step: (f"after {step}", {}, lambda log: checkpointed(client, run_b, step))  # noqa: E731
     kills = [
-        ("after read_spec", {}, lambda log: printed(log, r"read_spec\s+read_spec.* done in")),
-        ("after analyze_patterns", {}, lambda log: printed(log, r"analyze_patterns.* done in")),
+        boundary("load_playbook"),
+        boundary("read_spec"),
+        boundary("prepare_workspace"),
+        boundary("analyze_patterns"),
         ("spec update in flight", {"SPECMILL_TEST_PAUSE_AT": "update_spec"}, lambda log: paused(data_dir)),
         ("model call in flight", {}, lambda log: lambda: any(
             e["conversation"] == "implement-1" and e["turn"] == 1 for e in server.requests())),
         ("tool step writing files", {"SPECMILL_TEST_PAUSE_AT": "implement.tool#1"}, lambda log: paused(data_dir)),
         ("tests running", {}, lambda log: pytest_running(data_dir)),
-        ("after run_tests", {}, lambda log: printed(log, r"run_tests\s+run_tests.* done in")),
+        boundary("run_tests"),
+        boundary("validate"),
+        ("final spec update in flight", {"SPECMILL_TEST_PAUSE_AT": "update_spec"}, lambda log: paused(data_dir)),
     ]
-    for number, (what, extra, ready) in enumerate(kills):
-        (data_dir / "paused-at").unlink(missing_ok=True)
-        args = ["run", crashed_spec, "--repo", str(repo), "--run-id", run_b] if number == 0 else ["resume", run_b]
-        log = tmp_path / f"process-{number}.stderr"
-        kill_when(start(args, {**env, **extra}, log), log, ready(log), what)
+    try:
+        for number, (what, extra, ready) in enumerate(kills):
+            (data_dir / "paused-at").unlink(missing_ok=True)
+            args = ["run", crashed_spec, "--repo", str(repo), "--run-id", run_b] if number == 0 else ["resume", run_b]
+            log = tmp_path / f"process-{number}.stderr"
+            kill_when(start(args, {**env, **extra}, log), log, ready(log), what)
+    finally:
+        client.destroy()
 
     resumed = specmill(["resume", run_b, "--json"], env)
     assert resumed.returncode == 0, resumed.stderr

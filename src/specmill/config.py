@@ -73,7 +73,7 @@ class Settings(BaseSettings):
         default=1, ge=1, description="Runs of one repository in flight at once, across all processes.",
     )
     worker_grace_s: float = Field(
-        default=30.0, ge=0, description="After SIGTERM, how long running runs may go on before the process exits.",
+        default=30.0, ge=0, description="After SIGTERM, how long a step in flight may take to finish before the process exits.",
     )
     serve_works_queue: bool = Field(
         default=True, description="`serve` also executes queued runs; false leaves them to `specmill worker` processes.",

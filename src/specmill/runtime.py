@@ -17,7 +17,7 @@ import sys
 from dbos import DBOS, DBOSConfig, SetEnqueueOptions, SetWorkflowID, StepInfo
 from dbos._error import DBOSException
 
-from specmill import read_model, steps, workflow
+from specmill import graceful_stop, read_model, steps, workflow
 from specmill.config import Settings
 from specmill.container import Container
 from specmill.errors import BadInput, EnvironmentProblem, RunNotFound
@@ -65,6 +65,7 @@ def launch(settings: Settings, container: Container, executor_id: str | None = N
     check_sqlite_support(url)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     steps.use(container)
+    graceful_stop.reset()
     DBOS(config=dbos_config(settings, executor_id))
     read_model.open_records(settings)  # a datasource must exist before launch
     if queues is not None:
@@ -286,9 +287,17 @@ def _partition_of(status: object) -> str:
     return partition_key(request.repo if isinstance(request, RunRequest) else "")
 
 
-def stop_worker(grace_s: float) -> None:
-    """Stop dequeuing at once, give running runs `grace_s` to finish, then let go: what is
-    still running stays PENDING under this executor id and recovers at its next launch."""
-    DBOS.destroy(workflow_completion_timeout_sec=max(0, int(grace_s)))
-    read_model.close_records()
-    steps.use(None)
+def stop_working(grace_s: float) -> int:
+    """Stop dequeuing and starting steps at once, and give the steps in flight `grace_s` to finish
+    and be checkpointed. Returns how many still run. The caller then exits the process: every
+    unfinished run stays PENDING under this executor id and continues at its next launch."""
+    graceful_stop.begin()
+    for stop_event in _dbos_instance().background_thread_stop_events:  # the queue and scheduler threads
+        stop_event.set()
+    return graceful_stop.wait_for_running_steps(grace_s)
+
+
+def _dbos_instance() -> DBOS:
+    from dbos._dbos import _get_dbos_instance
+
+    return _get_dbos_instance()

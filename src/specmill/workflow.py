@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from dbos import DBOS
 from dbos._error import DBOSMaxStepRetriesExceeded
 
-from specmill import progress, read_model, steps
+from specmill import graceful_stop, progress, read_model, steps
 from specmill.errors import BadInput, BasicMemoryUnavailable, BudgetExhausted, TransientModelError
 from specmill.models import (
     Budget,
@@ -274,7 +274,8 @@ def _step(
     record and the person reading it see what actually went wrong.
     """
     try:
-        return DBOS.run_step({"name": name, **(retry or {})}, _instrumented(run_id, name, fn, attempt, detail), *args)
+        with graceful_stop.step_gate():  # a stopping process finishes the steps in flight and starts none
+            return DBOS.run_step({"name": name, **(retry or {})}, _instrumented(run_id, name, fn, attempt, detail), *args)
     except DBOSMaxStepRetriesExceeded as exc:
         last = exc.errors[-1] if exc.errors else exc
         last.add_note(f"step {name} gave up after {len(exc.errors)} attempt(s)")

@@ -24,8 +24,10 @@ from specmill.config import Settings
 from specmill.container import Container, build_container
 
 
-def create_app(settings: Settings | None = None, container: Container | None = None) -> FastAPI:
-    """`container` replaces the real adapters (tests pass fakes); it is then the caller's to close."""
+def create_app(settings: Settings | None = None, container: Container | None = None, graceful_stop: bool = False) -> FastAPI:
+    """`container` replaces the real adapters (tests pass fakes); it is then the caller's to close.
+    With `graceful_stop`, shutting down lets the steps in flight finish (up to SPECMILL_WORKER_GRACE_S)
+    and starts no new ones; the process must then exit, leaving unfinished runs to its next start."""
     settings = container.settings if container is not None else settings or Settings()
 
     @asynccontextmanager
@@ -38,6 +40,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             app.state.runs = RunService(ports)
             yield
         finally:
+            if graceful_stop:
+                await asyncio.to_thread(runtime.stop_working, settings.worker_grace_s)
             await asyncio.to_thread(runtime.shutdown)
             if container is None:
                 ports.close()
@@ -61,4 +65,4 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 
 def serve_app() -> FastAPI:
     """The app `specmill serve` runs (a factory, so uvicorn builds it in the server process)."""
-    return create_app()
+    return create_app(graceful_stop=True)

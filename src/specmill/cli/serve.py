@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
+import sys
 from typing import Annotated
 
 import typer
@@ -35,6 +37,11 @@ def serve(
         "specmill.api.app:serve_app", factory=True, host=host, port=port,
         log_level="warning", timeout_graceful_shutdown=5,
     )
+    # Runs held between steps (or cut off mid-step) must not keep the process alive: they stay
+    # PENDING and continue from their last completed step when this executor id starts again.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def is_loopback(host: str) -> bool:

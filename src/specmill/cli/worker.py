@@ -5,9 +5,9 @@ version (`SPECMILL_APP_VERSION`) are explicit, so a worker restarted under the s
 version recovers the runs it was working on when it died; runs it never started wait on
 the queue for any worker.
 
-SIGTERM (or Ctrl-C) stops dequeuing at once and gives running runs `SPECMILL_WORKER_GRACE_S`
-to finish; whatever is still running then stays PENDING under this executor id and
-continues from its last completed step at the next start.
+SIGTERM (or Ctrl-C) stops dequeuing and starting steps at once; a step in flight gets
+`SPECMILL_WORKER_GRACE_S` to finish and be checkpointed. Every unfinished run stays PENDING
+under this executor id and continues from its last completed step at the next start.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from specmill import graceful_stop
 from specmill.config import Settings
 
 log = logging.getLogger("specmill.worker")
@@ -56,11 +57,13 @@ def worker(
         raise typer.Exit(EXIT_UNAVAILABLE) from None
     typer.echo(f"worker {settings.executor_id} (version {settings.app_version}) working queue {runtime.RUN_QUEUE}", err=True)
     stop.wait()
-    typer.echo(f"worker {settings.executor_id}: stopping, {settings.worker_grace_s:g} s for running steps", err=True)
+    typer.echo(f"worker {settings.executor_id}: stopping; steps in flight get {settings.worker_grace_s:g} s to finish", err=True)
     try:
-        runtime.stop_worker(settings.worker_grace_s)
+        cut_off = runtime.stop_working(settings.worker_grace_s)
+        typer.echo(f"worker {settings.executor_id}: stopped; {graceful_stop.held() + cut_off} run(s) continue at its next start"
+                   + (f" ({cut_off} cut off mid-step: that step runs again)" if cut_off else ""), err=True)
         container.close()
     finally:
-        # Workflow threads still running after the grace period must not hold the process open:
-        # their runs stay PENDING and recover at the next start under this executor id.
+        # Runs held between steps (or cut off mid-step) must not hold the process open: they stay
+        # PENDING and continue from their last completed step at the next start under this executor id.
         os._exit(0)
