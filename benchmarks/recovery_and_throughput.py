@@ -1,7 +1,7 @@
 """Recovery time and queue throughput of `specmill worker` processes on PostgreSQL.
 
 Recovery: a worker is SIGKILLed while a run's tool step has done its work but is not yet
-checkpointed (the test-only SPECMILL_TEST_PAUSE_AT hook), and a new worker starts under the
+checkpointed (the test-only hook in tests/pause_hook), and a new worker starts under the
 same executor id; the figure is from that process's start to the start of the first new step
 of the recovered run (DBOS's recorded step start), and to that step's checkpoint.
 
@@ -35,6 +35,7 @@ from specmill.adapters.basic_memory import BasicMemorySpecStore, basic_memory_en
 from specmill.models import RunRequest
 from specmill.testing.messages_server import MessagesServer
 from tests import scenarios
+from tests.fixtures.cli import pause_at
 from tests.fixtures.git_repos import CALC_FILES
 
 PLAYBOOK = "---\nname: bench\nmodel: claude-sonnet-5\ntest_command: python -c pass\n---\nWrite code.\n"
@@ -125,7 +126,7 @@ def throughput(root: Path, base_env: dict[str, str], specs: list[str], repos: li
 def recovery(root: Path, base_env: dict[str, str], spec: str, repo: Path, playbook: Path, attempt: int) -> tuple[float, float]:
     with postgres_database() as url:
         env = {**base_env, "DBOS_SYSTEM_DATABASE_URL": url, "SPECMILL_DATA_DIR": str(root / f"rec-{attempt}")}
-        paused = worker(env, "rec", root / f"rec-{attempt}.log", SPECMILL_TEST_PAUSE_AT="implement.tool#2")
+        paused = worker(env, "rec", root / f"rec-{attempt}.log", **pause_at("implement.tool#2", env))
         wait_for(lambda: "working queue" in (root / f"rec-{attempt}.log").read_text(errors="replace"), 120, "a worker")
         client = DBOSClient(system_database_url=url)
         try:

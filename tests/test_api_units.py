@@ -11,7 +11,7 @@ from specmill.api.service import decode_cursor, encode_cursor
 from specmill.api.views import run_status
 from specmill.cli.serve import is_loopback
 from specmill.models import RunResult, Usage
-from specmill.read_model import RunState
+from specmill.queries import RunState
 
 
 @pytest.mark.parametrize(("header", "resume"), [

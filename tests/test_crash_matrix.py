@@ -3,7 +3,7 @@ of step, then resumed each time, ends exactly like a run that was never interrup
 
 Kill points, in the order one run meets them (each restart is `specmill resume` in a new process):
 after load_playbook, read_spec, prepare_workspace and analyze_patterns (phase boundaries); a spec
-update written but not yet checkpointed (SPECMILL_TEST_PAUSE_AT); a model call in flight (the
+update written but not yet checkpointed (tests/pause_hook); a model call in flight (the
 scripted server holds turn 1); a tool step that wrote and committed a file but was not
 checkpointed (the pause hook again); the test command running (a conftest that holds pytest);
 after run_tests and after validate (boundaries); the final spec update written but not
@@ -30,6 +30,7 @@ from dbos import DBOSClient
 from specmill.config import Settings
 from specmill.testing.messages_server import completed_counts
 from tests import scenarios
+from tests.fixtures.cli import pause_at
 from tests.fixtures.git_repos import CALC_FILES, git, init_repo
 from tests.test_e2e_cli import cli_env, specmill  # noqa: F401  (fixture)
 
@@ -116,14 +117,14 @@ def test_a_run_killed_at_every_kind_of_point_ends_like_an_uninterrupted_one(
         boundary("read_spec"),
         boundary("prepare_workspace"),
         boundary("analyze_patterns"),
-        ("spec update in flight", {"SPECMILL_TEST_PAUSE_AT": "update_spec"}, lambda log: paused(data_dir)),
+        ("spec update in flight", pause_at("update_spec", env), lambda log: paused(data_dir)),
         ("model call in flight", {}, lambda log: lambda: any(
             e["conversation"] == "implement-1" and e["turn"] == 1 for e in server.requests())),
-        ("tool step writing files", {"SPECMILL_TEST_PAUSE_AT": "implement.tool#1"}, lambda log: paused(data_dir)),
+        ("tool step writing files", pause_at("implement.tool#1", env), lambda log: paused(data_dir)),
         ("tests running", {}, lambda log: pytest_running(data_dir)),
         boundary("run_tests"),
         boundary("validate"),
-        ("final spec update in flight", {"SPECMILL_TEST_PAUSE_AT": "update_spec"}, lambda log: paused(data_dir)),
+        ("final spec update in flight", pause_at("update_spec", env), lambda log: paused(data_dir)),
     ]
     try:
         for number, (what, extra, ready) in enumerate(kills):

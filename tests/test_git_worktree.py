@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from specmill.adapters.git_worktree import GitWorktreeWorkspace, branch_name
+from specmill.adapters.git_worktree import GitWorktreeWorkspace
+from specmill.names import branch_name
 from specmill.errors import NotAGitRepository, UnknownRef
 from specmill.models import WorkspaceState
 from tests.fixtures.git_repos import git

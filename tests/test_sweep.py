@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 from dbos import DBOS
 
-from specmill import runtime
+from specmill import names, runtime
+from specmill.durable import durable
 from specmill.adapters.basic_memory_index import BasicMemoryNoteIndex
 from specmill.adapters.fixed_repo_analysis import FixedRepoAnalyzer
 from specmill.adapters.git_worktree import GitWorktreeWorkspace
@@ -141,7 +142,7 @@ def world(basic_memory: BasicMemoryInstance, tmp_path_factory: pytest.TempPathFa
     brief = PatternBrief(markdown="calc is a flat package; tests live in tests/.", tokens=12, budget=4000)
     container = Container(settings, basic_memory.store, ScriptedModel(scenarios.succeeds_first_time()),
                           GitWorktreeWorkspace(settings.data_dir), SubprocessTestRunner(), FixedRepoAnalyzer(brief))
-    runtime.launch(settings, container, executor_id="sweep-tests", queues=[runtime.SWEEP_QUEUE])
+    runtime.launch(settings, container, executor_id="sweep-tests", queues=[names.SWEEP_QUEUE])
     try:
         runtime.register_run_queue(settings)
         yield World(basic_memory, project, settings, container, calc, database)
@@ -165,7 +166,7 @@ def test_the_first_sweep_enqueues_exactly_the_ready_specs_with_a_repository(worl
     assert by_permalink[world.permalink("specs/signup.md")].status == "Ready"
     for status in DBOS.list_workflows(name="specmill.run", load_input=True, load_output=False):
         request = status.input["args"][0]
-        assert status.queue_name == runtime.RUN_QUEUE and status.queue_partition_key == runtime.partition_key(request.repo)
+        assert status.queue_name == names.RUN_QUEUE and status.queue_partition_key == names.partition_key(request.repo)
         assert request.spec == by_permalink[request.spec].permalink and request.project == world.project
 
     reasons = {s.permalink: s.reason for s in result.skipped}
@@ -221,12 +222,12 @@ def test_two_sweeps_at_once_enqueue_each_new_version_once(world: World, monkeypa
     barrier = threading.Barrier(2, timeout=60)
     check = sweeps.run_outcomes
 
-    def both_checked_before_either_enqueues(run_ids: list[str]) -> dict:
-        outcomes = check(run_ids)
+    def both_checked_before_either_enqueues(*, run_ids: list[str]) -> dict:
+        outcomes = check(run_ids=run_ids)
         barrier.wait()
         return outcomes
 
-    monkeypatch.setattr(sweeps, "run_outcomes", both_checked_before_either_enqueues)
+    monkeypatch.setattr(sweeps, "check_runs", durable("sweep.check_runs", both_checked_before_either_enqueues))
     handles = []
     for name in ("scheduled", "manual"):
         from dbos import SetWorkflowID
@@ -246,21 +247,21 @@ def test_two_sweeps_at_once_enqueue_each_new_version_once(world: World, monkeypa
 def test_the_schedule_runs_the_same_sweep_when_triggered(world: World) -> None:
     world.edit("specs/spec-7-login.md", "Something useful.", "Seven, edited for the night.")
     runtime.apply_sweep_schedule(world.settings)
-    schedule = DBOS.get_schedule(runtime.SWEEP_SCHEDULE)
+    schedule = DBOS.get_schedule(names.SWEEP_SCHEDULE)
     assert schedule is not None and schedule["schedule"] == "0 2 * * *" and schedule["cron_timezone"] == "UTC"
-    assert schedule["queue_name"] == runtime.SWEEP_QUEUE and not schedule["automatic_backfill"]
+    assert schedule["queue_name"] == names.SWEEP_QUEUE and not schedule["automatic_backfill"]
     assert schedule["context"] == {"project": world.project}
-    result = DBOS.trigger_schedule(runtime.SWEEP_SCHEDULE).get_result()
+    result = DBOS.trigger_schedule(names.SWEEP_SCHEDULE).get_result()
     assert result.trigger == "schedule" and result.project == world.project
     assert [c.permalink for c in result.enqueued] == [world.permalink("specs/spec-7-login.md")]
     status = DBOS.get_workflow_status(result.sweep_id)
-    assert status is not None and status.name == sweeps.SCHEDULED_SWEEP_WORKFLOW and status.queue_name == runtime.SWEEP_QUEUE
+    assert status is not None and status.name == sweeps.SCHEDULED_SWEEP_WORKFLOW and status.queue_name == names.SWEEP_QUEUE
     assert "Trigger: schedule" in world.bm.store.read_note(result.report or "", world.project).content
     for bad in ({"sweep_cron": "at two"}, {"sweep_timezone": "Mars/Olympus"}):
         with pytest.raises(BadInput, match="SPECMILL_SWEEP_CRON .* SPECMILL_SWEEP_TIMEZONE"):
             runtime.apply_sweep_schedule(world.settings.model_copy(update=bad))
     runtime.apply_sweep_schedule(world.settings.model_copy(update={"sweep_cron": ""}))
-    assert DBOS.get_schedule(runtime.SWEEP_SCHEDULE) is None
+    assert DBOS.get_schedule(names.SWEEP_SCHEDULE) is None
 
 
 def test_a_manual_run_and_a_sweep_share_one_run_per_version(world: World) -> None:

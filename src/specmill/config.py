@@ -98,11 +98,6 @@ class Settings(BaseSettings):
         default="",
         description="Comma-separated extra environment variable names (or NAME_* patterns) that tests may see.",
     )
-    test_pause_at: str | None = Field(
-        default=None,
-        description="Test-only: `STEP` or `STEP#N` holds the N-th execution of that step in this process after its "
-        "work and before its checkpoint (creating `<data_dir>/paused-at`), so crash tests can kill it there.",
-    )
     protected_paths: str | None = Field(
         default=None,
         description="Comma-separated globs (or path#section) the file tools may not change; replaces the built-in list.",

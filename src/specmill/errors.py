@@ -60,7 +60,36 @@ class TransientModelError(SpecmillError):
 
 
 class BudgetExhausted(SpecmillError):
-    """The next model call could cross the run's cap, so it was not made."""
+    """The next model call could cross the run's cap, so it was not made. Ends the run."""
+
+
+class RoundOver(Exception):
+    """An implement round ended; `reason` says why, in the words a run's record uses.
+
+    Not an error: the loop raises it to stop, and the workflow catches it at the round's edge.
+    """
+
+    reason = "model_finished"
+
+    def __init__(self, detail: str = "", text: str = "") -> None:
+        super().__init__(detail)
+        self.detail, self.text = detail, text
+
+
+class ModelFinished(RoundOver):
+    """The model answered without asking for a tool: it considers the work done."""
+
+
+class TurnCapReached(RoundOver):
+    """The round made as many model calls as the playbook allows."""
+
+    reason = "turn_cap"
+
+
+class RepeatedToolCall(RoundOver):
+    """The model made the same tool call with the same result too often: it is going in circles."""
+
+    reason = "repeated_tool_call"
 
 
 class EnvironmentProblem(SpecmillError):

@@ -6,9 +6,12 @@ JSON-able and readable in the system database.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PlainSerializer
+
+Money = Annotated[float, PlainSerializer(lambda value: round(value, 6), return_type=float)]
+"""Dollars: exact while summed, rounded to a millionth wherever they are shown or stored as JSON."""
 
 
 class Note(BaseModel):
@@ -177,7 +180,7 @@ class Verdict(BaseModel):
 class PhaseCost(BaseModel):
     calls: int = 0
     usage: Usage = Field(default_factory=Usage)
-    cost_usd: float = 0.0
+    cost_usd: Money = 0.0
 
 
 class Ledger(BaseModel):
@@ -224,17 +227,6 @@ class BudgetGuard(BaseModel):
 StopReason = Literal["model_finished", "turn_cap", "repeated_tool_call", "budget_exhausted"]
 
 
-class ImplementResult(BaseModel):
-    head_commit: str
-    turns: int
-    tool_calls: int
-    stopped_because: StopReason
-    ledger: Ledger = Field(default_factory=Ledger)
-    final_text: str = ""
-    detail: str = Field(default="", description="Why the round stopped, for people, when it was not the model's choice.")
-    longest_test_s: float = 0.0
-
-
 RunStatus = Literal["succeeded", "failed", "budget_exhausted"]
 
 
@@ -260,7 +252,7 @@ class RunResult(BaseModel):
     criteria: list[CriterionVerdict]
     iterations: int
     usage: Usage
-    cost_usd: float = 0.0
+    cost_usd: Money = 0.0
     ledger: Ledger = Field(default_factory=Ledger)
     stops: list[StopReason] = Field(default_factory=list, description="Why each implement round ended.")
     reason: str = ""

@@ -1,8 +1,9 @@
 """Progress events: what a run is doing now, for people watching it.
 
-The workflow emits an event when each step starts and ends. Listeners are
-process-local (the CLI renders them on stderr); what is durable lives in DBOS's
-step records.
+Steps publish an event when they finish (and long ones when they start). Listeners are
+process-local (the CLI renders them on stderr); a sink makes them durable: the workflow's
+step wrapper adds the run's DBOS event stream, which the API serves as Server-Sent Events.
+What is authoritative lives in DBOS's step records; events are for watching.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class ProgressEvent(BaseModel):
 
 Listener = Callable[[ProgressEvent], None]
 _listeners: list[Listener] = []
+_sinks: list[Listener] = []
 _lock = threading.Lock()
 
 
@@ -50,12 +52,29 @@ def subscribe(listener: Listener) -> Callable[[], None]:
     return unsubscribe
 
 
+def add_sink(sink: Listener) -> None:
+    """Where every published event is also written; a failing sink fails the publishing step."""
+    with _lock:
+        if sink not in _sinks:
+            _sinks.append(sink)
+
+
+def publish(event: ProgressEvent) -> None:
+    """To the sinks (durably), then to this process's listeners."""
+    with _lock:
+        sinks = list(_sinks)
+    for sink in sinks:
+        sink(event)
+    emit(event)
+
+
 def emit(event: ProgressEvent) -> None:
+    """To this process's listeners only; a broken display never breaks a run."""
     log.debug("[%s] %s %s %s", event.run_id, event.kind, event.step, event.detail)
     with _lock:
         listeners = list(_listeners)
     for listener in listeners:
         try:
             listener(event)
-        except Exception:  # a broken display must never break a run
+        except Exception:
             log.exception("progress listener failed")

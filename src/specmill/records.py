@@ -121,6 +121,14 @@ def sqlalchemy_url(url: str) -> str:
     return url
 
 
+def masked(url: str) -> str:
+    """A database URL fit for a log line or an error message: its password hidden."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except Exception:  # an unparsable URL is shown as nothing rather than leaked
+        return "<unparsable database URL>"
+
+
 def now_us() -> int:
     return time.time_ns() // 1000
 

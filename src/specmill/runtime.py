@@ -1,9 +1,8 @@
-"""DBOS runtime: configuration, launch, shutdown and the run queue. One of the three
-modules that import `dbos`, with the workflow and the read model.
+"""DBOS runtime: configuration, launch, shutdown, queues, schedules and operations on runs.
 
-Config is built in code (DBOS 3.x reads no yaml at run time). Every process gets an
-explicit executor id and application version: otherwise DBOS names every process
-"local" and versions the code by hash, so an edit would orphan pending runs.
+Config is built in code (DBOS 3.x reads no yaml at run time). Every process gets an explicit
+executor id and application version: otherwise DBOS names every process "local" and versions
+the code by hash, so an edit would orphan pending runs.
 """
 
 from __future__ import annotations
@@ -13,18 +12,19 @@ import logging
 import os
 import sqlite3
 import sys
+from typing import Any
 
 from dbos import DBOS, DBOSConfig, SetEnqueueOptions, SetWorkflowID, StepInfo
-from dbos._error import DBOSException
+from dbos import error as dbos_error
 
-from specmill import graceful_stop, read_model, steps, workflow
+from specmill import durable, graceful_stop, names, progress, records, run_index, steps, workflow
 from specmill.config import Settings
 from specmill.container import Container
 from specmill.errors import BadInput, EnvironmentProblem, RunNotFound
 from specmill.models import Budget, RunRequest, RunResult
 
 log = logging.getLogger("specmill.runtime")
-RUN_QUEUE = "implementations"
+_dbos: DBOS | None = None
 
 
 def dbos_config(settings: Settings, executor_id: str | None = None) -> DBOSConfig:
@@ -55,106 +55,42 @@ def check_sqlite_support(url: str) -> None:
         )
 
 
-def launch(settings: Settings, container: Container, executor_id: str | None = None, queues: list[str] | None = None) -> None:
+def launch(
+    settings: Settings, container: Container, executor_id: str | None = None, queues: list[str] | None = None,
+) -> None:
     """Start DBOS in this process; pending runs of this executor id and version recover now.
     `queues` names the only queues this process works (DBOS works every registered one by default):
     a short-lived command passes [] so it never starts queued work it would then abandon."""
+    global _dbos
     importlib.import_module("specmill.sweep.workflow")  # DBOS registers workflows at import, before launch
-
     url = settings.database_url()
     check_sqlite_support(url)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     steps.use(container)
+    progress.add_sink(durable.write_to_stream)
     graceful_stop.reset()
-    DBOS(config=dbos_config(settings, executor_id))
-    read_model.open_records(settings)  # a datasource must exist before launch
+    run_index.open_index(settings)
+    _dbos = DBOS(config=dbos_config(settings, executor_id))
     if queues is not None:
         DBOS.listen_queues(queues)
     DBOS.launch()
-    log.info("DBOS launched on %s as executor %s", _redact(url), executor_id or settings.executor_id)
+    log.info("DBOS launched on %s as executor %s", records.masked(url), executor_id or settings.executor_id)
 
 
 def shutdown() -> None:
+    global _dbos
     DBOS.destroy(workflow_completion_timeout_sec=0)
-    read_model.close_records()
+    _dbos = None
+    run_index.close_index()
     steps.use(None)
 
 
-def _redact(url: str) -> str:
-    if "@" not in url:
-        return url
-    scheme, rest = url.split("://", 1)
-    return f"{scheme}://***@{rest.split('@', 1)[1]}"
-
-
-# --- operations on runs ----------------------------------------------------------------
-
-
-def recorded_run(settings: Settings, run_id: str) -> tuple[str, str | None] | None:
-    """(status, executor id) of a recorded run, read without launching DBOS; None if unknown."""
-    from dbos import DBOSClient
-
-    url = settings.database_url()
-    if url.startswith("sqlite") and not (settings.data_dir / "specmill.sqlite").exists():
-        return None
-    client = DBOSClient(system_database_url=url)
-    try:
-        status = client.retrieve_workflow(run_id).get_status()
-    except Exception:
-        return None
-    finally:
-        client.destroy()
-    return status.status, status.executor_id
-
-
-def recorded_runs(settings: Settings, status: str | None = None, limit: int = 50) -> list[dict[str, object]]:
-    """The newest runs as DBOS recorded them (no launch), for `specmill runs list`."""
-    from dbos import DBOSClient
-
-    client = DBOSClient(system_database_url=settings.database_url())
-    try:
-        found = client.list_workflows(name=workflow.WORKFLOW_NAME, status=status.upper() if status else None,
-                                      limit=limit, sort_desc=True, load_input=False, load_output=False)
-    finally:
-        client.destroy()
-    return [{"run_id": w.workflow_id, "status": w.status, "executor_id": w.executor_id, "app_version": w.app_version,
-             "queue": w.queue_name, "created_at_ms": w.created_at, "updated_at_ms": w.updated_at,
-             "forked_from": w.forked_from} for w in found]
-
-
-def recorded_steps(settings: Settings, run_id: str) -> list[dict[str, object]]:
-    """Every recorded step of a run: id, name, start and end (ms), and a failed step's error."""
-    from dbos import DBOSClient
-
-    client = DBOSClient(system_database_url=settings.database_url())
-    try:
-        found = client.list_workflow_steps(run_id, load_output=True)
-    finally:
-        client.destroy()
-    return [{"step": s["function_id"], "name": s["function_name"], "started_at_ms": s["started_at_epoch_ms"],
-             "completed_at_ms": s["completed_at_epoch_ms"],
-             "error": _describe(s["error"])} for s in found]
-
-
-def _describe(error: BaseException | None) -> str | None:
-    """A step that ran out of retries is recorded as DBOS's wrapper; show the last real error."""
-    if error is None:
-        return None
-    last = (getattr(error, "errors", None) or [error])[-1]
-    return f"{type(last).__name__}: {last}"
-
-
-def fork_here(run_id: str, start_step: int, new_run_id: str, app_version: str) -> RunResult:
-    """Fork `run_id` from `start_step` into `new_run_id` and run the fork in this process."""
-    with SetWorkflowID(new_run_id):
-        handle = DBOS.fork_workflow(run_id, start_step, application_version=app_version)
-    return handle.get_result()
+# --- operations on runs, in this process -------------------------------------------------
 
 
 def start_run(request: RunRequest, run_id: str) -> RunResult:
     """Start the run `run_id`, or continue / report it when it already exists, and wait for it."""
-    status = DBOS.get_workflow_status(run_id)
-    if status is None:
+    if DBOS.get_workflow_status(run_id) is None:
         with SetWorkflowID(run_id):
             handle = DBOS.start_workflow(workflow.run_spec, request)
         return handle.get_result()
@@ -168,48 +104,56 @@ def continue_run(run_id: str, budget: Budget | None = None) -> RunResult:
     status = DBOS.get_workflow_status(run_id)
     if status is None:
         raise RunNotFound(f"no run '{run_id}' in this system database: check the id and DBOS_SYSTEM_DATABASE_URL")
-    caps = {f"budget_{k}": v for k, v in (budget.model_dump() if budget else {}).items() if v is not None}
+    caps = _caps(budget)
     if caps:
         DBOS.update_workflow_attributes(run_id, caps, merge=True)
-    if status.status == "SUCCESS" and getattr(status.output, "status", "") == "budget_exhausted":
-        DBOS.rewind_workflow(run_id, start_step=first_failed_step(run_id))
-    elif status.status == "ERROR":
-        DBOS.rewind_workflow(run_id, start_step=first_failed_step(run_id))
+    if _needs_rewind(status):
+        DBOS.rewind_workflow(run_id, start_step=first_failed_step(DBOS.list_workflow_steps(run_id)))
     elif status.status in ("CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"):
         DBOS.resume_workflow(run_id)
     return DBOS.retrieve_workflow(run_id).get_result()
 
 
-def first_failed_step(run_id: str) -> int:
+def fork_here(run_id: str, start_step: int, new_run_id: str, app_version: str) -> RunResult:
+    """Fork `run_id` from `start_step` into `new_run_id` and run the fork in this process."""
+    with SetWorkflowID(new_run_id):
+        handle = DBOS.fork_workflow(run_id, start_step, application_version=app_version)
+    return handle.get_result()
+
+
+def _needs_rewind(status: Any) -> bool:
+    """DBOS's resume skips a run in ERROR, and one that finished as budget_exhausted has nothing to
+    resume: both continue by a rewind to the step that stopped them."""
+    exhausted = status.status == "SUCCESS" and getattr(status.output, "status", "") == "budget_exhausted"
+    return status.status == "ERROR" or exhausted
+
+
+def _caps(budget: Budget | None) -> dict[str, Any]:
+    return {f"budget_{k}": v for k, v in (budget.model_dump() if budget else {}).items() if v is not None}
+
+
+def first_failed_step(recorded: list[StepInfo]) -> int:
     """The failed step's id; past the last step when the workflow body itself failed."""
-    return _first_failed(DBOS.list_workflow_steps(run_id))  # errors load with the outputs
-
-
-def _first_failed(steps: list[StepInfo]) -> int:
-    for step in steps:
+    for step in recorded:
         if step["error"] is not None:
             return step["function_id"]
-    return max((s["function_id"] for s in steps), default=0) + 1
+    return max((s["function_id"] for s in recorded), default=0) + 1
 
 
-# --- the run queue, for the HTTP API (async: called from the server's event loop) -------
+# --- queues and schedules ------------------------------------------------------------------
 
 
 def register_run_queue(settings: Settings) -> None:
     """DBOS 3.x keeps queues in the system database; they are registered after launch. The queue
     is partitioned by repository, so two runs never edit one repository's worktrees at once."""
     DBOS.register_queue(
-        RUN_QUEUE,
+        names.RUN_QUEUE,
         worker_concurrency=settings.queue_concurrency,
         global_concurrency=settings.queue_global_concurrency,
         partition_concurrency=settings.queue_repo_concurrency,
         polling_interval_sec=settings.queue_polling_interval_s,
         on_conflict="always_update",
     )
-
-
-SWEEP_QUEUE = "sweeps"
-SWEEP_SCHEDULE = "specmill-sweep"
 
 
 def apply_sweep_schedule(settings: Settings) -> None:
@@ -219,30 +163,29 @@ def apply_sweep_schedule(settings: Settings) -> None:
     from specmill.sweep import workflow as sweep_workflow
 
     if not (settings.sweep_cron.strip() and settings.project):
-        DBOS.delete_schedule(SWEEP_SCHEDULE)
+        DBOS.delete_schedule(names.SWEEP_SCHEDULE)
         return
-    DBOS.register_queue(SWEEP_QUEUE, global_concurrency=1, polling_interval_sec=settings.queue_polling_interval_s,
+    DBOS.register_queue(names.SWEEP_QUEUE, global_concurrency=1, polling_interval_sec=settings.queue_polling_interval_s,
                         on_conflict="always_update")
     try:
         DBOS.apply_schedules([{
-            "schedule_name": SWEEP_SCHEDULE, "workflow_fn": sweep_workflow.scheduled_sweep, "schedule": settings.sweep_cron.strip(),
-            "context": {"project": settings.project}, "automatic_backfill": settings.sweep_backfill,
-            "cron_timezone": settings.sweep_timezone, "queue_name": SWEEP_QUEUE,
+            "schedule_name": names.SWEEP_SCHEDULE, "workflow_fn": sweep_workflow.scheduled_sweep,
+            "schedule": settings.sweep_cron.strip(), "context": {"project": settings.project},
+            "automatic_backfill": settings.sweep_backfill, "cron_timezone": settings.sweep_timezone,
+            "queue_name": names.SWEEP_QUEUE,
         }])
-    except DBOSException as exc:
+    except dbos_error.DBOSException as exc:
         raise BadInput(f"{exc}: set SPECMILL_SWEEP_CRON to a cron expression (such as '0 2 * * *') and "
                        "SPECMILL_SWEEP_TIMEZONE to an IANA zone (such as 'Europe/Berlin')") from None
 
 
+# --- the run queue, for the HTTP API (async: called from the server's event loop) -------
+
+
 async def enqueue_run(request: RunRequest, run_id: str) -> None:
     """Put the run on the queue under `run_id`; an existing run with that id is left as it is."""
-    with SetWorkflowID(run_id), SetEnqueueOptions(queue_partition_key=partition_key(request.repo)):
-        await DBOS.enqueue_workflow_async(RUN_QUEUE, workflow.run_spec, request)  # type: ignore[arg-type]
-
-
-def partition_key(repo: str) -> str:
-    """The queue partition of a run: its repository, as the request names it."""
-    return repo.rstrip("/") or "/"
+    with SetWorkflowID(run_id), SetEnqueueOptions(queue_partition_key=names.partition_key(request.repo)):
+        await DBOS.enqueue_workflow_async(names.RUN_QUEUE, workflow.run_spec, request)  # type: ignore[arg-type]
 
 
 async def cancel_run(run_id: str) -> None:
@@ -250,30 +193,26 @@ async def cancel_run(run_id: str) -> None:
 
 
 async def requeue_run(run_id: str, budget: Budget | None = None) -> None:
-    """Continue a failed, cancelled or budget-exhausted run on the queue from the step that
-    stopped it. DBOS's resume does not apply to a run in ERROR (or one that finished as
-    budget_exhausted), so those are rewound to the failed step; new caps go into the run's
-    DBOS attributes first, where its model steps read them."""
+    """`continue_run` for a server: the run continues on the queue, wherever the queue is worked."""
     status = await DBOS.get_workflow_status_async(run_id)
     if status is None:
         raise RunNotFound(f"no run '{run_id}' in this system database: check the id")
-    caps = {f"budget_{k}": v for k, v in (budget.model_dump() if budget else {}).items() if v is not None}
+    caps = _caps(budget)
     if caps:
         await DBOS.update_workflow_attributes_async(run_id, caps, merge=True)
-    exhausted = status.status == "SUCCESS" and getattr(status.output, "status", "") == "budget_exhausted"
-    if status.status == "ERROR" or exhausted:
-        start = _first_failed(await DBOS.list_workflow_steps_async(run_id))
-        await DBOS.rewind_workflow_async(run_id, start_step=start, queue_name=RUN_QUEUE,
+    if _needs_rewind(status):
+        start = first_failed_step(await DBOS.list_workflow_steps_async(run_id))
+        await DBOS.rewind_workflow_async(run_id, start_step=start, queue_name=names.RUN_QUEUE,
                                          queue_partition_key=_partition_of(status))
     else:
-        await DBOS.resume_workflow_async(run_id, queue_name=RUN_QUEUE)
+        await DBOS.resume_workflow_async(run_id, queue_name=names.RUN_QUEUE)
 
 
 async def fork_run(run_id: str, start_step: int, new_run_id: str, app_version: str) -> None:
     """A new run `new_run_id` on the queue that reuses the steps of `run_id` before `start_step`."""
     status = await DBOS.get_workflow_status_async(run_id)
     with SetWorkflowID(new_run_id):
-        await DBOS.fork_workflow_async(run_id, start_step, application_version=app_version, queue_name=RUN_QUEUE,
+        await DBOS.fork_workflow_async(run_id, start_step, application_version=app_version, queue_name=names.RUN_QUEUE,
                                        queue_partition_key=_partition_of(status))
 
 
@@ -284,7 +223,7 @@ def _partition_of(status: object) -> str:
         return str(key)
     args = (getattr(status, "input", None) or {}).get("args") or ()
     request = args[0] if args else None
-    return partition_key(request.repo if isinstance(request, RunRequest) else "")
+    return names.partition_key(request.repo if isinstance(request, RunRequest) else "")
 
 
 def stop_working(grace_s: float) -> int:
@@ -292,12 +231,6 @@ def stop_working(grace_s: float) -> int:
     and be checkpointed. Returns how many still run. The caller then exits the process: every
     unfinished run stays PENDING under this executor id and continues at its next launch."""
     graceful_stop.begin()
-    for stop_event in _dbos_instance().background_thread_stop_events:  # the queue and scheduler threads
+    for stop_event in _dbos.background_thread_stop_events if _dbos is not None else []:  # queue and scheduler
         stop_event.set()
     return graceful_stop.wait_for_running_steps(grace_s)
-
-
-def _dbos_instance() -> DBOS:
-    from dbos._dbos import _get_dbos_instance
-
-    return _get_dbos_instance()

@@ -1,38 +1,48 @@
-"""What each step does: plain functions over the ports, with no DBOS in them.
+"""What each step of a run does: plain typed functions over the ports, with no DBOS in them.
 
-The workflow runs each of these as a checkpointed step; they can also be called by
-hand, from recorded inputs, to debug a step with an ordinary stack trace.
+The workflow wraps each of these into a checkpointed step (`specmill.durable`) and calls it
+with keyword arguments. They can also be called by hand, from recorded inputs, to debug a
+step with an ordinary stack trace: `steps.use(build_container(Settings()))`, then call one.
 """
 
 from __future__ import annotations
 
-import threading
+import json
 from typing import Any
 
+from specmill import names, progress, records, run_index
 from specmill.container import Container
+from specmill.errors import BadInput
 from specmill.models import (
-    Ledger,
+    BudgetGuard,
+    ModelRequest,
+    ModelTurn,
     PatternBrief,
     RunRequest,
+    RunResult,
     Spec,
     TestReport,
     ToolOutcome,
     Verdict,
     WorkspaceState,
 )
-from specmill.errors import BadInput
 from specmill.phases import implement as impl
 from specmill.phases.analyze_patterns import analyze_patterns
+from specmill.phases.budget import check_budget
 from specmill.phases.read_spec import read_spec as read_spec_note
 from specmill.phases.run_tests import run_tests as run_tests_at
 from specmill.phases.update_spec import render_status_section, update_spec
-from specmill.playbooks import Playbook, load_playbook as load_playbook_file
+from specmill.phases.validate import parse_verdict, verdict_request
+from specmill.playbooks import Playbook
+from specmill.playbooks import load_playbook as load_playbook_file
+from specmill.pricing import cost_usd
+from specmill.run import Run, Status, Work
 
 _container: Container | None = None
 
 
 def use(container: Container | None) -> None:
-    """Give the steps their ports (called by the runtime at launch)."""
+    """Give the steps their ports (the runtime does it at launch)."""
     global _container
     _container = container
 
@@ -43,100 +53,178 @@ def ports() -> Container:
     return _container
 
 
-def load_playbook(request: RunRequest) -> Playbook:
+# --- before the workspace exists ---------------------------------------------------------
+
+
+def load_playbook(*, request: RunRequest) -> Playbook:
     return load_playbook_file(request.playbook, ports().settings.playbooks_dir)
 
 
-def read_spec(request: RunRequest) -> Spec:
-    return read_spec_note(ports().spec_store, request.spec, project(request))
+def read_spec(*, request: RunRequest) -> Spec:
+    return read_spec_note(ports().spec_store, request.spec, project_of(request))
 
 
-def prepare_workspace(run_id: str, request: RunRequest, spec: Spec) -> WorkspaceState:
-    from specmill.adapters.git_worktree import branch_name
+def prepare_workspace(*, run_id: str, request: RunRequest, spec: Spec) -> WorkspaceState:
+    branch = names.branch_name(spec.permalink, run_id)
+    return ports().workspace.prepare(run_id, request.repo, branch, request.base)
 
-    return ports().workspace.prepare(run_id, request.repo, branch_name(spec.permalink, run_id), request.base)
+
+# --- the phases of a run -----------------------------------------------------------------
 
 
-def analyze(state: WorkspaceState, spec: Spec, playbook: Playbook) -> PatternBrief:
+def analyze(*, run: Run) -> PatternBrief:
     c = ports()
-    root = c.workspace.checkout(state, state.base_commit)
-    brief = analyze_patterns(c.analyzer, root, spec, playbook.brief_budget_tokens or c.settings.brief_budget_tokens)
+    root = c.workspace.checkout(run.workspace, run.workspace.base_commit)
+    budget = run.playbook.brief_budget_tokens or c.settings.brief_budget_tokens
+    brief = analyze_patterns(c.analyzer, root, run.spec, budget)
     return c.redactor.scrub(brief, "markdown", "files", "conventions")
 
 
-def run_tool(state: WorkspaceState, head: str, tool_use: dict[str, Any], playbook: Playbook) -> ToolOutcome:
+def call_model(*, request: ModelRequest, guard: BudgetGuard | None) -> ModelTurn:
+    """One Messages API call, refused beforehand when it could cross the run's cap, priced after."""
+    model = ports().model
+    if guard is not None:
+        check_budget(model, request, guard)
+    turn = model.complete(request)
+    return turn.model_copy(update={"cost_usd": cost_usd(request.model, turn.usage, guard.cache_ttl if guard else "5m")})
+
+
+def run_tool(*, run: Run, head: str, tool_use: dict[str, Any], attempt: int) -> ToolOutcome:
     """Redacted here, before DBOS records the outcome and the model reads it."""
     c = ports()
-    outcome = impl.execute_tool(c.workspace, c.tests, state, head, tool_use, playbook.test_command,
+    outcome = impl.execute_tool(c.workspace, c.tests, run.workspace, head, tool_use, run.playbook.test_command,
                                 c.settings.test_timeout_s, protected=c.settings.protected_path_list())
     return c.redactor.scrub(outcome, "content", "test_report")
 
 
-def run_tests(state: WorkspaceState, head: str, playbook: Playbook) -> TestReport:
+def run_tests(*, run: Run, head: str, attempt: int) -> TestReport:
     c = ports()
-    report = run_tests_at(c.workspace, c.tests, state, head, playbook.test_command, c.settings.test_timeout_s)
+    report = run_tests_at(c.workspace, c.tests, run.workspace, head, run.playbook.test_command, c.settings.test_timeout_s)
     return c.redactor.scrub(report, "command", "output_tail", "failures")
 
 
-def redacted_diff(state: WorkspaceState, head: str) -> str:
+def validate(*, run: Run, head: str, report: TestReport, attempt: int, guard: BudgetGuard | None) -> Verdict:
+    """One forced `record_verdict` call judges the diff and the tests against every criterion."""
+    request = verdict_request(model_name(run), run.spec, redacted_diff(run.workspace, head), report, attempt,
+                              run.limits.max_iterations)
+    turn = call_model(request=request, guard=guard)
+    return parse_verdict(run.spec, turn).model_copy(update={"cost_usd": turn.cost_usd})
+
+
+def update_status(*, run: Run, status: Status) -> str:
+    """Write `status` into the spec note (compare-and-swap); returns the note's new checksum."""
+    section = render_status_section(
+        run_id=run.id, status=status.name, branch=run.workspace.branch, head_commit=status.head, tests=status.tests,
+        verdict=status.verdict, iteration=status.attempt, max_iterations=run.limits.max_iterations,
+        reason=status.reason, usage=status.ledger.usage, ledger=status.ledger,
+    )
+    return _write_section(run.spec, section, status.name)
+
+
+def finish(*, run: Run, work: Work, status: Status) -> RunResult:
+    """The run's last step: its final status goes into the spec, and people watching hear it ended."""
+    update_status(run=run, status=status)
+    result = result_of(run, work, status)
+    progress.publish(progress.ProgressEvent(run_id=run.id, kind="run_finished", detail=result.status,
+                                            usage=result.usage))
+    return result
+
+
+def apply_fork(*, run: Run) -> Run:
+    """Where a fork's overrides (its row in the run index) take effect, recorded as this step's output
+    so replays see the same ones. A fork also gets a branch and worktree of its own here, instead of
+    moving those of the run it was forked from."""
+    record = run_index.read(records.get_run, run.id)
+    if record is not None and record.overrides is not None:
+        overrides = record.overrides
+        run = run.model_copy(update={"request": overrides.apply(run.request)})
+        if overrides.playbook:
+            run = run.model_copy(update={"playbook": load_playbook_file(overrides.playbook, ports().settings.playbooks_dir)})
+    if run.workspace.run_id != run.id:
+        workspace = ports().workspace.prepare(run.id, run.workspace.repo, names.branch_name(run.spec.permalink, run.id),
+                                              run.workspace.base_commit)
+        run = run.model_copy(update={"workspace": workspace})
+    return run
+
+
+def record_attempt(*, run: Run, work: Work, transcript: list[dict[str, Any]]) -> None:
+    """What people review after an attempt (its diff, test report, verdict and model transcript), in
+    specmill's tables. Replacing the attempt's rows makes a repeated step converge on one copy."""
+    assert work.report is not None and work.verdict is not None
+    run_index.write(records.save_artifacts, run.id, work.attempt, work.head, {
+        "diff": redacted_diff(run.workspace, work.head),
+        "test_report": work.report.model_dump_json(),
+        "verdict": work.verdict.model_dump_json(),
+        "transcript": json.dumps(transcript),
+    })
+
+
+def record_failure(*, run_id: str, spec: Spec, error: str) -> str:
+    """A run that fails for good says why in its spec, without a workspace to describe."""
+    section = render_status_section(
+        run_id=run_id, status="needs-attention", branch="", head_commit="", tests=None, verdict=None,
+        iteration=0, max_iterations=0, reason=error,
+    )
+    return _write_section(spec, section, "needs-attention")
+
+
+# --- helpers the workflow and the steps share --------------------------------------------
+
+
+def result_of(run: Run, work: Work, status: Status) -> RunResult:
+    return RunResult(
+        run_id=run.id,
+        status=status.outcome or "failed",
+        spec=run.spec.permalink,
+        branch=run.workspace.branch,
+        head_commit=work.head,
+        tests=work.report.counts if work.report else TestReport(command="", exit_code=None).counts,
+        criteria=work.verdict.criteria if work.verdict else [],
+        iterations=work.attempt,
+        usage=work.ledger.usage,
+        cost_usd=work.ledger.cost_usd,
+        ledger=work.ledger,
+        stops=work.stops,
+        reason=status.reason,
+    )
+
+
+def redacted_diff(workspace: WorkspaceState, head: str) -> str:
     """The run's diff as the reviewing model and the artifacts see it: without secrets."""
     c = ports()
-    return c.redactor.redact(c.workspace.diff(state, head))
+    return c.redactor.redact(c.workspace.diff(workspace, head))
 
 
-def write_status(
-    spec: Spec, state: WorkspaceState, status: str, head: str, report: TestReport | None,
-    verdict: Verdict | None, attempt: int, playbook: Playbook, reason: str, ledger: Ledger,
-) -> str:
-    section = render_status_section(
-        run_id=state.run_id, status=status, branch=state.branch, head_commit=head, tests=report,
-        verdict=verdict, iteration=attempt, max_iterations=playbook.max_iterations, reason=reason, usage=ledger.usage,
-        ledger=ledger,
-    )
-    note = update_spec(ports().spec_store, spec.project, spec.permalink, ports().redactor.redact(section), status)
-    return note.checksum or ""
-
-
-def update_note(spec: Spec, section: str) -> str:
-    section = ports().redactor.redact(section)
-    return update_spec(ports().spec_store, spec.project, spec.permalink, section, "needs-attention").checksum or ""
-
-
-_executions: dict[str, int] = {}
-
-
-def pause_for_test(name: str) -> None:
-    """Test-only, inert unless SPECMILL_TEST_PAUSE_AT is set: hold the process after a step did its
-    work and before DBOS checkpoints it, the worst moment for a crash, so a test can SIGKILL it there."""
-    wanted = ports().settings.test_pause_at
-    if not wanted or wanted.split("#")[0] != name:
-        return
-    _executions[name] = _executions.get(name, 0) + 1
-    if _executions[name] == int(wanted.partition("#")[2] or 1):
-        (ports().settings.data_dir / "paused-at").write_text(wanted)
-        threading.Event().wait()
-
-
-def project(request: RunRequest) -> str:
+def project_of(request: RunRequest) -> str:
     project = request.project or ports().settings.project
     if not project:
-        raise BadInput("no Basic Memory project given: pass --project NAME or set SPECMILL_PROJECT")
+        raise BadInput("no Basic Memory project given: name the project in the request or set SPECMILL_PROJECT")
     return project
 
 
-def model_name(request: RunRequest, playbook: Playbook) -> str:
-    return request.model or ports().settings.model or playbook.model
+def model_name(run: Run) -> str:
+    return run.request.model or ports().settings.model or run.playbook.model
+
+
+def cache_ttl(playbook: Playbook, longest_test_s: float) -> str:
+    """`auto` switches to the one-hour TTL once a test run outlasts four minutes (the 5m TTL would lapse)."""
+    if playbook.cache_ttl != "auto":
+        return playbook.cache_ttl
+    return "1h" if longest_test_s > 240 else "5m"
 
 
 def describe(tool_use: dict[str, Any]) -> str:
     tool_input = tool_use.get("input") if isinstance(tool_use.get("input"), dict) else {}
-    words = [str(tool_use.get("name")), str(tool_input.get("command", "")), str(tool_input.get("path", tool_input.get("selection", "")))]
+    words = [str(tool_use.get("name")), str(tool_input.get("command", "")),
+             str(tool_input.get("path", tool_input.get("selection", "")))]
     return " ".join(w for w in words if w)[:200]
 
 
 def summary(result: Any) -> str:
+    """One line about a step's output, for the progress line of people watching."""
     if isinstance(result, TestReport):
-        return f"{result.passed} passed, {result.failed} failed, {result.errors} errors, {result.skipped} skipped" + (" (timed out)" if result.timed_out else "")
+        counts = f"{result.passed} passed, {result.failed} failed, {result.errors} errors, {result.skipped} skipped"
+        return counts + (" (timed out)" if result.timed_out else "")
     if isinstance(result, ToolOutcome):
         if result.test_report is not None:
             return summary(result.test_report)
@@ -144,3 +232,9 @@ def summary(result: Any) -> str:
     if isinstance(result, Verdict):
         return f"{sum(c.met for c in result.criteria)}/{len(result.criteria)} criteria met"
     return ""
+
+
+def _write_section(spec: Spec, section: str, status: str) -> str:
+    c = ports()
+    note = update_spec(c.spec_store, spec.project, spec.permalink, c.redactor.redact(section), status)
+    return note.checksum or ""

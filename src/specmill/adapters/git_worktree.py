@@ -38,19 +38,10 @@ PINNED_CONFIG = (
 EXCLUDES = "__pycache__/\n*.py[cod]\n.pytest_cache/\n"
 
 _SAFE_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-SLUG_MAX = 48
 
 
 class GitCommandFailed(SpecmillError):
     """A git command failed for a reason that is not the user's input."""
-
-
-def branch_name(spec_permalink: str, run_id: str) -> str:
-    """`specmill/<spec-slug>-<short-run-id>`: readable, a valid ref, unique per run."""
-    slug = re.sub(r"[^a-z0-9]+", "-", spec_permalink.lower()).strip("-")
-    slug = slug[:SLUG_MAX].rstrip("-") or "spec"
-    short = re.sub(r"[^A-Za-z0-9]", "", run_id).lower()[:8] or "run"
-    return f"specmill/{slug}-{short}"
 
 
 def _env() -> dict[str, str]:

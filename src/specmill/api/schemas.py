@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from specmill.names import FORK_PHASES, OVERRIDABLE_FORK_PHASES, RUN_ID_PATTERN
 from specmill.models import CriterionVerdict, Ledger, RunRequest, TestReport, Usage
 from specmill.records import RunOverrides
 
 RunStatus = Literal["queued", "running", "succeeded", "failed", "budget_exhausted", "error", "cancelled"]
-ForkPhase = Literal["read_spec", "prepare_workspace", "implement"]
-RUN_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
+ForkPhase = Literal[FORK_PHASES]  # type: ignore[valid-type]
 TEXT_PATTERN = r"^[^\x00]*$"  # no NUL: paths, git refs and PostgreSQL text cannot hold one
 
 
@@ -41,6 +41,13 @@ class ForkRun(BaseModel):
 
     from_phase: ForkPhase = Field(description="The first phase the new run executes again.")
     overrides: RunOverrides = Field(default_factory=RunOverrides, description="Applied from the implement phase on.")
+
+    @model_validator(mode="after")
+    def _overrides_need_implement(self) -> ForkRun:
+        if self.from_phase not in OVERRIDABLE_FORK_PHASES and self.overrides != RunOverrides():
+            raise ValueError(f"overrides take effect as the implement phase starts: fork from_phase "
+                             f"{' / '.join(OVERRIDABLE_FORK_PHASES)} to change them, or leave them out")
+        return self
 
 
 class RunAccepted(BaseModel):

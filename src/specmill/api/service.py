@@ -11,14 +11,14 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-from specmill import preflight, read_model, records, runtime
+from specmill import names, preflight, queries, records, run_index, runtime
 from specmill.api import views
 from specmill.api.errors import ApiError
 from specmill.api.schemas import ForkRun, RunAccepted, RunDetail, RunDiff, RunPage, RunStatus, RunSummary, StartRun
 from specmill.container import Container
 from specmill.models import Budget, RunRequest
 from specmill.playbooks import load_playbook
-from specmill.read_model import RunState, StepRecord
+from specmill.queries import RunState, StepRecord
 from specmill.records import RunRecord
 
 SCAN_BATCH = 100
@@ -40,7 +40,7 @@ class RunService:
         if key is not None and (existing := await self._record_or_run(key)) is not None:
             if not _same_request(existing.request, request):
                 raise _key_conflict(key)
-            if await read_model.run_state(key) is None:  # indexed, but the enqueue never happened
+            if await queries.run_state(key) is None:  # indexed, but the enqueue never happened
                 await runtime.enqueue_run(existing.request, key)
             return accepted(key)
         try:
@@ -49,12 +49,12 @@ class RunService:
             message = f"repo '{request.repo[:200]}' cannot be read ({exc.strerror}): pass the root of a git checkout"
             raise ApiError(422, "unreadable_repo", message) from None
         record = RunRecord(run_id=run_id, request=checked, created_us=records.now_us())
-        if not await read_model.write_async(records.insert_run, record):
+        if not await run_index.write_async(records.insert_run, record):
             return await self.start(body, key)  # a concurrent request with this key got there first
         try:
             await runtime.enqueue_run(checked, run_id)
         except Exception:
-            await read_model.write_async(records.delete_run, run_id)
+            await run_index.write_async(records.delete_run, run_id)
             raise
         return accepted(run_id)
 
@@ -81,11 +81,11 @@ class RunService:
         if key is not None and (existing := await self._record_or_run(key)) is not None:
             if (existing.forked_from, existing.fork_phase, existing.overrides) != (run_id, body.from_phase, body.overrides):
                 raise _key_conflict(key)
-            if await read_model.run_state(key) is None and existing.fork_step is not None:  # indexed, never forked
+            if await queries.run_state(key) is None and existing.fork_step is not None:  # indexed, never forked
                 await runtime.fork_run(run_id, existing.fork_step, key, self.settings.app_version)
             return accepted(key)
-        steps = await read_model.run_steps(run_id, load_output=False)
-        start = next((s.step_id for s in steps if views.phase_of(s.name) == body.from_phase), None)
+        steps = await queries.run_steps(run_id, load_output=False)
+        start = next((s.step_id for s in steps if names.phase_of(s.name) == body.from_phase), None)
         if start is None:
             raise ApiError(409, "phase_not_reached", f"run '{run_id}' never reached {body.from_phase}: fork from an earlier phase")
         if body.overrides.playbook:
@@ -97,45 +97,45 @@ class RunService:
             run_id=new_id, request=request, created_us=records.now_us(), forked_from=run_id,
             fork_phase=body.from_phase, fork_step=start, overrides=body.overrides,
         )
-        if not await read_model.write_async(records.insert_run, record):
+        if not await run_index.write_async(records.insert_run, record):
             return await self.fork(run_id, body, key)
         try:
             await runtime.fork_run(run_id, start, new_id, self.settings.app_version)
         except Exception:
-            await read_model.write_async(records.delete_run, new_id)
+            await run_index.write_async(records.delete_run, new_id)
             raise
         return accepted(new_id)
 
     # --- queries -----------------------------------------------------------------------
 
     async def state(self, run_id: str) -> RunState:
-        state = await read_model.run_state(run_id)
+        state = await queries.run_state(run_id)
         if state is None:
             raise ApiError(404, "not_found", f"no run '{run_id}': list runs with GET /runs")
         return state
 
     async def summary(self, run_id: str) -> RunSummary:
         state = await self.state(run_id)
-        record = await read_model.read_async(records.get_run, run_id)
+        record = await run_index.read_async(records.get_run, run_id)
         steps = await self._steps_for_summary(state)
         return views.summary(record or _record_from(state), state, steps)
 
     async def detail(self, run_id: str) -> RunDetail:
         state = await self.state(run_id)
         steps, record, artifacts = await asyncio.gather(
-            read_model.run_steps(run_id),
-            read_model.read_async(records.get_run, run_id),
-            read_model.read_async(records.list_artifacts, run_id),
+            queries.run_steps(run_id),
+            run_index.read_async(records.get_run, run_id),
+            run_index.read_async(records.list_artifacts, run_id),
         )
         return views.detail(record, state, steps, artifacts)
 
     async def diff(self, run_id: str) -> RunDiff:
         state = await self.state(run_id)
-        steps = await read_model.run_steps(run_id)
+        steps = await queries.run_steps(run_id)
         workspace, head = views.workspace_of(steps), views.head_commit(state, steps)
         if workspace is None or head is None:
             raise ApiError(409, "no_workspace_yet", f"run '{run_id}' has no branch yet: try again once it is past prepare_workspace")
-        recorded = await read_model.read_async(records.get_artifact, run_id, "diff")
+        recorded = await run_index.read_async(records.get_artifact, run_id, "diff")
         if recorded is not None and recorded.head_commit == head:
             text = recorded.content
         else:
@@ -149,9 +149,9 @@ class RunService:
         page: list[RunSummary] = []
         exhausted = False
         while len(page) < limit and not exhausted:
-            rows = await read_model.read_async(lambda conn: records.list_runs(conn, spec=spec, repo=repo, before=after, limit=SCAN_BATCH))
+            rows = await run_index.read_async(lambda conn: records.list_runs(conn, spec=spec, repo=repo, before=after, limit=SCAN_BATCH))
             exhausted = len(rows) < SCAN_BATCH
-            states = await read_model.run_states([r.run_id for r in rows])
+            states = await queries.run_states([r.run_id for r in rows])
             for position, row in enumerate(rows):
                 after = (row.created_us, row.run_id)
                 state = states.get(row.run_id)
@@ -164,20 +164,20 @@ class RunService:
         return RunPage(runs=page, next_cursor=None if exhausted else encode_cursor(after))
 
     async def events(self, run_id: str, offset: int) -> AsyncIterator[tuple[int, Any]]:
-        async for item in read_model.run_events(run_id, offset):
+        async for item in queries.run_events(run_id, offset):
             yield item
 
     async def _steps_for_summary(self, state: RunState) -> list[StepRecord]:
         """A finished run's summary needs no steps; a live one's phase and usage so far do."""
         if state.result is not None or state.status in ("ENQUEUED", "DELAYED"):
             return []
-        return await read_model.run_steps(state.run_id)
+        return await queries.run_steps(state.run_id)
 
     async def _record_or_run(self, run_id: str) -> RunRecord | None:
-        record = await read_model.read_async(records.get_run, run_id)
+        record = await run_index.read_async(records.get_run, run_id)
         if record is not None:
             return record
-        state = await read_model.run_state(run_id)
+        state = await queries.run_state(run_id)
         return _record_from(state) if state is not None else None
 
 

@@ -1,6 +1,6 @@
 """How a run reads over HTTP, computed from what DBOS recorded (status, steps) and the run index.
 
-Plain functions over `read_model` values, so the rules (which status a person sees, which
+Plain functions over `queries` values, so the rules (which status a person sees, which
 phase a run is in, where its branch and head are) are testable without a database.
 """
 
@@ -9,13 +9,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from specmill.names import PHASES, phase_of
 from specmill.api.schemas import ArtifactRef, RunDetail, RunError, RunStatus, RunSummary, StepView
 from specmill.models import Ledger, ModelTurn, RunRequest, TestReport, ToolOutcome, Usage, Verdict, WorkspaceState
-from specmill.read_model import RunState, StepRecord
+from specmill.queries import RunState, StepRecord
 from specmill.records import RunRecord
-
-PHASES = ("load_playbook", "read_spec", "prepare_workspace", "analyze_patterns", "update_spec", "implement", "run_tests", "validate")
-
+from specmill.run import Run
 
 def run_status(state: RunState) -> RunStatus:
     """DBOS's status in the words of a run: a run that finished but was not accepted `failed`;
@@ -31,10 +30,6 @@ def run_status(state: RunState) -> RunStatus:
     if state.status == "CANCELLED":
         return "cancelled"
     return "error"
-
-
-def phase_of(step_name: str) -> str:
-    return step_name.split(".")[0]
 
 
 def current_phase(status: RunStatus, steps: list[StepRecord]) -> str | None:
@@ -128,9 +123,10 @@ def workspace_of(steps: list[StepRecord]) -> WorkspaceState | None:
     """The run's own workspace: from prepare_workspace, or from the implement setup of a fork."""
     found = None
     for step in steps:
-        for value in step.output if isinstance(step.output, tuple) else (step.output,):
-            if isinstance(value, WorkspaceState):
-                found = value
+        if isinstance(step.output, WorkspaceState):
+            found = step.output
+        elif isinstance(step.output, Run):
+            found = step.output.workspace
     return found
 
 

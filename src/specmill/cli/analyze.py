@@ -14,11 +14,11 @@ from typing import Annotated, Optional
 
 import typer
 
+from specmill.cli.errors import fail
 from specmill.config import Settings
 from specmill.errors import BadInput, SpecmillError, SpecWithoutCriteria
 from specmill.models import Note, Spec
 
-EXIT_BAD_INPUT, EXIT_UNAVAILABLE = 2, 3
 _H1 = re.compile(r"^#[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
 
 
@@ -47,7 +47,7 @@ def analyze(
         analyzer = RepoMapAnalyzer(cache_dir=settings.data_dir / "index")
         brief = analyzer.analyze(repo, parsed, settings.brief_budget_tokens if budget is None else budget)
     except SpecmillError as exc:
-        _fail(exc)
+        fail(exc, as_json=as_json)
     if as_json:
         data = brief.model_dump(mode="json")
         ordered = {key: data[key] for key in ("tokens", "budget", "files", "conventions", "markdown")}
@@ -98,10 +98,3 @@ def _spec_from_store(settings: Settings, identifier: str, project: str | None) -
             return lenient_spec(store.read_note(identifier, project))
     finally:
         store.close()
-
-
-def _fail(exc: SpecmillError) -> None:
-    code = EXIT_BAD_INPUT if isinstance(exc, BadInput) else EXIT_UNAVAILABLE
-    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from specmill.cli.errors import EXIT_UNAVAILABLE, fail
 from specmill.config import Settings
 
 db_app = typer.Typer(help="specmill's own tables: the run index and the artifacts of each attempt.", no_args_is_help=True)
@@ -24,13 +25,5 @@ def upgrade() -> None:
     try:
         records.upgrade(url)
     except Exception as exc:
-        typer.echo(f"error: cannot migrate {_redact(url)}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", err=True)
-        raise typer.Exit(3) from None
-    typer.echo(f"specmill's tables are up to date on {_redact(url)}")
-
-
-def _redact(url: str) -> str:
-    if "@" not in url:
-        return url
-    scheme, rest = url.split("://", 1)
-    return f"{scheme}://***@{rest.split('@', 1)[1]}"
+        fail(exc, code=EXIT_UNAVAILABLE, context=f"cannot migrate {records.masked(url)}: {type(exc).__name__}: ")
+    typer.echo(f"specmill's tables are up to date on {records.masked(url)}")

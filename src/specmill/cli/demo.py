@@ -18,7 +18,8 @@ def register(app: typer.Typer) -> None:
 def demo() -> None:
     """Implement the example 'Goodbye endpoint' spec in a fresh copy of the example service."""
     from specmill import example, runtime
-    from specmill.cli.run import _execute, _fail
+    from specmill.cli.errors import fail
+    from specmill.cli.run import execute
     from specmill.errors import SpecmillError
     from specmill.testing.messages_server import MessagesServer
 
@@ -36,11 +37,11 @@ def demo() -> None:
             os.environ["ANTHROPIC_API_KEY"] = "offline-replay"
             typer.echo("No ANTHROPIC_API_KEY set: the model is an OFFLINE REPLAY of a recorded session.", err=True)
     except SpecmillError as exc:
-        _fail(exc)
+        fail(exc)
     request = RunRequest(spec=example.SPEC_PERMALINK, repo=str(repo), project=example.PROJECT)
     run_id = f"demo-{uuid.uuid4().hex[:8]}"
     try:
-        _execute(settings, run_id, lambda: runtime.start_run(request, run_id), as_json=False)
+        execute(settings, run_id, lambda: runtime.start_run(request, run_id), as_json=False)
     finally:
         if replay is not None:
             replay.stop()

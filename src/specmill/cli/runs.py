@@ -11,16 +11,20 @@ from __future__ import annotations
 import json
 import sys
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Annotated, Optional
+from typing import Annotated, Optional, TypeVar
 
 import typer
 
+from specmill.cli.errors import EXIT_UNAVAILABLE, fail
 from specmill.config import Settings
+from specmill.errors import BadInput, RunNotFound
+from specmill.names import FORK_PHASES, phase_of
 
+T = TypeVar("T")
 runs_app = typer.Typer(help="Runs as DBOS recorded them: list them, show one's steps.", no_args_is_help=True)
-EXIT_BAD_INPUT, EXIT_UNAVAILABLE = 2, 3
-PHASES = ("load_playbook", "read_spec", "prepare_workspace", "analyze_patterns", "update_spec", "implement", "run_tests", "validate")
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 
 
 def register(app: typer.Typer) -> None:
@@ -30,75 +34,80 @@ def register(app: typer.Typer) -> None:
 
 @runs_app.command("list")
 def list_runs(
-    status: Annotated[Optional[str], typer.Option(help="Only runs in this DBOS status: PENDING, ENQUEUED, SUCCESS, ERROR, CANCELLED.")] = None,
+    status: Annotated[Optional[str], typer.Option(
+        help="Only runs in this DBOS status: PENDING, ENQUEUED, SUCCESS, ERROR, CANCELLED.")] = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 50,
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """The newest runs, with status, executor and application version."""
-    from specmill import runtime
+    from specmill import queries
 
-    found = _read(lambda: runtime.recorded_runs(Settings(), status, limit))
+    found = _read(lambda: queries.recorded_runs(Settings(), status, limit), as_json)
     if as_json:
         sys.stdout.write(json.dumps(found) + "\n")
         return
     for run in found:
-        typer.echo(f"{run['run_id']:<24} {run['status']:<10} {_when(run['created_at_ms'])}  {run['executor_id']}  v{run['app_version']}")
+        typer.echo(f"{run['run_id']:<24} {run['status']:<10} {_when(run['created_at_ms'])}  "
+                   f"{run['executor_id']}  v{run['app_version']}")
 
 
 @runs_app.command("show")
 def show(
     run_id: Annotated[str, typer.Argument(help="The run's id.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """A run's status and every step DBOS recorded, with durations and a failed step's error."""
-    from specmill import runtime
+    from specmill import queries
 
     settings = Settings()
-    recorded = _read(lambda: runtime.recorded_run(settings, run_id))
+    recorded = _read(lambda: queries.recorded_run(settings, run_id), as_json)
     if recorded is None:
-        typer.echo(f"error: no run '{run_id}' in this system database: check the id and DBOS_SYSTEM_DATABASE_URL", err=True)
-        raise typer.Exit(EXIT_BAD_INPUT)
-    steps = _read(lambda: runtime.recorded_steps(settings, run_id))
+        fail(RunNotFound(f"no run '{run_id}' in this system database: check the id and DBOS_SYSTEM_DATABASE_URL"),
+             as_json=as_json)
+    steps = _read(lambda: queries.recorded_steps(settings, run_id), as_json)
     if as_json:
-        sys.stdout.write(json.dumps({"run_id": run_id, "status": recorded[0], "executor_id": recorded[1], "steps": steps}) + "\n")
+        shown = {"run_id": run_id, "status": recorded[0], "executor_id": recorded[1], "steps": steps}
+        sys.stdout.write(json.dumps(shown) + "\n")
         return
     typer.echo(f"run {run_id}: {recorded[0]} (executor {recorded[1]})")
     for step in steps:
-        took = "" if step["completed_at_ms"] is None or step["started_at_ms"] is None else \
-            f"{(int(step['completed_at_ms']) - int(step['started_at_ms'])) / 1000:.2f}s"  # type: ignore[call-overload]
+        started, completed = step["started_at_ms"], step["completed_at_ms"]
+        took = "" if completed is None or started is None else f"{(int(completed) - int(started)) / 1000:.2f}s"
         typer.echo(f"  {step['step']:>4}  {step['name']:<24} {took:>8}  {step['error'] or ''}")
 
 
 def fork(
     run_id: Annotated[str, typer.Argument(help="The run to fork.")],
-    from_phase: Annotated[str, typer.Option(help=f"Re-run from this phase on: one of {', '.join(PHASES)}.")],
+    from_phase: Annotated[str, typer.Option(help=f"Re-run from this phase on: one of {', '.join(FORK_PHASES)}.")],
     new_run_id: Annotated[Optional[str], typer.Option("--run-id", help="Name the new run.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as one JSON object on stdout.")] = False,
 ) -> None:
     """Start a new run from RUN_ID that reuses its recorded steps before FROM_PHASE, and run it here."""
-    from specmill import runtime
-    from specmill.cli.run import _execute
+    from specmill import queries, runtime
+    from specmill.cli.run import execute
 
     settings = Settings()
-    if from_phase not in PHASES:
-        typer.echo(f"error: --from-phase {from_phase!r} is not a phase: use one of {', '.join(PHASES)}", err=True)
-        raise typer.Exit(EXIT_BAD_INPUT)
-    steps = _read(lambda: runtime.recorded_steps(settings, run_id))
-    start = next((int(s["step"]) for s in steps if str(s["name"]).split(".")[0] == from_phase), None)  # type: ignore[call-overload]
+    if from_phase not in FORK_PHASES:
+        fail(BadInput(f"--from-phase {from_phase!r} is not a phase to fork from: use one of {', '.join(FORK_PHASES)}"),
+             as_json=as_json)
+    steps = _read(lambda: queries.recorded_steps(settings, run_id), as_json)
+    start = next((int(str(s["step"])) for s in steps if phase_of(str(s["name"])) == from_phase), None)
     if start is None:
-        typer.echo(f"error: run '{run_id}' has no recorded {from_phase} step: check the id, or fork from an earlier phase", err=True)
-        raise typer.Exit(EXIT_BAD_INPUT)
+        fail(BadInput(f"run '{run_id}' has no recorded {from_phase} step: check the id, or fork from an earlier phase"),
+             as_json=as_json)
     new_id = new_run_id or uuid.uuid4().hex[:12]
-    _execute(settings, new_id, lambda: runtime.fork_here(run_id, start, new_id, settings.app_version), as_json)
+    execute(settings, new_id, lambda: runtime.fork_here(run_id, start, new_id, settings.app_version), as_json)
 
 
-def _read(fn):  # type: ignore[no-untyped-def]
+def _read(fn: Callable[[], T], as_json: bool) -> T:
     try:
         return fn()
     except Exception as exc:
-        typer.echo(f"error: cannot read the system database: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", err=True)
-        raise typer.Exit(EXIT_UNAVAILABLE) from None
+        fail(exc, as_json=as_json, code=EXIT_UNAVAILABLE,
+             context=f"cannot read the system database: {type(exc).__name__}: ")
 
 
 def _when(ms: object) -> str:
-    return datetime.fromtimestamp(int(ms) / 1000, timezone.utc).strftime("%Y-%m-%d %H:%M:%S") if ms else "-"  # type: ignore[call-overload]
+    if not ms:
+        return "-"
+    return datetime.fromtimestamp(int(str(ms)) / 1000, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")

@@ -10,9 +10,8 @@ from typing import Annotated
 
 import typer
 
+from specmill.cli.errors import EXIT_BAD_INPUT
 from specmill.config import Settings
-
-EXIT_BAD_INPUT = 2
 
 
 def register(app: typer.Typer) -> None:

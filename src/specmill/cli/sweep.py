@@ -13,10 +13,9 @@ from typing import Annotated, Optional
 
 import typer
 
+from specmill.cli.errors import fail
 from specmill.config import Settings
 from specmill.errors import BadInput, SpecmillError
-
-EXIT_BAD_INPUT, EXIT_UNAVAILABLE = 2, 3
 
 
 def register(app: typer.Typer) -> None:
@@ -38,7 +37,7 @@ def sweep(
     settings = Settings()
     name = project or settings.project
     if not name:
-        _fail(BadInput("no Basic Memory project given: pass --project NAME or set SPECMILL_PROJECT"))
+        fail(BadInput("no Basic Memory project given: pass --project NAME or set SPECMILL_PROJECT"), as_json=as_json)
     request = SweepRequest(project=name)
     container = build_container(settings)
     sweep_id = f"sweep-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
@@ -52,7 +51,7 @@ def sweep(
             finally:
                 runtime.shutdown()
     except SpecmillError as exc:
-        _fail(exc)
+        fail(exc, as_json=as_json)
     finally:
         container.close()
     if as_json:
@@ -73,10 +72,3 @@ def sweep(
         typer.echo(f"  cancelled {run_id}: an older version, superseded")
     if result.report:
         typer.echo(f"report: {result.report}")
-
-
-def _fail(exc: SpecmillError) -> None:
-    code = EXIT_BAD_INPUT if isinstance(exc, BadInput) else EXIT_UNAVAILABLE
-    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)

@@ -20,11 +20,11 @@ from typing import Annotated, Optional
 
 import typer
 
-from specmill import graceful_stop
+from specmill import graceful_stop, names
+from specmill.cli.errors import EXIT_UNAVAILABLE, fail
 from specmill.config import Settings
 
 log = logging.getLogger("specmill.worker")
-EXIT_UNAVAILABLE = 3
 
 
 def register(app: typer.Typer) -> None:
@@ -53,9 +53,8 @@ def worker(
         runtime.launch(settings, container)
         runtime.register_run_queue(settings)
     except Exception as exc:
-        typer.echo(f"error: worker could not start: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", err=True)
-        raise typer.Exit(EXIT_UNAVAILABLE) from None
-    typer.echo(f"worker {settings.executor_id} (version {settings.app_version}) working queue {runtime.RUN_QUEUE}", err=True)
+        fail(exc, code=EXIT_UNAVAILABLE, context=f"worker could not start: {type(exc).__name__}: ")
+    typer.echo(f"worker {settings.executor_id} (version {settings.app_version}) working queue {names.RUN_QUEUE}", err=True)
     stop.wait()
     typer.echo(f"worker {settings.executor_id}: stopping; steps in flight get {settings.worker_grace_s:g} s to finish", err=True)
     try:

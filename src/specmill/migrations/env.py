@@ -1,6 +1,6 @@
 """Alembic environment of specmill's own tables (the run index and the artifacts).
 
-The database URL comes from the caller (`read_model.upgrade`, `specmill db upgrade`), or
+The database URL comes from the caller (`records.upgrade`, `specmill db upgrade`), or
 from specmill's settings when alembic is run by hand with `alembic -c migrations/alembic.ini`.
 Versions are tracked in `specmill_alembic_version`, so specmill's tables can share a database
 with DBOS's and with an application's own alembic history.

@@ -13,7 +13,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from specmill.models import ImplementResult, ModelRequest, PatternBrief, Spec, TestReport, ToolOutcome, Verdict, WorkspaceState
+from specmill.models import ModelRequest, PatternBrief, Spec, TestReport, ToolOutcome, Verdict, WorkspaceState
 from specmill.phases.file_tools import run_editor_command
 from specmill.phases.test_summary import summarize_report
 from specmill.playbooks import Playbook
@@ -171,10 +171,10 @@ def tool_results_message(outcomes: list[ToolOutcome]) -> dict[str, Any]:
     }
 
 
-def feedback_for_next_attempt(report: TestReport, verdict: Verdict, work: ImplementResult | None = None) -> str:
+def feedback_for_next_attempt(report: TestReport, verdict: Verdict, round_detail: str = "") -> str:
     lines: list[str] = []
-    if work is not None and work.detail:
-        lines.append(f"The round stopped early: {work.detail}.")
+    if round_detail:
+        lines.append(f"The round stopped early: {round_detail}.")
     if not report.ok:
         lines.append("Tests: " + summarize_report(report))
     unmet = [c for c in verdict.criteria if not c.met]

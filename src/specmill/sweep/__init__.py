@@ -17,7 +17,7 @@ section and the `status:` that specmill writes (`version.py`). DBOS keys workflo
   failed waits until someone edits the spec (a new version) or resumes that run;
 - an edited spec is a new version and gets a new run; a queued run of its older version that
   has not started is cancelled, and a run whose spec changed before it read it stops at once
-  (`workflow._check_version`), so no edit is implemented under an older version's id;
+  (the run's workflow checks it), so no edit is implemented under an older version's id;
 - the enqueue itself is an insert only one caller wins (DBOS's reuse policy "reject"), so two
   sweeps at once, or a sweep and a `specmill run`, never put one version on the queue twice;
 - `specmill run SPEC` names its run by the same version id when `--run-id` is not given, so a

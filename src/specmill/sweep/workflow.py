@@ -1,9 +1,9 @@
 """The sweep as DBOS workflows: one now (`specmill sweep`), and the same one on the schedule.
 
-The fourth module that imports `dbos` (with the run's workflow, the runtime and the read
-model): the sweep is a process of its own, with its own ids, and would crowd the run's
-workflow module, which reads top to bottom like one run. Everything it decides comes from
-recorded step outputs, so a recovered sweep replays to the same decisions.
+It imports `dbos` beside the run's workflow: the sweep is a process of its own, with its own ids,
+and would crowd the run's workflow module, which reads top to bottom like one run. Its steps go
+through the same `durable` wrapper. Everything it decides comes from recorded step outputs, so a
+recovered sweep replays to the same decisions.
 
 Exactly once: each candidate is enqueued under its version's run id with DBOS's
 `workflow_id_reuse_policy="reject"`, an insert that only one caller wins. A second sweep
@@ -14,18 +14,17 @@ reports the version as taken, instead of enqueuing it again.
 from __future__ import annotations
 
 import logging
-import traceback
-from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any, TypeVar
+from typing import Any
 
 from dbos import DBOS, SetEnqueueOptions, SetWorkflowID
-from dbos._error import DBOSMaxStepRetriesExceeded, DBOSWorkflowIDInUseError
+from dbos import error as dbos_error
 
-from specmill import read_model, records, runtime, steps, workflow
+from specmill import names, queries, records, run_index, steps, workflow
+from specmill.durable import Retry, durable
 from specmill.config import Settings
 from specmill.container import Container
-from specmill.errors import BadInput, BasicMemoryUnavailable, NoteConflict
+from specmill.errors import BadInput
 from specmill.models import RunRequest
 from specmill.sweep import plan
 from specmill.sweep.discover import discover
@@ -34,20 +33,14 @@ from specmill.sweep.models import (
 )
 from specmill.sweep.report import add_final_status, render_final_status, render_report, report_title
 
-T = TypeVar("T")
 log = logging.getLogger("specmill.sweep")
-SWEEP_WORKFLOW = "specmill.sweep"
-SCHEDULED_SWEEP_WORKFLOW = "specmill.sweep.scheduled"
-_SERVICE_RETRY: dict[str, Any] = {
-    "retries_allowed": True, "max_attempts": 3, "interval_seconds": 1.0, "backoff_rate": 2.0,
-    "should_retry": lambda exc: isinstance(exc, (BasicMemoryUnavailable, NoteConflict)),
-}
+SWEEP_WORKFLOW = names.SWEEP_WORKFLOW
+SCHEDULED_SWEEP_WORKFLOW = names.SCHEDULED_SWEEP_WORKFLOW
 
 
 @DBOS.workflow(name=SWEEP_WORKFLOW)
 def sweep(request: SweepRequest) -> SweepResult:
-    started = DBOS.run_step({"name": "sweep.clock"}, _now)
-    return _sweep(request, started)
+    return _sweep(request, clock())
 
 
 @DBOS.workflow(name=SCHEDULED_SWEEP_WORKFLOW)
@@ -61,32 +54,33 @@ def scheduled_sweep(scheduled_time: datetime, context: Any) -> SweepResult:
 
 def _sweep(request: SweepRequest, started: datetime) -> SweepResult:
     sweep_id = DBOS.workflow_id or "sweep"
-    found = _step(sweep_id, "sweep.discover", discover_specs, request.project, retry=_SERVICE_RETRY)
-    existing = _step(sweep_id, "sweep.check_runs", run_outcomes, [c.run_id for c in found.candidates])
-    to_enqueue, skipped = plan.decide(found, existing)
-    stale = plan.superseded(to_enqueue, _step(sweep_id, "sweep.queued_runs", queued_runs), request.project) if to_enqueue else []
+    found = find_specs(project=request.project)
+    to_enqueue, skipped = plan.decide(found, check_runs(run_ids=[c.run_id for c in found.candidates]))
+    stale = plan.superseded(to_enqueue, list_queued_runs(), request.project) if to_enqueue else []
 
     enqueued: list[Candidate] = []
     for candidate in to_enqueue:
         try:
             _enqueue(candidate, request.project)
-        except DBOSWorkflowIDInUseError as exc:
-            reason = f"run {candidate.run_id} of this version was started meanwhile (by another sweep or run; {exc.workflow_status.lower()})"
-            skipped.append(Skipped(permalink=candidate.permalink, title=candidate.title, reason=reason, run_id=candidate.run_id))
+        except dbos_error.DBOSWorkflowIDInUseError as exc:
+            reason = (f"run {candidate.run_id} of this version was started meanwhile "
+                      f"(by another sweep or run; {exc.workflow_status.lower()})")
+            skipped.append(Skipped(permalink=candidate.permalink, title=candidate.title, reason=reason,
+                                   run_id=candidate.run_id))
             continue
         enqueued.append(candidate)
-    cancelled = _step(sweep_id, "sweep.supersede", cancel_queued, stale) if stale else []
+    cancelled = supersede(run_ids=stale) if stale else []
 
-    previous = _step(sweep_id, "sweep.previous", previous_sweep, request.project, sweep_id)
+    previous = find_previous_sweep(project=request.project, sweep_id=sweep_id)
     result = SweepResult(
         sweep_id=sweep_id, project=request.project, trigger=request.trigger, started_at=started,
         spec_notes=found.spec_notes, candidates=found.candidates, enqueued=enqueued,
         skipped=sorted(skipped, key=lambda s: s.permalink), superseded=cancelled,
         previous_sweep=previous.sweep_id if previous else None, previous_runs=previous.runs if previous else [],
     )
-    result.report = _step(sweep_id, "sweep.report", write_report, result, retry=_SERVICE_RETRY)
+    result.report = report(result=result)
     if previous is not None:
-        _step(sweep_id, "sweep.final_status", write_final_status, request.project, previous, sweep_id, retry=_SERVICE_RETRY)
+        final_status(project=request.project, previous=previous, sweep_id=sweep_id)
     log.info("[%s] %d spec notes, %d enqueued, %d skipped", sweep_id, found.spec_notes, len(enqueued), len(result.skipped))
     return result
 
@@ -96,13 +90,14 @@ def _enqueue(candidate: Candidate, project: str) -> None:
     run index, so `GET /runs` lists the run like one started over HTTP."""
     request = RunRequest(spec=candidate.permalink, repo=candidate.repo, project=project)
     with SetWorkflowID(candidate.run_id, workflow_id_reuse_policy="reject"), \
-            SetEnqueueOptions(queue_partition_key=runtime.partition_key(candidate.repo)):
-        DBOS.enqueue_workflow(runtime.RUN_QUEUE, workflow.run_spec, request)
-    read_model.transact("sweep.index_run", _index_run, candidate.run_id, request)
+            SetEnqueueOptions(queue_partition_key=names.partition_key(candidate.repo)):
+        DBOS.enqueue_workflow(names.RUN_QUEUE, workflow.run_spec, request)
+    index_run(run_id=candidate.run_id, request=request)
 
 
-def _index_run(session: Any, run_id: str, request: RunRequest) -> bool:
-    return records.insert_run(session, records.RunRecord(run_id=run_id, request=request, created_us=records.now_us()))
+def _index_run(*, run_id: str, request: RunRequest) -> bool:
+    record = records.RunRecord(run_id=run_id, request=request, created_us=records.now_us())
+    return run_index.write(records.insert_run, record)
 
 
 # --- steps ------------------------------------------------------------------------------
@@ -112,7 +107,7 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def discover_specs(project: str) -> Discovery:
+def discover_specs(*, project: str) -> Discovery:
     return discover_with(steps.ports(), project)
 
 
@@ -133,7 +128,7 @@ def note_index(store: object) -> NoteIndex:
     raise BadInput("sweeps find specs through Basic Memory's search: point SPECMILL_BASIC_MEMORY_COMMAND at basic-memory")
 
 
-def run_outcomes(run_ids: list[str]) -> dict[str, RunOutcome]:
+def run_outcomes(*, run_ids: list[str]) -> dict[str, RunOutcome]:
     if not run_ids:
         return {}
     return outcomes_of(DBOS.list_workflows(workflow_ids=run_ids, load_input=False, load_output=True))
@@ -151,12 +146,12 @@ def outcomes_of(statuses: list[Any]) -> dict[str, RunOutcome]:
 
 
 def queued_runs() -> list[RunOutcome]:
-    statuses = DBOS.list_workflows(name=workflow.WORKFLOW_NAME, status=["ENQUEUED", "DELAYED"], queue_name=runtime.RUN_QUEUE,
+    statuses = DBOS.list_workflows(name=names.RUN_WORKFLOW, status=["ENQUEUED", "DELAYED"], queue_name=names.RUN_QUEUE,
                                    load_input=True, load_output=False)
     return list(outcomes_of(statuses).values())
 
 
-def cancel_queued(run_ids: list[str]) -> list[str]:
+def cancel_queued(*, run_ids: list[str]) -> list[str]:
     """Cancel the runs that have still not started; one that started meanwhile is left to finish."""
     cancelled = []
     for run_id in run_ids:
@@ -167,28 +162,28 @@ def cancel_queued(run_ids: list[str]) -> list[str]:
     return cancelled
 
 
-def previous_sweep(project: str, sweep_id: str) -> PreviousSweep | None:
+def previous_sweep(*, project: str, sweep_id: str) -> PreviousSweep | None:
     """The newest finished sweep of `project` before this one, with its runs as they stand now."""
     sweeps = DBOS.list_workflows(name=[SWEEP_WORKFLOW, SCHEDULED_SWEEP_WORKFLOW], status="SUCCESS", sort_desc=True,
                                  limit=20, load_input=False, load_output=True)
     for status in sweeps:
         result = status.output
         if isinstance(result, SweepResult) and result.project == project and result.sweep_id != sweep_id and result.report:
-            runs = run_outcomes([c.run_id for c in result.enqueued])
+            runs = run_outcomes(run_ids=[c.run_id for c in result.enqueued])
             specs = {c.run_id: c.permalink for c in result.enqueued}
             ordered = [(runs.get(r) or RunOutcome(run_id=r, state="error")).model_copy(update={"spec": specs[r]}) for r in specs]
             return PreviousSweep(sweep_id=result.sweep_id, report=result.report, runs=ordered)
     return None
 
 
-def write_report(result: SweepResult) -> str:
+def write_report(*, result: SweepResult) -> str:
     c = steps.ports()
     folder = SweepConfig.from_settings(c.settings).report_folder
     note = c.spec_store.write_note(result.project, report_title(result), folder, render_report(result))  # type: ignore[attr-defined]
     return note.permalink
 
 
-def write_final_status(project: str, previous: PreviousSweep, sweep_id: str) -> str:
+def write_final_status(*, project: str, previous: PreviousSweep, sweep_id: str) -> str:
     note = add_final_status(steps.ports().spec_store, project, previous.report, render_final_status(previous.runs, sweep_id))
     return note.checksum or ""
 
@@ -220,38 +215,19 @@ def dry_run(settings: Settings, container: Container, request: SweepRequest) -> 
 
 
 def _recorded_outcomes(settings: Settings, run_ids: list[str]) -> dict[str, RunOutcome]:
-    from dbos import DBOSClient
-
     url = settings.database_url()
     if not run_ids or (url.startswith("sqlite") and not (settings.data_dir / "specmill.sqlite").exists()):
         return {}
-    client = DBOSClient(system_database_url=url)
-    try:
+    with queries.dbos_client(settings) as client:
         return outcomes_of(client.list_workflows(workflow_ids=run_ids, load_input=False, load_output=True))
-    finally:
-        client.destroy()
 
 
-def _traced(fn: Callable[..., T]) -> Callable[..., T]:
-    """Keep a failure's plain Python traceback on the exception DBOS records for the step."""
-
-    def call(*args: Any) -> T:
-        try:
-            return fn(*args)
-        except Exception as exc:
-            exc.add_note(traceback.format_exc())
-            raise
-
-    call.__name__ = call.__qualname__ = getattr(fn, "__name__", "step")
-    return call
-
-
-def _step(sweep_id: str, name: str, fn: Callable[..., T], *args: Any, retry: dict[str, Any] | None = None) -> T:
-    """A checkpointed step; when retries run out, the last real error is raised, not DBOS's wrapper."""
-    log.debug("[%s] %s", sweep_id, name)
-    try:
-        return DBOS.run_step({"name": name, **(retry or {})}, _traced(fn), *args)
-    except DBOSMaxStepRetriesExceeded as exc:
-        last = exc.errors[-1] if exc.errors else exc
-        last.add_note(f"step {name} of sweep {sweep_id} gave up after {len(exc.errors)} attempt(s)")
-        raise last from None
+clock = durable("sweep.clock", _now)
+find_specs = durable("sweep.discover", discover_specs, retry=Retry.SERVICE, announce=True)
+check_runs = durable("sweep.check_runs", run_outcomes)
+list_queued_runs = durable("sweep.queued_runs", queued_runs)
+supersede = durable("sweep.supersede", cancel_queued)
+find_previous_sweep = durable("sweep.previous", previous_sweep)
+report = durable("sweep.report", write_report, retry=Retry.SERVICE)
+final_status = durable("sweep.final_status", write_final_status, retry=Retry.SERVICE)
+index_run = durable("sweep.index_run", _index_run)

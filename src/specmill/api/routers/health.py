@@ -8,7 +8,7 @@ import asyncio
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from specmill import read_model
+from specmill import queries
 from specmill.api.deps import RunsDep
 from specmill.api.schemas import CheckResult, Health
 from specmill.ports import SpecStore
@@ -19,7 +19,7 @@ CHECK_TIMEOUT_S = 10.0
 
 @router.get("/healthz", responses={503: {"model": Health, "description": "a dependency is unreachable"}})
 async def healthz(runs: RunsDep) -> Health:
-    database, memory = await asyncio.gather(_check(read_model.ping()), _check(_basic_memory(runs.container.spec_store)))
+    database, memory = await asyncio.gather(_check(queries.ping()), _check(_basic_memory(runs.container.spec_store)))
     health = Health(status="ok" if database.ok and memory.ok else "unavailable", system_database=database, basic_memory=memory)
     if health.status != "ok":
         return JSONResponse(health.model_dump(), status_code=503)  # type: ignore[return-value]

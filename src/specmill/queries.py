@@ -1,0 +1,154 @@
+"""What specmill reads of DBOS's own records: a run's status, its recorded steps, its event stream.
+
+The async reads serve the API's event loop and need DBOS launched in this process. The `recorded_*`
+reads go through a `DBOSClient`, for CLI commands that must not launch (a launch would make the
+command an executor that recovers pending runs). specmill's own tables are read through `run_index`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from dbos import DBOS, DBOSClient
+
+from specmill import names, run_index
+from specmill.config import Settings
+from specmill.models import RunRequest, RunResult
+
+
+@dataclass(frozen=True)
+class RunState:
+    """A run as DBOS recorded it; times are Unix epoch milliseconds."""
+
+    run_id: str
+    status: str
+    request: RunRequest | None
+    result: RunResult | None
+    error: BaseException | None
+    created_ms: int | None
+    updated_ms: int | None
+    completed_ms: int | None
+    forked_from: str | None
+
+    @property
+    def active(self) -> bool:
+        return self.status in ("ENQUEUED", "PENDING", "DELAYED")
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    step_id: int
+    name: str
+    output: Any
+    error: BaseException | None
+    started_ms: int | None
+    completed_ms: int | None
+
+
+async def run_state(run_id: str) -> RunState | None:
+    status = await DBOS.get_workflow_status_async(run_id)
+    return state_of(status) if status is not None and status.name == names.RUN_WORKFLOW else None
+
+
+async def run_states(run_ids: list[str]) -> dict[str, RunState]:
+    """Status and result of several runs in one query (inputs are left in the database)."""
+    if not run_ids:
+        return {}
+    statuses = await DBOS.list_workflows_async(
+        workflow_ids=run_ids, name=names.RUN_WORKFLOW, load_input=False, load_output=True,
+    )
+    return {s.workflow_id: state_of(s) for s in statuses}
+
+
+async def run_steps(run_id: str, *, load_output: bool = True) -> list[StepRecord]:
+    steps = await DBOS.list_workflow_steps_async(run_id, load_output=load_output)
+    return [step_of(s) for s in steps]
+
+
+async def run_events(run_id: str, offset: int) -> AsyncIterator[tuple[int, Any]]:
+    """(offset, event) from the run's progress stream, waiting for more until the run ends."""
+    values = DBOS.read_stream_async(run_id, names.EVENTS_STREAM, offset=offset)
+    try:
+        async for value in values:
+            yield offset, value
+            offset += 1
+    finally:
+        await values.aclose()
+
+
+async def ping() -> None:
+    """Raise unless the system database and specmill's tables answer."""
+    await DBOS.list_workflows_async(limit=1, load_input=False, load_output=False)
+    await run_index.read_async(lambda conn: conn.execute(sa.text("SELECT 1")).scalar_one())
+
+
+def state_of(status: Any) -> RunState:
+    """A DBOS `WorkflowStatus` (from DBOS or from a `DBOSClient`) as a run."""
+    args = (status.input or {}).get("args") or ()
+    request = args[0] if args and isinstance(args[0], RunRequest) else None
+    result = status.output if isinstance(status.output, RunResult) else None
+    return RunState(
+        run_id=status.workflow_id, status=status.status, request=request, result=result,
+        error=status.error, created_ms=status.created_at, updated_ms=status.updated_at,
+        completed_ms=status.completed_at, forked_from=status.forked_from,
+    )
+
+
+def step_of(step: Any) -> StepRecord:
+    """A DBOS `StepInfo` as a step of a run."""
+    return StepRecord(
+        step_id=step["function_id"], name=step["function_name"], output=step["output"], error=step["error"],
+        started_ms=step["started_at_epoch_ms"], completed_ms=step["completed_at_epoch_ms"],
+    )
+
+
+@contextmanager
+def dbos_client(settings: Settings) -> Iterator[DBOSClient]:
+    """A client on the system database: reads and commands without becoming an executor."""
+    client = DBOSClient(system_database_url=settings.database_url())
+    try:
+        yield client
+    finally:
+        client.destroy()
+
+
+def recorded_run(settings: Settings, run_id: str) -> tuple[str, str | None] | None:
+    """(status, executor id) of a recorded run, read without launching DBOS; None if unknown."""
+    if settings.database_url().startswith("sqlite") and not (settings.data_dir / "specmill.sqlite").exists():
+        return None
+    with dbos_client(settings) as client:
+        try:
+            status = client.retrieve_workflow(run_id).get_status()
+        except Exception:
+            return None
+    return status.status, status.executor_id
+
+
+def recorded_runs(settings: Settings, status: str | None = None, limit: int = 50) -> list[dict[str, object]]:
+    """The newest runs as DBOS recorded them (no launch), for `specmill runs list`."""
+    with dbos_client(settings) as client:
+        found = client.list_workflows(name=names.RUN_WORKFLOW, status=status.upper() if status else None,
+                                      limit=limit, sort_desc=True, load_input=False, load_output=False)
+    return [{"run_id": w.workflow_id, "status": w.status, "executor_id": w.executor_id, "app_version": w.app_version,
+             "queue": w.queue_name, "created_at_ms": w.created_at, "updated_at_ms": w.updated_at,
+             "forked_from": w.forked_from} for w in found]
+
+
+def recorded_steps(settings: Settings, run_id: str) -> list[dict[str, object]]:
+    """Every recorded step of a run: id, name, start and end (ms), and a failed step's error."""
+    with dbos_client(settings) as client:
+        found = client.list_workflow_steps(run_id, load_output=True)
+    return [{"step": s["function_id"], "name": s["function_name"], "started_at_ms": s["started_at_epoch_ms"],
+             "completed_at_ms": s["completed_at_epoch_ms"], "error": _describe(s["error"])} for s in found]
+
+
+def _describe(error: BaseException | None) -> str | None:
+    """A step that ran out of retries is recorded as DBOS's wrapper; show the last real error."""
+    if error is None:
+        return None
+    last = (getattr(error, "errors", None) or [error])[-1]
+    return f"{type(last).__name__}: {last}"

@@ -1,0 +1,103 @@
+"""One run's context, and the status it writes back into its spec.
+
+`Run` is what every step of a run needs to know about it, frozen once the workspace exists, so
+that a step call reads like the process: `update_spec(run=run, status=Status.in_progress(...))`.
+Its limits are derived from the request and the playbook in one place, so the loop and the spec
+section can never disagree about how many iterations a run has.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from specmill.models import Budget, Ledger, RunRequest, RunStatus, Spec, StopReason, TestReport, Verdict, WorkspaceState
+from specmill.playbooks import Playbook
+
+SpecStatus = Literal["in-progress", "implemented", "needs-attention"]
+
+
+class Limits(BaseModel):
+    """How far a run may go before it stops: iterations, model calls per round, loops, money."""
+
+    model_config = ConfigDict(frozen=True)
+
+    max_iterations: int = Field(ge=1, description="Implement -> test -> validate rounds.")
+    max_turns: int = Field(ge=1, description="Model calls per implement round.")
+    repeat_limit: int = Field(ge=2, description="The same tool call with the same result this often ends a round.")
+    budget: Budget = Field(default_factory=Budget)
+
+    @classmethod
+    def of(cls, request: RunRequest, playbook: Playbook) -> Limits:
+        """The request's choices win over the playbook's defaults."""
+        return cls(
+            max_iterations=request.max_iterations or playbook.max_iterations,
+            max_turns=playbook.max_turns,
+            repeat_limit=playbook.repeat_limit,
+            budget=Budget(usd=request.budget_usd or playbook.budget_usd,
+                          tokens=request.budget_tokens or playbook.budget_tokens),
+        )
+
+
+class Run(BaseModel):
+    """Who the run is, what it was asked, how it works and where its files live."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    request: RunRequest
+    playbook: Playbook
+    spec: Spec
+    workspace: WorkspaceState
+
+    @property
+    def limits(self) -> Limits:
+        return Limits.of(self.request, self.playbook)
+
+
+class Status(BaseModel):
+    """What one spec update says: the frontmatter status and the Implementation Status section."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: SpecStatus
+    head: str
+    attempt: int = 0
+    tests: TestReport | None = None
+    verdict: Verdict | None = None
+    ledger: Ledger = Field(default_factory=Ledger)
+    reason: str = ""
+    outcome: RunStatus | None = Field(default=None, description="How the run ended; None while it goes on.")
+
+    @classmethod
+    def in_progress(
+        cls, *, head: str, attempt: int = 0, tests: TestReport | None = None, ledger: Ledger | None = None,
+    ) -> Status:
+        return cls(name="in-progress", head=head, attempt=attempt, tests=tests, ledger=ledger or Ledger())
+
+    @classmethod
+    def finished(cls, work: Work, outcome: RunStatus, reason: str = "") -> Status:
+        return cls(
+            name="implemented" if outcome == "succeeded" else "needs-attention", head=work.head, attempt=work.attempt,
+            tests=work.report, verdict=work.verdict, ledger=work.ledger, reason=reason, outcome=outcome,
+        )
+
+
+class Work(BaseModel):
+    """Where the implement/test/validate loop stands: the workflow's only mutable state, rebuilt
+    identically on every replay from the steps' recorded outputs."""
+
+    head: str
+    attempt: int = 0
+    ledger: Ledger = Field(default_factory=Ledger)
+    report: TestReport | None = None
+    verdict: Verdict | None = None
+    feedback: str = ""
+    round_detail: str = Field(default="", description="Why the last implement round stopped, when not by the model's choice.")
+    stops: list[StopReason] = Field(default_factory=list, description="Why each implement round ended.")
+    longest_test_s: float = 0.0
+
+    @property
+    def accepted(self) -> bool:
+        return self.report is not None and self.verdict is not None and self.report.ok and self.verdict.all_met
