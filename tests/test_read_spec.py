@@ -126,3 +126,92 @@ def test_read_spec_goes_through_the_store() -> None:
         assert len(read_spec(store, identifier, "specs").criteria) == 5
     with pytest.raises(SpecNotFound, match="'specs/missing' not found in Basic Memory project 'specs'"):
         read_spec(store, "specs/missing", "specs")
+
+
+# The shape of Basic Memory's own specs: criteria as plain bullets under '### Success Criteria'.
+REAL_SPEC = """---
+title: 'SPEC-42: Faster Sync'
+type: spec
+status: draft
+tags:
+- sync
+---
+
+# SPEC-42: Faster Sync
+
+## Why
+
+Sync loads every file into memory:
+- 1.5 GB peak on a 2,600-file project
+
+## What
+
+- scan with `os.scandir()` and compare mtime and size
+- stream checksums of large files
+
+## How to Evaluate
+
+### Success Criteria
+
+**Memory**:
+- Peak memory under 500 MB for 2,000+ files
+- Large files are read in chunks:
+  - 64 KB at a time
+  - never the whole file
+
+**Speed**:
+1. Initial scan under 30 seconds
+
+### Test Plan
+- unit tests for the mtime comparison
+- a load test with 1,000 files
+
+## Implementation Status
+
+- Status: **failed**
+
+### Success Criteria
+- specmill's own section is not the author's
+"""
+
+
+def test_plain_bullets_under_success_criteria_are_the_criteria() -> None:
+    spec = parse_spec(note(REAL_SPEC, title="SPEC-42: Faster Sync"))
+    assert [(c.text, c.checked, c.section) for c in spec.criteria] == [
+        ("Peak memory under 500 MB for 2,000+ files", False, "Success Criteria"),
+        ("Large files are read in chunks: 64 KB at a time; never the whole file", False, "Success Criteria"),
+        ("Initial scan under 30 seconds", False, "Success Criteria"),
+    ]
+    assert spec.frontmatter["status"] == "draft"
+    assert {"Why", "What", "How to Evaluate", "Success Criteria", "Test Plan"} <= set(spec.sections)
+    assert "Success Criteria (2)" not in spec.sections
+
+
+@pytest.mark.parametrize("heading", ["## Success criteria", "### ACCEPTANCE CRITERIA", "## Acceptance Criteria:"])
+def test_plain_bullets_count_under_any_heading_that_names_criteria(heading: str) -> None:
+    spec = parse_spec(note(f"# Spec\n\n{heading}\n\n- it works\n- it is fast\n"))
+    assert [c.text for c in spec.criteria] == ["it works", "it is fast"]
+
+
+def test_plain_bullets_elsewhere_are_not_criteria() -> None:
+    for content in (
+        "# Spec\n\n## How to Evaluate\n- a test plan, not a checklist\n",
+        "# Spec\n\n## Requirements\n- a requirement\n",
+        "# Spec\n\n## Implementation Status\n\n### Success Criteria\n- specmill's own\n",
+    ):
+        with pytest.raises(SpecWithoutCriteria):
+            parse_spec(note(content))
+
+
+def test_a_section_with_checkboxes_ignores_its_plain_bullets() -> None:
+    content = "# Spec\n\n## Success Criteria\n- context, not a criterion\n- [ ] the criterion\n\n" \
+        "## Acceptance Criteria\n- plain, in a section without boxes\n"
+    assert [(c.text, c.section) for c in parse_spec(note(content)).criteria] == [
+        ("the criterion", "Success Criteria"),
+        ("plain, in a section without boxes", "Acceptance Criteria"),
+    ]
+
+
+def test_nested_criteria_headings_do_not_count_an_item_twice() -> None:
+    content = "# Spec\n\n## Success Criteria\n\n### Acceptance criteria\n- once\n"
+    assert [(c.text, c.section) for c in parse_spec(note(content)).criteria] == [("once", "Acceptance criteria")]

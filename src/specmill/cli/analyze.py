@@ -7,7 +7,6 @@ about a repository - and tune the budget - before paying for a run.
 from __future__ import annotations
 
 import json
-import re
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -19,7 +18,6 @@ from specmill.config import Settings
 from specmill.errors import BadInput, SpecmillError, SpecWithoutCriteria
 from specmill.models import Note, Spec
 
-_H1 = re.compile(r"^#[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
 
 
 def register(app: typer.Typer) -> None:
@@ -59,7 +57,8 @@ def analyze(
 
 def lenient_spec(note: Note) -> Spec:
     """The note as a Spec even without success criteria: a map needs words, not a checklist."""
-    from specmill.phases.read_spec import parse_frontmatter, parse_spec, split_frontmatter
+    from specmill.markdown import parse_frontmatter, split_frontmatter
+    from specmill.phases.read_spec import parse_spec
 
     try:
         return parse_spec(note)
@@ -78,9 +77,15 @@ def _spec_from_file(path: Path) -> Spec:
         raise BadInput(f"spec file {path} does not exist: pass the path of a Markdown spec") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise BadInput(f"spec file {path} cannot be read as UTF-8 text ({type(exc).__name__}): pass a Markdown file") from None
-    heading = _H1.search(content)
-    return lenient_spec(Note(project="local", permalink=path.stem, title=heading.group(1) if heading else "",
-                             content=content))
+    return lenient_spec(Note(project="local", permalink=path.stem, title=_first_title(content), content=content))
+
+
+def _first_title(content: str) -> str:
+    """The body's first level-1 heading: a `#` line in the frontmatter or in code is not a title."""
+    from specmill.markdown import scan_headings, split_frontmatter, split_lines
+
+    _, body = split_frontmatter(content)
+    return next((heading.text for heading in scan_headings(split_lines(body)) if heading.level == 1), "")
 
 
 def _spec_from_store(settings: Settings, identifier: str, project: str | None) -> Spec:

@@ -13,8 +13,8 @@ import re
 import yaml
 
 from specmill.errors import NoteConflict
+from specmill.markdown import STATUS_HEADING, split_frontmatter, split_lines, status_spans
 from specmill.models import Ledger, Note, TestReport, Usage, Verdict
-from specmill.phases.read_spec import STATUS_HEADING, split_frontmatter, status_spans
 from specmill.ports.spec_store import SpecStore
 
 _STATUS_KEY = re.compile(r"^status[ \t]*:(.*)$")
@@ -114,7 +114,7 @@ def merge_status(content: str, section: str, status: str) -> str:
     Every other byte of the note is kept. Extra status sections (from some earlier
     mishap) are removed, so the result always holds exactly one.
     """
-    if not status_spans(section.splitlines(keepends=True)[:1]):
+    if not status_spans(split_lines(section)[:1]):
         raise ValueError(f"section must start with '## {STATUS_HEADING}', got {section[:40]!r}")
     newline = _newline_of(content)
     section = section if section.endswith("\n") else section + "\n"
@@ -127,7 +127,7 @@ def merge_status(content: str, section: str, status: str) -> str:
     else:
         block = f"---{newline}{_status_line(status, newline)}---{newline}{newline}"
 
-    lines = body.splitlines(keepends=True)
+    lines = split_lines(body)
     spans = status_spans(lines)
     if not spans:
         if body and not body.endswith("\n"):

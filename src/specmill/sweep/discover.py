@@ -24,7 +24,8 @@ from typing import Any
 from specmill.config import Settings
 from specmill.errors import BadInput, SpecNotFound
 from specmill.models import Note, RunRequest
-from specmill.phases.read_spec import parse_frontmatter, parse_spec, split_frontmatter
+from specmill.markdown import parse_frontmatter, split_frontmatter
+from specmill.phases.read_spec import parse_spec
 from specmill.ports.spec_store import SpecStore
 from specmill.preflight import check_request
 from specmill.sweep.models import Candidate, Discovery, NoteIndex, NoteRef, Skipped, SweepConfig

@@ -12,8 +12,8 @@ import hashlib
 import json
 
 from specmill.errors import NoteConflict
+from specmill.markdown import scan_headings, section_end, split_frontmatter, split_lines
 from specmill.models import Note
-from specmill.phases.read_spec import scan_headings, section_end, split_frontmatter
 from specmill.ports.spec_store import SpecStore
 from specmill.sweep.discover import NOT_READY
 from specmill.sweep.models import RunOutcome, SweepResult
@@ -78,12 +78,14 @@ def render_final_status(outcomes: list[RunOutcome], by_sweep: str) -> str:
 def merge_section(content: str, section: str) -> str:
     """Put `section` (a `## ` heading and its body) in place of the note's section of that
     heading, or append it; every other byte stays."""
-    heading = section.splitlines()[0].lstrip("#").strip()
+    own = scan_headings(split_lines(section))
+    if not own or own[0].line != 0 or own[0].level != 2:
+        raise ValueError(f"section must start with a '## ' heading, got {section[:40]!r}")
     block, body = split_frontmatter(content)
-    lines = body.splitlines(keepends=True)
+    lines = split_lines(body)
     headings = scan_headings(lines)
     for position, found in enumerate(headings):
-        if found.level == 2 and found.text == heading:
+        if found.level == 2 and found.text == own[0].text:
             end = section_end(headings, position, len(lines), 2)
             tail = "".join(lines[end:])
             return block + "".join(lines[: found.line]) + section + ("\n" + tail if tail else "")

@@ -13,8 +13,8 @@ import json
 import re
 from typing import Any
 
+from specmill.markdown import parse_frontmatter, split_frontmatter, split_lines, status_spans
 from specmill.models import Spec
-from specmill.phases.read_spec import parse_frontmatter, split_frontmatter, status_spans
 
 # Keys compared casefolded: a person's `Status: ready` sits beside specmill's `status:` line.
 IGNORED_KEYS = frozenset({"status", "permalink"})
@@ -25,7 +25,7 @@ MAX_RUN_ID = 100  # the API's run id pattern allows 100 characters
 def spec_version(content: str, name: str = "spec") -> str:
     """sha256 of the note's meaning; raises BadInput when the frontmatter is not YAML."""
     block, body = split_frontmatter(content.replace("\r\n", "\n"))
-    lines = body.splitlines(keepends=True)
+    lines = split_lines(body)
     dropped = {index for start, end in status_spans(lines) for index in range(start, end)}
     return _digest(parse_frontmatter(block, name), [line for index, line in enumerate(lines) if index not in dropped])
 
