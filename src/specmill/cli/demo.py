@@ -20,7 +20,7 @@ def demo() -> None:
     from specmill import example, runtime
     from specmill.cli.run import _execute, _fail
     from specmill.errors import SpecmillError
-    from specmill.testing.messages_server import MessagesServer
+    from specmill.replay.server import MessagesServer
 
     settings = Settings()
     root = (settings.data_dir / "demo").resolve()
