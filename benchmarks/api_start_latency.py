@@ -29,7 +29,7 @@ from _common import ROOT, machine, percentile, postgres_database, table  # noqa:
 import httpx
 
 from specmill import example
-from specmill.testing.messages_server import MessagesServer
+from specmill.replay.server import MessagesServer
 
 
 def free_port() -> int:

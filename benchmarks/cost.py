@@ -18,14 +18,14 @@ import anthropic
 
 from specmill import runtime
 from specmill.adapters.anthropic_model import AnthropicModel
-from specmill.adapters.fixed_repo_analysis import FixedRepoAnalyzer
 from specmill.adapters.git_worktree import GitWorktreeWorkspace
 from specmill.adapters.memory_spec_store import MemorySpecStore
 from specmill.adapters.pytest_runner import SubprocessTestRunner
 from specmill.config import Settings
 from specmill.container import Container
 from specmill.models import RunRequest
-from specmill.testing.messages_server import MessagesServer
+from specmill.ports.repo_analysis import FixedRepoAnalyzer
+from specmill.replay.server import MessagesServer
 from tests import cost_scenarios, scenarios
 from tests.fixtures.git_repos import CALC_FILES, init_repo
 

@@ -21,14 +21,15 @@ from _common import machine, median, postgres_database, table  # noqa: I001
 from dbos import DBOS
 
 from specmill import runtime, workflow
-from specmill.adapters.fixed_repo_analysis import FixedRepoAnalyzer
 from specmill.adapters.git_worktree import GitWorktreeWorkspace
 from specmill.adapters.memory_spec_store import MemorySpecStore
 from specmill.adapters.pytest_runner import SubprocessTestRunner
-from specmill.adapters.scripted_model import ScriptedModel
 from specmill.config import Settings
 from specmill.container import Container
 from specmill.models import PatternBrief, RunRequest
+from specmill.ports.model import ScriptedModel
+from specmill.ports.repo_analysis import FixedRepoAnalyzer
+from specmill.replay.scripts import Script
 from tests import scenarios
 from tests.fixtures.git_repos import CALC_FILES, init_repo
 
@@ -52,7 +53,9 @@ def _container(settings: Settings) -> Container:
     store = MemorySpecStore()
     store.write_note("specs", scenarios.SPEC_TITLE, "specs", scenarios.SPEC)
     brief = PatternBrief(markdown="calc: a flat package", tokens=6, budget=4000)
-    return Container(settings, store, ScriptedModel(scenarios.succeeds_first_time()), GitWorktreeWorkspace(settings.data_dir), SubprocessTestRunner(), FixedRepoAnalyzer(brief))
+    model = ScriptedModel(Script.load(scenarios.succeeds_first_time()))
+    return Container(settings, store, model, GitWorktreeWorkspace(settings.data_dir), SubprocessTestRunner(),
+                     FixedRepoAnalyzer(brief))
 
 
 def _durations(run_id: str) -> dict[str, float]:
@@ -72,7 +75,7 @@ def measure(database_url: str | None, steps: int, runs: int) -> list[object]:
             orchestration, totals = [], []
             for i in range(runs):
                 repo = init_repo(Path(tmp) / f"repo{i}", dict(CALC_FILES))
-                container.model = ScriptedModel(scenarios.succeeds_first_time())
+                container.model = ScriptedModel(Script.load(scenarios.succeeds_first_time()))
                 started = time.perf_counter()
                 runtime.start_run(RunRequest(spec="specs/multiply", repo=str(repo), project="specs"), f"bench-{i}")
                 total = time.perf_counter() - started

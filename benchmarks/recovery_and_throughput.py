@@ -33,7 +33,7 @@ from dbos import DBOSClient, EnqueueOptions
 from specmill import __version__
 from specmill.adapters.basic_memory import BasicMemorySpecStore, basic_memory_env
 from specmill.models import RunRequest
-from specmill.testing.messages_server import MessagesServer
+from specmill.replay.server import MessagesServer
 from tests import scenarios
 from tests.fixtures.cli import pause_at
 from tests.fixtures.git_repos import CALC_FILES

@@ -32,13 +32,14 @@ from dbos import DBOS
 
 from specmill import runtime
 from specmill.adapters.basic_memory import BasicMemorySpecStore, basic_memory_env
-from specmill.adapters.fixed_repo_analysis import FixedRepoAnalyzer
 from specmill.adapters.git_worktree import GitWorktreeWorkspace
 from specmill.adapters.pytest_runner import SubprocessTestRunner
-from specmill.adapters.scripted_model import ScriptedModel
 from specmill.config import Settings
 from specmill.container import Container
 from specmill.models import PatternBrief
+from specmill.ports.model import ScriptedModel
+from specmill.ports.repo_analysis import FixedRepoAnalyzer
+from specmill.replay.scripts import Script
 from specmill.sweep import workflow as sweeps
 from specmill.sweep.models import SweepRequest
 from tests import scenarios
@@ -72,8 +73,9 @@ def measure(database: str | None, root: Path, store: BasicMemorySpecStore, repo:
     settings = Settings(data_dir=data, system_database_url=database, project=PROJECT, executor_id="bench-sweep",
                         sweep_folders="backlog", sweep_repos=f"calc={repo}")
     brief = PatternBrief(markdown="", tokens=0, budget=4000)
-    container = Container(settings, store, ScriptedModel(scenarios.succeeds_first_time()), GitWorktreeWorkspace(data),
-                          SubprocessTestRunner(), FixedRepoAnalyzer(brief))
+    model = ScriptedModel(Script.load(scenarios.succeeds_first_time()))
+    container = Container(settings, store, model, GitWorktreeWorkspace(data), SubprocessTestRunner(),
+                          FixedRepoAnalyzer(brief))
     runtime.launch(settings, container, queues=[])
     try:
         runtime.register_run_queue(settings)

@@ -14,13 +14,14 @@ import psycopg
 from dbos import DBOS
 
 from specmill import runtime
-from specmill.adapters.fixed_repo_analysis import FixedRepoAnalyzer
 from specmill.adapters.git_worktree import GitWorktreeWorkspace
 from specmill.adapters.pytest_runner import SubprocessTestRunner
-from specmill.adapters.scripted_model import ScriptedModel
 from specmill.container import Container
 from specmill.models import PatternBrief, RunRequest, RunResult
 from specmill.ports import SpecStore, TestRunner
+from specmill.ports.model import ScriptedModel
+from specmill.ports.repo_analysis import FixedRepoAnalyzer
+from specmill.replay.scripts import Script
 from tests.fixtures.runtime import make_settings
 
 BRIEF = PatternBrief(markdown="calc is a flat package; tests live in tests/.", tokens=12, budget=4000)
@@ -42,7 +43,7 @@ def start(
     **request: Any,
 ) -> tuple[RunResult, ScriptedModel, Container]:
     """Launch specmill in this process with these ports and run one spec to its end."""
-    model = script if hasattr(script, "complete") else ScriptedModel(script)
+    model = script if hasattr(script, "complete") else ScriptedModel(Script.load(script))
     config = make_settings(data_dir, database_url, **(settings or {}))
     container = Container(config, store, model, GitWorktreeWorkspace(config.data_dir),
                           runner or SubprocessTestRunner.from_settings(config), FixedRepoAnalyzer(brief))

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from specmill.adapters.fixed_repo_analysis import FixedRepoAnalyzer
 from specmill.adapters.repo_map import RepoMapAnalyzer
 from specmill.models import PatternBrief
 from specmill.phases.analyze_patterns import analyze_patterns
+from specmill.ports.repo_analysis import FixedRepoAnalyzer
 from tests.repo_map_samples import SERVICE, make_spec, write_repo
 
 SPEC = make_spec("Delete a user")

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from specmill.adapters.scripted_model import ScriptedModel
-from specmill.adapters.token_estimate import estimate_request_tokens
+from specmill.ports.model import ScriptedModel
+from specmill.replay.scripts import Script
 from tests import scenarios
 from tests.fixtures.api import wait_for_status
 
 
 def test_a_run_stopped_by_its_budget_reports_its_cost_and_resumes_with_a_higher_cap(api_client, calc_repo: Path) -> None:
-    model = ScriptedModel(scenarios.succeeds_first_time())
+    model = ScriptedModel(Script.load(scenarios.succeeds_first_time()))
     client = api_client(model)
     start = {"spec": "specs/multiply", "repo": str(calc_repo)}
     reference = client.post("/runs", json=start).json()["run_id"]
@@ -19,7 +19,7 @@ def test_a_run_stopped_by_its_budget_reports_its_cost_and_resumes_with_a_higher_
     assert done["cost_usd"] > 0 and done["ledger"]["phases"]["implement"]["calls"] == 5
 
     implement = [r for r in model.requests if r.tool_choice is None]
-    sizes = [estimate_request_tokens(r) for r in implement]
+    sizes = [model.count_tokens(r) for r in implement]  # what the budget check measures
     assert sizes[2] - sizes[1] > 20  # the third call is measurably bigger than the second
     cap = implement[0].max_tokens + (sizes[1] + sizes[2]) // 2  # room for two calls' worst case, not three
 

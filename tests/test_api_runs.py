@@ -6,8 +6,9 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from specmill.adapters.scripted_model import ScriptedModel
 from specmill.models import ModelRequest, ModelTurn
+from specmill.ports.model import ScriptedModel
+from specmill.replay.scripts import Script
 from tests import scenarios
 from tests.fixtures.api import read_sse, wait_for_status
 from tests.fixtures.git_repos import git
@@ -20,7 +21,7 @@ STEP_NAMES_OF_ONE_ATTEMPT = (
 
 
 def test_a_run_started_over_http_streams_its_progress_to_the_end_and_reads_back(api_client, database, calc_repo: Path) -> None:
-    client = api_client(ScriptedModel(scenarios.succeeds_first_time()), database)
+    client = api_client(ScriptedModel(Script.load(scenarios.succeeds_first_time())), database)
     started = client.post("/runs", json={"spec": "specs/multiply", "repo": str(calc_repo)})
     assert started.status_code == 202, started.text
     run_id = started.json()["run_id"]
@@ -63,7 +64,7 @@ def test_a_run_started_over_http_streams_its_progress_to_the_end_and_reads_back(
 
 
 def test_the_same_idempotency_key_returns_the_same_run_and_bad_requests_fail_at_once(api_client, calc_repo: Path, tmp_path: Path) -> None:
-    client = api_client(ScriptedModel(scenarios.succeeds_first_time()))
+    client = api_client(ScriptedModel(Script.load(scenarios.succeeds_first_time())))
     body = {"spec": "specs/nope", "repo": str(calc_repo)}
     first = client.post("/runs", json=body, headers={"Idempotency-Key": "job-42"})
     again = client.post("/runs", json=body, headers={"Idempotency-Key": "job-42"})
@@ -86,7 +87,7 @@ def test_the_same_idempotency_key_returns_the_same_run_and_bad_requests_fail_at_
 
 
 def test_runs_list_newest_first_with_filters_and_a_cursor(api_client, calc_repo: Path) -> None:
-    client = api_client(ScriptedModel(scenarios.succeeds_first_time()))
+    client = api_client(ScriptedModel(Script.load(scenarios.succeeds_first_time())))
     ids = [client.post("/runs", json={"spec": f"specs/missing-{n}", "repo": str(calc_repo)}).json()["run_id"] for n in range(5)]
     for run_id in ids:
         wait_for_status(client.get, run_id, {"error"})
@@ -109,7 +110,7 @@ def test_runs_list_newest_first_with_filters_and_a_cursor(api_client, calc_repo:
 
 def test_a_cancelled_run_stops_and_resumes_to_the_end_without_repeating_finished_calls(api_client, calc_repo: Path) -> None:
     gate, calls = threading.Event(), []
-    scripted = ScriptedModel(scenarios.succeeds_first_time())
+    scripted = ScriptedModel(Script.load(scenarios.succeeds_first_time()))
 
     def respond(request: ModelRequest) -> ModelTurn:
         calls.append(request)
@@ -140,7 +141,7 @@ def test_a_cancelled_run_stops_and_resumes_to_the_end_without_repeating_finished
 
 
 def test_errors_have_one_shape_and_bodies_are_size_limited(api_client, calc_repo: Path) -> None:
-    client = api_client(ScriptedModel(scenarios.succeeds_first_time()), max_request_bytes=2048)
+    client = api_client(ScriptedModel(Script.load(scenarios.succeeds_first_time())), max_request_bytes=2048)
     cases = [
         (client.get("/runs/nope"), 404, "not_found"),
         (client.get("/runs/nope/diff"), 404, "not_found"),
@@ -166,7 +167,7 @@ def test_errors_have_one_shape_and_bodies_are_size_limited(api_client, calc_repo
 
 
 def test_bearer_tokens_guard_every_endpoint_but_the_health_check(api_client) -> None:
-    client = api_client(ScriptedModel(scenarios.succeeds_first_time()), api_tokens="alpha, beta")
+    client = api_client(ScriptedModel(Script.load(scenarios.succeeds_first_time())), api_tokens="alpha, beta")
     guarded = [("GET", "/runs"), ("GET", "/runs/x"), ("GET", "/runs/x/events"), ("GET", "/runs/x/diff"),
                ("POST", "/runs"), ("POST", "/runs/x/cancel"), ("POST", "/runs/x/resume"), ("POST", "/runs/x/fork"), ("GET", "/playbooks")]
     for method, path in guarded:

@@ -26,14 +26,15 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from specmill.adapters.fixed_repo_analysis import FixedRepoAnalyzer
 from specmill.adapters.git_worktree import GitWorktreeWorkspace
 from specmill.adapters.memory_spec_store import MemorySpecStore
 from specmill.adapters.pytest_runner import SubprocessTestRunner
-from specmill.adapters.scripted_model import ScriptedModel
 from specmill.api.app import create_app
 from specmill.config import Settings
 from specmill.container import Container
+from specmill.ports.model import ScriptedModel
+from specmill.ports.repo_analysis import FixedRepoAnalyzer
+from specmill.replay.scripts import Script
 from tests import scenarios
 from tests.fixtures.api import BRIEF, free_port
 from tests.fixtures.runtime import make_settings
@@ -49,7 +50,7 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 def live_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data_dir: Path = tmp_path_factory.mktemp("schema-api") / "data"
     config = make_settings(data_dir, queue_polling_interval_s=0.1, api_tokens=TOKEN)
-    container = Container(config, MemorySpecStore(), ScriptedModel(scenarios.succeeds_first_time()),
+    container = Container(config, MemorySpecStore(), ScriptedModel(Script.load(scenarios.succeeds_first_time())),
                           GitWorktreeWorkspace(data_dir), SubprocessTestRunner(), FixedRepoAnalyzer(BRIEF))
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(container=container), host="127.0.0.1", port=port, log_level="warning"))

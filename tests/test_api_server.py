@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from specmill import records
-from specmill.testing.messages_server import completed_counts
+from specmill.replay.server import completed_counts
 from tests import scenarios
 from tests.fixtures.api import read_sse, wait_for_status
 from tests.fixtures.git_repos import git

@@ -10,7 +10,7 @@ from dbos import DBOS
 
 from specmill.adapters.anthropic_model import AnthropicModel
 from specmill.models import ModelTurn
-from specmill.testing.messages_server import completed_counts, read_request_log
+from specmill.replay.server import completed_counts, read_request_log
 from tests import scenarios
 from tests.fixtures.api import free_port, read_sse, wait_for_status
 from tests.fixtures.git_repos import git

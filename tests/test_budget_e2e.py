@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from specmill.testing.messages_server import completed_counts
+from specmill.replay.server import completed_counts
 from tests import scenarios
 from tests.fixtures.cli import kill_when_called, specmill
 

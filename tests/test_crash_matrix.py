@@ -28,7 +28,7 @@ import pytest
 from dbos import DBOSClient
 
 from specmill.config import Settings
-from specmill.testing.messages_server import completed_counts
+from specmill.replay.server import completed_counts
 from tests import scenarios
 from tests.fixtures.cli import pause_at
 from tests.fixtures.git_repos import CALC_FILES, git, init_repo

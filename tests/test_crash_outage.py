@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from specmill.testing.messages_server import completed_counts, read_request_log
+from specmill.replay.server import completed_counts, read_request_log
 from tests import scenarios
 from tests.fixtures.messages_server import stop_messages_server
 from tests.test_e2e_cli import specmill

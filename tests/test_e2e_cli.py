@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from specmill.testing.messages_server import completed_counts
+from specmill.replay.server import completed_counts
 from tests import scenarios
 from tests.fixtures.cli import cli_env, kill_when_called, spec, specmill  # noqa: F401  (fixtures, and re-exported)
 from tests.fixtures.git_repos import CALC_FILES, git, init_repo

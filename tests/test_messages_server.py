@@ -16,8 +16,8 @@ from typing import Any
 import anthropic
 import pytest
 
-from specmill.testing.messages_server import MessagesServer, completed_counts, read_request_log
-from specmill.testing.scripts import Script, ScriptError, count_input_tokens
+from specmill.replay.scripts import Script, ScriptError, count_input_tokens
+from specmill.replay.server import MessagesServer, completed_counts, read_request_log
 from tests.fixtures.messages_server import stop_messages_server
 
 MODEL = "claude-test"

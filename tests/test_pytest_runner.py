@@ -10,8 +10,6 @@ from pathlib import Path
 import pytest
 
 from specmill.adapters.pytest_runner import SubprocessTestRunner
-from specmill.adapters.scripted_test_runner import ScriptedTestRunner
-from specmill.models import TestReport
 
 PYPROJECT = '[tool.pytest.ini_options]\npythonpath = ["."]\n'
 
@@ -185,16 +183,3 @@ def test_unusable_commands_are_reports_not_exceptions(runner, tmp_path) -> None:
     for command in ("", "python -c 'unterminated", "definitely-not-a-command-xyz --flag"):
         report = runner.run(tmp_path, command)
         assert not report.ok and report.errors == 1 and report.exit_code is None, command
-
-
-def test_scripted_runner_hands_out_queued_reports(tmp_path) -> None:
-    first = TestReport(command="x", exit_code=1, failed=1)
-    computed = lambda root, command, selection: TestReport(command=f"{command} {selection}", exit_code=0)  # noqa: E731
-    runner = ScriptedTestRunner([first, computed])
-    assert runner.run(tmp_path, "pytest") is first
-    assert runner.run(tmp_path, "pytest", "tests/a.py", 5.0).command == "pytest tests/a.py"
-    assert [c.selection for c in runner.calls] == [None, "tests/a.py"]
-    with pytest.raises(AssertionError, match="no report queued"):
-        runner.run(tmp_path, "pytest")
-    fallback = ScriptedTestRunner(default=first)
-    assert fallback.run(tmp_path, "pytest") is first

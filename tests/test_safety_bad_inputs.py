@@ -16,9 +16,10 @@ import pytest
 from dbos import DBOS
 
 from specmill import runtime
-from specmill.adapters.scripted_model import ScriptedModel
 from specmill.errors import BadInput, BasicMemoryUnavailable, UnknownRef
 from specmill.models import ModelRequest, ModelTurn, ToolOutcome
+from specmill.ports.model import ScriptedModel
+from specmill.replay.scripts import Script
 from tests import scenarios
 from tests.fixtures.git_repos import git
 from tests.safety_support import EDITOR, start, step_outputs, text, tool, tool_results
@@ -57,7 +58,7 @@ def test_every_entry_of_the_catalogue_has_a_test() -> None:
 def _after(calls: int, sabotage: Any, script: dict[str, Any]) -> ScriptedModel:
     """The scripted session, with `sabotage()` done during model call number `calls`, i.e.
     between two steps of the run."""
-    inner = ScriptedModel(script)
+    inner = ScriptedModel(Script.load(script))
     count = {"n": 0}
 
     def respond(request: ModelRequest) -> ModelTurn:
@@ -107,7 +108,7 @@ class _NonObjectInput(ScriptedModel):
     """The first reply asks for a tool with input that is a string, not a JSON object."""
 
     def __init__(self) -> None:
-        super().__init__(scenarios.succeeds_first_time())
+        super().__init__(Script.load(scenarios.succeeds_first_time()))
         self.calls = 0
 
     def complete(self, request: ModelRequest) -> ModelTurn:

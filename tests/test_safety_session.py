@@ -14,16 +14,17 @@ import pytest
 from fastapi.testclient import TestClient
 
 from specmill import progress
-from specmill.adapters.fixed_repo_analysis import FixedRepoAnalyzer
 from specmill.adapters.git_worktree import GitWorktreeWorkspace
 from specmill.adapters.memory_spec_store import MemorySpecStore
 from specmill.adapters.pytest_runner import SubprocessTestRunner
-from specmill.adapters.scripted_model import ScriptedModel
 from specmill.api.app import create_app
 from specmill.config import Settings
 from specmill.container import Container
 from specmill.models import PatternBrief, ToolOutcome
+from specmill.ports.model import ScriptedModel
+from specmill.ports.repo_analysis import FixedRepoAnalyzer
 from specmill.redaction import Redactor, redact_log_records
+from specmill.replay.scripts import Script
 from tests import scenarios
 from tests.fixtures.api import read_sse, wait_for_status
 from tests.fixtures.git_repos import git
@@ -119,7 +120,7 @@ def api(tmp_path: Path, store: MemorySpecStore, monkeypatch: pytest.MonkeyPatch)
     def open_(database: str | None, script: dict[str, Any]) -> tuple[TestClient, ScriptedModel, Settings]:
         config = make_settings(tmp_path / "data", database, queue_polling_interval_s=0.1,
                                secret_env="INTERNAL_SIGNING_SEED", test_env_allow="INTERNAL_SIGNING_SEED,ANTHROPIC_API_KEY")
-        model = ScriptedModel(script)
+        model = ScriptedModel(Script.load(script))
         brief = PatternBrief(markdown=f"calc/settings.py holds SERVICE_KEY = {REPO_KEY!r}.", tokens=20, budget=4000)
         container = Container(config, store, model, GitWorktreeWorkspace(config.data_dir),
                               SubprocessTestRunner.from_settings(config), FixedRepoAnalyzer(brief))

@@ -24,15 +24,16 @@ from dbos import DBOS
 from specmill import names, runtime
 from specmill.durable import durable
 from specmill.adapters.basic_memory_index import BasicMemoryNoteIndex
-from specmill.adapters.fixed_repo_analysis import FixedRepoAnalyzer
 from specmill.adapters.git_worktree import GitWorktreeWorkspace
 from specmill.adapters.pytest_runner import SubprocessTestRunner
-from specmill.adapters.scripted_model import ScriptedModel
 from specmill.cli import run as run_cli
 from specmill.config import Settings
 from specmill.container import Container
 from specmill.errors import BadInput
 from specmill.models import PatternBrief, RunRequest
+from specmill.ports.model import ScriptedModel
+from specmill.ports.repo_analysis import FixedRepoAnalyzer
+from specmill.replay.scripts import Script
 from specmill.sweep import workflow as sweeps
 from specmill.sweep.models import SweepRequest, SweepResult
 from tests import scenarios
@@ -140,7 +141,7 @@ def world(basic_memory: BasicMemoryInstance, tmp_path_factory: pytest.TempPathFa
         sweep_repos=f"calc={calc}", queue_polling_interval_s=0.1,
     )
     brief = PatternBrief(markdown="calc is a flat package; tests live in tests/.", tokens=12, budget=4000)
-    container = Container(settings, basic_memory.store, ScriptedModel(scenarios.succeeds_first_time()),
+    container = Container(settings, basic_memory.store, ScriptedModel(Script.load(scenarios.succeeds_first_time())),
                           GitWorktreeWorkspace(settings.data_dir), SubprocessTestRunner(), FixedRepoAnalyzer(brief))
     runtime.launch(settings, container, executor_id="sweep-tests", queues=[names.SWEEP_QUEUE])
     try:

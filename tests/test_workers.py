@@ -19,7 +19,7 @@ from dbos import DBOSClient, EnqueueOptions
 
 from specmill import __version__
 from specmill.models import RunRequest
-from specmill.testing.messages_server import completed_counts
+from specmill.replay.server import completed_counts
 from tests import scenarios
 
 pytestmark = [pytest.mark.basic_memory, pytest.mark.slow]

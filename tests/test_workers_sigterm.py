@@ -12,7 +12,7 @@ import pytest
 from dbos import DBOSClient
 
 from specmill.models import RunRequest
-from specmill.testing.messages_server import completed_counts
+from specmill.replay.server import completed_counts
 from tests import scenarios
 from tests.fixtures.git_repos import CALC_FILES
 from tests.test_workers import enqueue, poll, start_worker, statuses, worker_env

@@ -8,9 +8,10 @@ import pytest
 from dbos import DBOS
 
 from specmill import runtime
-from specmill.adapters.scripted_model import ScriptedModel
 from specmill.errors import ModelError, TransientModelError
 from specmill.models import ModelRequest, ModelTurn
+from specmill.ports.model import ScriptedModel
+from specmill.replay.scripts import Script
 from tests import scenarios
 
 HANGING_PLAYBOOK = """---
@@ -39,7 +40,7 @@ def test_a_test_command_that_hangs_is_killed_and_the_run_fails_with_the_reason(w
 
 def _failing(error: type[Exception], after: int) -> ScriptedModel:
     """Answers the scripted session, but raises `error` from call number `after` on."""
-    inner = ScriptedModel(scenarios.succeeds_first_time())
+    inner = ScriptedModel(Script.load(scenarios.succeeds_first_time()))
     calls = {"n": 0}
 
     def respond(request: ModelRequest) -> ModelTurn:
@@ -69,7 +70,7 @@ def test_a_run_that_failed_on_a_model_outage_resumes_without_repeating_completed
     steps_before = DBOS.list_workflow_steps("outage")
     assert len(outage.requests) == 2 + 3  # two answered calls, then three attempts at the third
 
-    healthy = ScriptedModel(scenarios.succeeds_first_time())
+    healthy = ScriptedModel(Script.load(scenarios.succeeds_first_time()))
     world.container.model = healthy
     result = runtime.continue_run("outage")
     assert result.status == "succeeded"

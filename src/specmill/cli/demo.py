@@ -21,7 +21,7 @@ def demo() -> None:
     from specmill.cli.errors import fail
     from specmill.cli.run import execute
     from specmill.errors import SpecmillError
-    from specmill.testing.messages_server import MessagesServer
+    from specmill.replay.server import MessagesServer
 
     settings = Settings()
     root = (settings.data_dir / "demo").resolve()

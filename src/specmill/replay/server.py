@@ -1,7 +1,8 @@
-"""A scripted, Messages-API-compatible HTTP server, so the real `anthropic` SDK runs offline.
+"""The offline replay model's server: a Messages-API-compatible HTTP server answering from a script,
+so the real `anthropic` SDK runs offline.
 
-Pure stdlib so it runs in a test's thread or as its own process
-(`python -m specmill.testing.messages_server --script FILE.json ...`). Every request is
+Pure stdlib so it runs in the demo's or a test's thread, or as its own process
+(`python -m specmill.replay.server --script FILE.json ...`). Every request is
 logged (append-only JSONL when `log_path` is set) first as `received`, then as `completed`
 only after the whole response was written, or `aborted` when the client went away; tests
 count completed entries per `request_sha256` to prove no call was answered twice.
@@ -28,7 +29,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from specmill.testing.scripts import (
+from specmill.replay.scripts import (
     InvalidRequest,
     PromptCache,
     Route,
@@ -365,7 +366,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 def main(argv: list[str] | None = None) -> int:
     """Run until SIGTERM/SIGINT; --port-file receives the bound port once listening."""
-    parser = argparse.ArgumentParser(prog="python -m specmill.testing.messages_server", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m specmill.replay.server", description=__doc__)
     parser.add_argument("--script", required=True, help="JSON script file")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)

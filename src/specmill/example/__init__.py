@@ -4,6 +4,11 @@
 the example repository becomes a fresh git repository under the data dir, the spec goes
 into an isolated Basic Memory project, and without ANTHROPIC_API_KEY the model is a
 loopback replay of a recorded session.
+
+The service and the spec ship inside this package as package data (see pyproject.toml), so
+an installed specmill runs the demo from anywhere. They are found beside this file rather
+than through `importlib.resources` because the service is copied as a whole directory tree,
+which needs real files; pip installs specmill as plain files.
 """
 
 from __future__ import annotations
@@ -15,9 +20,12 @@ import subprocess
 from pathlib import Path
 
 from specmill.errors import BadInput, ServiceUnavailable
+from specmill.replay import RECORDINGS
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-RECORDING = Path(__file__).resolve().parent / "testing" / "recordings" / "demo.json"
+_HERE = Path(__file__).resolve().parent
+SERVICE = _HERE / "greeting-service"
+SPECS = _HERE / "specs"
+RECORDING = RECORDINGS / "demo.json"
 SPEC_FILE = "goodbye-endpoint.md"
 SPEC_PERMALINK = "specs/goodbye-endpoint"
 PROJECT = "specmill-demo"
@@ -29,12 +37,12 @@ _GIT_IDENTITY = {
 
 def prepare_repository(root: Path) -> Path:
     """A fresh git repository holding the example service."""
-    source = EXAMPLES / "greeting-service"
-    if not source.is_dir():
-        raise BadInput(f"the bundled example is missing at '{source}': run the demo from a specmill checkout")
+    if not SERVICE.is_dir():
+        raise BadInput(f"the bundled example is missing at '{SERVICE}': "
+                       "reinstall specmill (pip install --force-reinstall specmill)")
     repo = root / "greeting-service"
     shutil.rmtree(repo, ignore_errors=True)
-    shutil.copytree(source, repo, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
+    shutil.copytree(SERVICE, repo, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
     env = {**os.environ, **_GIT_IDENTITY}
     for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "greeting-service: hello"]):
         subprocess.run(["git", "-c", "commit.gpgSign=false", *args], cwd=repo, env=env, check=True, capture_output=True)
@@ -48,7 +56,7 @@ def isolate_basic_memory(root: Path, command: str) -> dict[str, str]:
     shutil.rmtree(home, ignore_errors=True)
     shutil.rmtree(notes, ignore_errors=True)
     (notes / "specs").mkdir(parents=True)
-    shutil.copy(EXAMPLES / "specs" / SPEC_FILE, notes / "specs" / SPEC_FILE)
+    shutil.copy(SPECS / SPEC_FILE, notes / "specs" / SPEC_FILE)
     env = {
         "HOME": str(home),
         "BASIC_MEMORY_CONFIG_DIR": str(home / ".basic-memory"),

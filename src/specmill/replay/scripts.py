@@ -1,4 +1,4 @@
-"""Scripts for the scripted Messages API server: what to answer, and how many tokens it cost.
+"""Scripts for the replay server: what to answer, and how many tokens it cost.
 
 A script is plain JSON so a test, the demo and a benchmark can share one file. Routing is
 stateless (first user text, forced tool, number of assistant messages) so that a client
