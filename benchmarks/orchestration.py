@@ -23,7 +23,7 @@ from dbos import DBOS
 from specmill import runtime, workflow
 from specmill.adapters.fixed_repo_analysis import FixedRepoAnalyzer
 from specmill.adapters.git_worktree import GitWorktreeWorkspace
-from specmill.adapters.memory_spec_store import MemorySpecStore
+from specmill.ports.spec_store import MemorySpecStore
 from specmill.adapters.pytest_runner import SubprocessTestRunner
 from specmill.adapters.scripted_model import ScriptedModel
 from specmill.config import Settings
@@ -52,7 +52,9 @@ def _container(settings: Settings) -> Container:
     store = MemorySpecStore()
     store.write_note("specs", scenarios.SPEC_TITLE, "specs", scenarios.SPEC)
     brief = PatternBrief(markdown="calc: a flat package", tokens=6, budget=4000)
-    return Container(settings, store, ScriptedModel(scenarios.succeeds_first_time()), GitWorktreeWorkspace(settings.data_dir), SubprocessTestRunner(), FixedRepoAnalyzer(brief))
+    return Container(settings, store, ScriptedModel(scenarios.succeeds_first_time()),
+                     GitWorktreeWorkspace(settings.data_dir), SubprocessTestRunner(), FixedRepoAnalyzer(brief),
+                     note_index=store)
 
 
 def _durations(run_id: str) -> dict[str, float]:

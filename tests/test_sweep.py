@@ -22,7 +22,6 @@ import pytest
 from dbos import DBOS
 
 from specmill import runtime
-from specmill.adapters.basic_memory_index import BasicMemoryNoteIndex
 from specmill.adapters.fixed_repo_analysis import FixedRepoAnalyzer
 from specmill.adapters.git_worktree import GitWorktreeWorkspace
 from specmill.adapters.pytest_runner import SubprocessTestRunner
@@ -140,7 +139,8 @@ def world(basic_memory: BasicMemoryInstance, tmp_path_factory: pytest.TempPathFa
     )
     brief = PatternBrief(markdown="calc is a flat package; tests live in tests/.", tokens=12, budget=4000)
     container = Container(settings, basic_memory.store, ScriptedModel(scenarios.succeeds_first_time()),
-                          GitWorktreeWorkspace(settings.data_dir), SubprocessTestRunner(), FixedRepoAnalyzer(brief))
+                          GitWorktreeWorkspace(settings.data_dir), SubprocessTestRunner(), FixedRepoAnalyzer(brief),
+                          note_index=basic_memory.index)
     runtime.launch(settings, container, executor_id="sweep-tests", queues=[runtime.SWEEP_QUEUE])
     try:
         runtime.register_run_queue(settings)
@@ -292,7 +292,7 @@ def _with_status(world: World, permalink: str, status: str) -> tuple:
 
 def test_a_dry_run_lists_what_would_run_and_writes_nothing(world: World) -> None:
     world.edit("specs/export.md", "Something useful.", "Export, as CSV too.")
-    index = BasicMemoryNoteIndex(world.bm.store)
+    index = world.bm.index
     reports = sorted(r.permalink for r in index.list_folder(world.project, "specmill/sweeps"))
     checksums = {p: world.bm.store.read_note(world.permalink(p), world.project).checksum for p in READY}
     runs = world.enqueued_ids()
