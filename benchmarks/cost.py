@@ -19,7 +19,7 @@ import anthropic
 from specmill import runtime
 from specmill.adapters.anthropic_model import AnthropicModel
 from specmill.adapters.git_worktree import GitWorktreeWorkspace
-from specmill.adapters.memory_spec_store import MemorySpecStore
+from specmill.ports.spec_store import MemorySpecStore
 from specmill.adapters.pytest_runner import SubprocessTestRunner
 from specmill.config import Settings
 from specmill.container import Container
@@ -37,7 +37,7 @@ def session(caching: bool, tmp: Path) -> list[object]:
     with MessagesServer(cost_scenarios.thirty_turns()) as server:
         model = AnthropicModel(anthropic.Anthropic(base_url=server.base_url, api_key="bench", max_retries=0))
         container = Container(settings, store, model, GitWorktreeWorkspace(settings.data_dir), SubprocessTestRunner(),
-                              FixedRepoAnalyzer(cost_scenarios.long_brief()))
+                              FixedRepoAnalyzer(cost_scenarios.long_brief()), note_index=store)
         runtime.launch(settings, container)
         try:
             repo = init_repo(tmp / "repo", dict(CALC_FILES))

@@ -21,8 +21,9 @@ from _common import machine, median, postgres_database, table  # noqa: I001
 from dbos import DBOS
 
 from specmill import runtime, workflow
+from specmill.durable import durable
 from specmill.adapters.git_worktree import GitWorktreeWorkspace
-from specmill.adapters.memory_spec_store import MemorySpecStore
+from specmill.ports.spec_store import MemorySpecStore
 from specmill.adapters.pytest_runner import SubprocessTestRunner
 from specmill.config import Settings
 from specmill.container import Container
@@ -43,10 +44,12 @@ def bare_steps(n: int) -> int:
     return sum(DBOS.run_step({"name": "noop"}, _noop) for _ in range(n))
 
 
+_durable_noop = durable("noop", _noop)
+
+
 @DBOS.workflow(name="bench.specmill")
 def specmill_steps(n: int) -> int:
-    run_id = DBOS.workflow_id or "bench"
-    return sum(workflow._step(run_id, "noop", _noop) for _ in range(n))
+    return sum(_durable_noop() for _ in range(n))
 
 
 def _container(settings: Settings) -> Container:
@@ -55,7 +58,7 @@ def _container(settings: Settings) -> Container:
     brief = PatternBrief(markdown="calc: a flat package", tokens=6, budget=4000)
     model = ScriptedModel(Script.load(scenarios.succeeds_first_time()))
     return Container(settings, store, model, GitWorktreeWorkspace(settings.data_dir), SubprocessTestRunner(),
-                     FixedRepoAnalyzer(brief))
+                     FixedRepoAnalyzer(brief), note_index=store)
 
 
 def _durations(run_id: str) -> dict[str, float]:

@@ -31,7 +31,7 @@ from _common import ROOT, git_repo, machine, median, postgres_database, table  #
 from dbos import DBOSClient, EnqueueOptions
 
 from specmill import __version__
-from specmill.adapters.basic_memory import BasicMemorySpecStore, basic_memory_env
+from specmill.adapters.basic_memory import BasicMemoryClient, BasicMemorySpecStore, McpTransport, basic_memory_env
 from specmill.models import RunRequest
 from specmill.replay.server import MessagesServer
 from tests import scenarios
@@ -161,7 +161,7 @@ def main() -> None:
     server.start()
     bm, url, bm_env = basic_memory(root)
     try:
-        store = BasicMemorySpecStore(url=url)
+        store = BasicMemorySpecStore(BasicMemoryClient(McpTransport(url=url)))
         specs = [store.write_note(PROJECT, f"Multiply {n}", "specs", scenarios.spec_note(f"Multiply {n}")).permalink for n in range(20)]
         store.close()
         repos = [git_repo(root / "repos" / f"r{n}", CALC_FILES) for n in range(20)]

@@ -31,7 +31,9 @@ from _common import ROOT, git_repo, machine, postgres_database, table  # noqa: I
 from dbos import DBOS
 
 from specmill import runtime
-from specmill.adapters.basic_memory import BasicMemorySpecStore, basic_memory_env
+from specmill.adapters.basic_memory import (
+    BasicMemoryClient, BasicMemoryNoteIndex, BasicMemorySpecStore, McpTransport, basic_memory_env,
+)
 from specmill.adapters.git_worktree import GitWorktreeWorkspace
 from specmill.adapters.pytest_runner import SubprocessTestRunner
 from specmill.config import Settings
@@ -68,14 +70,14 @@ def write_notes(folder: Path, notes: int, ready: int) -> None:
         target.write_text(f"---\n{front}\n---\n\n{body}")
 
 
-def measure(database: str | None, root: Path, store: BasicMemorySpecStore, repo: Path, ready: int) -> list[object]:
+def measure(database: str | None, root: Path, client: BasicMemoryClient, repo: Path, ready: int) -> list[object]:
     data = root / f"data-{uuid.uuid4().hex[:6]}"
     settings = Settings(data_dir=data, system_database_url=database, project=PROJECT, executor_id="bench-sweep",
                         sweep_folders="backlog", sweep_repos=f"calc={repo}")
     brief = PatternBrief(markdown="", tokens=0, budget=4000)
     model = ScriptedModel(Script.load(scenarios.succeeds_first_time()))
-    container = Container(settings, store, model, GitWorktreeWorkspace(data), SubprocessTestRunner(),
-                          FixedRepoAnalyzer(brief))
+    container = Container(settings, BasicMemorySpecStore(client), model, GitWorktreeWorkspace(data),
+                          SubprocessTestRunner(), FixedRepoAnalyzer(brief), note_index=BasicMemoryNoteIndex(client))
     runtime.launch(settings, container, queues=[])
     try:
         runtime.register_run_queue(settings)
@@ -114,17 +116,18 @@ def main() -> None:
         subprocess.run([basic_memory_executable(), "project", "add", PROJECT, str(root / "notes")], env=env, check=True,
                        capture_output=True, timeout=900)
         indexed_s = time.perf_counter() - started
-        store = BasicMemorySpecStore(command=shlex.join([basic_memory_executable(), "mcp"]), env=env, start_timeout_s=120)
+        command = shlex.join([basic_memory_executable(), "mcp"])
+        client = BasicMemoryClient(McpTransport(command=command, env=env, start_timeout_s=120))
         started = time.perf_counter()
-        store.list_tools()
+        client.list_tools()
         session_s = time.perf_counter() - started
         rows = []
         try:
             for name in args.databases.split(","):
                 with postgres_database() if name.strip() == "postgres" else nullcontext(None) as url:
-                    rows.append(measure(url, root, store, repo, args.ready))
+                    rows.append(measure(url, root, client, repo, args.ready))
         finally:
-            store.close()
+            client.close()
     print(f"sweep over {args.notes} spec notes, {args.ready} ready; Basic Memory 0.24.1 over MCP (stdio)")
     print(f"machine: {machine()}")
     print(f"setup, not in the figures: project add (indexing) {indexed_s:.1f} s, MCP session start {session_s:.1f} s")

@@ -22,6 +22,7 @@ from specmill.ports import SpecStore, TestRunner
 from specmill.ports.model import ScriptedModel
 from specmill.ports.repo_analysis import FixedRepoAnalyzer
 from specmill.replay.scripts import Script
+from specmill.ports.spec_store import MemorySpecStore
 from tests.fixtures.runtime import make_settings
 
 BRIEF = PatternBrief(markdown="calc is a flat package; tests live in tests/.", tokens=12, budget=4000)
@@ -46,7 +47,8 @@ def start(
     model = script if hasattr(script, "complete") else ScriptedModel(Script.load(script))
     config = make_settings(data_dir, database_url, **(settings or {}))
     container = Container(config, store, model, GitWorktreeWorkspace(config.data_dir),
-                          runner or SubprocessTestRunner.from_settings(config), FixedRepoAnalyzer(brief))
+                          runner or SubprocessTestRunner.from_settings(config), FixedRepoAnalyzer(brief),
+                          note_index=MemorySpecStore())  # a run never lists notes
     launch_runtime(config, container)
     result = runtime.start_run(RunRequest(spec=spec, repo=str(repo), project="specs", **request), run_id)
     return result, model, container

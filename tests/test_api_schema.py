@@ -27,7 +27,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from specmill.adapters.git_worktree import GitWorktreeWorkspace
-from specmill.adapters.memory_spec_store import MemorySpecStore
+from specmill.ports.spec_store import MemorySpecStore
 from specmill.adapters.pytest_runner import SubprocessTestRunner
 from specmill.api.app import create_app
 from specmill.config import Settings
@@ -50,8 +50,10 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 def live_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data_dir: Path = tmp_path_factory.mktemp("schema-api") / "data"
     config = make_settings(data_dir, queue_polling_interval_s=0.1, api_tokens=TOKEN)
-    container = Container(config, MemorySpecStore(), ScriptedModel(Script.load(scenarios.succeeds_first_time())),
-                          GitWorktreeWorkspace(data_dir), SubprocessTestRunner(), FixedRepoAnalyzer(BRIEF))
+    store = MemorySpecStore()
+    container = Container(config, store, ScriptedModel(Script.load(scenarios.succeeds_first_time())),
+                          GitWorktreeWorkspace(data_dir), SubprocessTestRunner(), FixedRepoAnalyzer(BRIEF),
+                          note_index=store)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(container=container), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, name="schema-api", daemon=True)

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from specmill.adapters.basic_memory import TOOL_ARGUMENTS
+from specmill.adapters.basic_memory.client import TOOL_ARGUMENTS
 from tests.fixtures.basic_memory import BasicMemoryInstance
 
 pytestmark = pytest.mark.basic_memory
@@ -31,7 +31,7 @@ PINNED: dict[str, tuple[set[str], set[str]]] = {
         {"title", "content", "directory"},
         {"title", "directory", "content", "project", "overwrite", "output_format"},
     ),
-    # Sweeps list notes with these two (adapters/basic_memory_index.py).
+    # Sweeps list notes with these two (adapters/basic_memory/note_index.py).
     "search_notes": (
         set(),
         {"project", "output_format", "search_type", "compact", "page", "page_size", "note_types", "metadata_filters"},
@@ -42,11 +42,12 @@ PINNED: dict[str, tuple[set[str], set[str]]] = {
 
 @pytest.fixture(scope="module")
 def tools(basic_memory: BasicMemoryInstance) -> dict[str, dict[str, Any]]:
-    return basic_memory.store.list_tools()
+    return basic_memory.client.list_tools()
 
 
 def test_adapter_sends_only_pinned_arguments() -> None:
-    assert {name: set(args) for name, args in TOOL_ARGUMENTS.items()} == {name: used for name, (_, used) in PINNED.items()}
+    sent = {name: set(args) for name, args in TOOL_ARGUMENTS.items()}
+    assert sent == {name: used for name, (_, used) in PINNED.items()}
 
 
 @pytest.mark.parametrize("name", sorted(PINNED))

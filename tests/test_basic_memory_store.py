@@ -1,4 +1,4 @@
-"""BasicMemorySpecStore against the real basic-memory MCP server (one session for the run)."""
+"""BasicMemorySpecStore and BasicMemoryNoteIndex against the real basic-memory MCP server (one session for the run)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,12 @@ import time
 
 import pytest
 
-from specmill.adapters.basic_memory import BasicMemorySpecStore, basic_memory_env
+from specmill.adapters.basic_memory import BasicMemoryClient, BasicMemorySpecStore, McpTransport, basic_memory_env
+from specmill.adapters.basic_memory.client import ToolAnswer, checked
 from specmill.config import Settings
-from specmill.errors import BasicMemoryUnavailable, NoteConflict, SpecNotFound
+from specmill.errors import (
+    BadInput, BasicMemoryUnavailable, NoteConflict, ProjectNotFound, SpecmillError, SpecNotFound,
+)
 from specmill.models import Note
 from specmill.phases.read_spec import read_spec
 from specmill.phases.update_spec import merge_status, render_status_section, update_spec
@@ -40,6 +43,12 @@ def sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def store_at(command: str, env: dict[str, str], start_timeout_s: float = 60.0) -> BasicMemorySpecStore:
+    """A store with its own transport, for the tests of starting (and failing to start) a server."""
+    transport = McpTransport(command=command, env=env, start_timeout_s=start_timeout_s)
+    return BasicMemorySpecStore(BasicMemoryClient(transport))
+
+
 def status_section(run_id: str, status: str = "succeeded") -> str:
     return render_status_section(
         run_id=run_id, status=status, branch="specmill/x", head_commit="abc1234",
@@ -65,8 +74,52 @@ def test_missing_note_is_spec_not_found(basic_memory: BasicMemoryInstance) -> No
         basic_memory.store.read_note("specs/no-such-spec", basic_memory.project)
     message = str(caught.value)
     assert "'specs/no-such-spec'" in message and "'specs'" in message and "\n" not in message
-    with pytest.raises(SpecNotFound, match="project 'no-such-project' not found"):
-        basic_memory.store.read_note("specs/no-such-spec", "no-such-project")
+
+
+def test_a_missing_project_is_one_error_from_the_store_and_the_index(basic_memory: BasicMemoryInstance) -> None:
+    """Every tool answers a missing project alike, so the store and the index raise alike: one
+    `ProjectNotFound` (a `BadInput`, exit code 2), one line naming the project and the fix."""
+    project = "no-such-project"
+    calls = {
+        "read_note": lambda: basic_memory.store.read_note("specs/no-such-spec", project),
+        "write_note": lambda: basic_memory.store.write_note(project, "Nowhere", "specs", "# Nowhere\n"),
+        "edit_note": lambda: basic_memory.store.replace_note(
+            Note(project=project, permalink="specs/x", title="x", content="old", checksum=sha256("old")), "new"),
+        "search_notes": lambda: basic_memory.index.search(project, note_types=["spec"]),
+        "list_directory": lambda: basic_memory.index.list_folder(project, "specs"),
+    }
+    messages = set()
+    for tool, call in calls.items():
+        with pytest.raises(ProjectNotFound) as caught:
+            call()
+        assert type(caught.value) is ProjectNotFound and isinstance(caught.value, BadInput), tool
+        messages.add(str(caught.value))
+    assert messages == {
+        "Basic Memory project 'no-such-project' not found: check the project name "
+        "(--project or SPECMILL_PROJECT) against 'basic-memory project list'"
+    }
+
+
+@pytest.mark.parametrize(("answer", "subject", "error", "words"), [
+    (ToolAnswer(is_error=True, text="Project not found: 'p'"), "n", ProjectNotFound, "project 'p' not found"),
+    (ToolAnswer(is_error=True, text="Project 'p' not found in configuration"), None, ProjectNotFound, "project 'p'"),
+    (ToolAnswer(is_error=False, text="{}", data={"error": "NOTE_NOT_FOUND"}), "n", SpecNotFound, "spec note 'n' not"),
+    (ToolAnswer(is_error=True, text="Project p has never been indexed"), "n", SpecNotFound, "no indexed notes"),
+    (ToolAnswer(is_error=True, text="Project p has never been indexed"), None, BadInput, "project index p"),
+    (ToolAnswer(is_error=True, text="Ambiguous identifier 'n'"), "n", SpecNotFound, "ambiguous"),
+    (ToolAnswer(is_error=True, text="{}", data={"error": "NOTE_REVISION_CONFLICT"}), "n", NoteConflict,
+     "(NOTE_REVISION_CONFLICT)"),
+    (ToolAnswer(is_error=True, text="{}", data={"error": "EDIT_OUTCOME_UNKNOWN"}), "n", NoteConflict, "read it again"),
+    (ToolAnswer(is_error=True, text="boom\nat line 2"), "n", SpecmillError, "t 'n' failed: boom at line 2"),
+    (ToolAnswer(is_error=False, text="# No Search Criteria"), None, SpecmillError, "t in project 'p' failed: # No"),
+])
+def test_one_reading_of_every_failed_answer(
+    answer: ToolAnswer, subject: str | None, error: type[Exception], words: str,
+) -> None:
+    with pytest.raises(error) as caught:
+        checked(answer, tool="t", project="p", subject=subject)
+    assert words in str(caught.value) and "\n" not in str(caught.value)
+    assert checked(ToolAnswer(is_error=False, text="{}", data={"ok": 1}), tool="t", project="p") == {"ok": 1}
 
 
 def test_replace_note_is_a_whole_text_compare_and_swap(basic_memory: BasicMemoryInstance) -> None:
@@ -101,6 +154,9 @@ class _PersonEditsFirst:
     def read_note(self, identifier: str, project: str) -> Note:
         return self.store.read_note(identifier, project)
 
+    def write_note(self, project: str, title: str, folder: str, content: str) -> Note:
+        return self.store.write_note(project, title, folder, content)
+
     def replace_note(self, note: Note, new_content: str) -> Note:
         if self.conflicts == 0:
             self.conflicts += 1
@@ -128,7 +184,7 @@ def test_update_spec_end_to_end(basic_memory: BasicMemoryInstance) -> None:
 
 
 def test_missing_command_is_unavailable_quickly() -> None:
-    store = BasicMemorySpecStore(command="specmill-no-such-basic-memory mcp", env=basic_memory_env(os.environ))
+    store = store_at("specmill-no-such-basic-memory mcp", basic_memory_env(os.environ))
     started = time.monotonic()
     with pytest.raises(BasicMemoryUnavailable) as caught:
         store.read_note("x", "specs")
@@ -140,7 +196,7 @@ def test_missing_command_is_unavailable_quickly() -> None:
 
 @pytest.mark.parametrize("command", ["false", "sh -c 'echo cannot open database >&2; exit 3'"])
 def test_server_that_exits_early_is_unavailable(command: str) -> None:
-    store = BasicMemorySpecStore(command=command, env=basic_memory_env({"PATH": "/usr/bin:/bin"}), start_timeout_s=10)
+    store = store_at(command, basic_memory_env({"PATH": "/usr/bin:/bin"}), start_timeout_s=10)
     started = time.monotonic()
     with pytest.raises(BasicMemoryUnavailable) as caught:
         store.read_note("x", "specs")
@@ -154,17 +210,18 @@ def test_server_that_exits_early_is_unavailable(command: str) -> None:
 
 def test_server_that_never_answers_times_out() -> None:
     silent = "sh -c 'cat >/dev/null'"  # reads the handshake, never answers, exits when stdin closes
-    store = BasicMemorySpecStore(command=silent, env=basic_memory_env({"PATH": "/usr/bin:/bin"}), start_timeout_s=0.5)
+    store = store_at(silent, basic_memory_env({"PATH": "/usr/bin:/bin"}), start_timeout_s=0.5)
     with pytest.raises(BasicMemoryUnavailable, match="did not finish starting within 0.5s"):
         store.read_note("x", "specs")
 
 
-def test_from_settings_shares_one_store_per_process() -> None:
+def test_from_settings_shares_one_session_per_process() -> None:
     settings = Settings(basic_memory_command="basic-memory mcp")
     shared = BasicMemorySpecStore.from_settings(settings)
-    assert BasicMemorySpecStore.from_settings(settings) is shared
+    assert BasicMemorySpecStore.from_settings(settings).client is shared.client
+    assert BasicMemoryClient.from_settings(settings) is shared.client
     shared.close()
-    assert BasicMemorySpecStore.from_settings(settings) is not shared
+    assert BasicMemorySpecStore.from_settings(settings).client is not shared.client
 
 
 def test_update_check_switches() -> None:

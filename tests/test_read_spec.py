@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from specmill.adapters.memory_spec_store import MemorySpecStore
+from specmill.ports.spec_store import MemorySpecStore
 from specmill.errors import BadInput, SpecNotFound, SpecWithoutCriteria
 from specmill.models import Note
 from specmill.phases.read_spec import parse_spec, read_spec

@@ -131,7 +131,7 @@ FLOOD_TEST = "import os\n\n\ndef test_flood():\n    while True:\n        os.writ
 
 
 def test_a_test_that_floods_its_output(calc_repo, launch_runtime, tmp_path) -> None:
-    from specmill.adapters.memory_spec_store import MemorySpecStore
+    from specmill.ports.spec_store import MemorySpecStore
 
     store = MemorySpecStore()
     store.write_note("specs", scenarios.SPEC_TITLE, "specs", scenarios.SPEC)
@@ -217,16 +217,16 @@ def _basic_memory_servers(executable: Path) -> list[int]:
 
 @pytest.mark.basic_memory
 def test_basic_memory_dies_mid_run(basic_memory, calc_repo, launch_runtime, tmp_path) -> None:
-    store = basic_memory.store
+    store, transport = basic_memory.store, basic_memory.client.transport
     note = basic_memory.write_spec("Multiply dying", scenarios.spec_note("Multiply dying"))
-    command = store.command
+    command = transport.command
 
     def kill_and_break() -> None:
         servers = _basic_memory_servers(basic_memory.executable)
         assert servers, "no Basic Memory server to kill"
         for pid in servers:
             os.kill(pid, signal.SIGKILL)
-        store.command = f"{tmp_path / 'basic-memory-is-gone'} mcp"  # and it cannot come back for now
+        transport.command = f"{tmp_path / 'basic-memory-is-gone'} mcp"  # and it cannot come back for now
 
     model = _after(3, kill_and_break, scenarios.succeeds_first_time())
     try:
@@ -235,7 +235,7 @@ def test_basic_memory_dies_mid_run(basic_memory, calc_repo, launch_runtime, tmp_
             start(launch_runtime, tmp_path / "data", calc_repo, store, model, run_id="bm-dies", spec=note.permalink)
         assert "basic-memory-is-gone" in str(failure.value) and "SPECMILL_BASIC_MEMORY_COMMAND" in str(failure.value)
     finally:
-        store.command = command
+        transport.command = command
     paid = len(model.requests)
     assert runtime.continue_run("bm-dies").status == "succeeded"  # a fresh server is started for the rest
     assert len(model.requests) == paid + 1  # only the verdict was left; no implement call was paid twice

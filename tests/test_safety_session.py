@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from specmill import progress
 from specmill.adapters.git_worktree import GitWorktreeWorkspace
-from specmill.adapters.memory_spec_store import MemorySpecStore
+from specmill.ports.spec_store import MemorySpecStore
 from specmill.adapters.pytest_runner import SubprocessTestRunner
 from specmill.api.app import create_app
 from specmill.config import Settings
@@ -123,7 +123,7 @@ def api(tmp_path: Path, store: MemorySpecStore, monkeypatch: pytest.MonkeyPatch)
         model = ScriptedModel(Script.load(script))
         brief = PatternBrief(markdown=f"calc/settings.py holds SERVICE_KEY = {REPO_KEY!r}.", tokens=20, budget=4000)
         container = Container(config, store, model, GitWorktreeWorkspace(config.data_dir),
-                              SubprocessTestRunner.from_settings(config), FixedRepoAnalyzer(brief))
+                              SubprocessTestRunner.from_settings(config), FixedRepoAnalyzer(brief), note_index=store)
         client = TestClient(create_app(container=container))
         client.__enter__()
         opened.append(client)

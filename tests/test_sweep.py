@@ -23,7 +23,6 @@ from dbos import DBOS
 
 from specmill import names, runtime
 from specmill.durable import durable
-from specmill.adapters.basic_memory_index import BasicMemoryNoteIndex
 from specmill.adapters.git_worktree import GitWorktreeWorkspace
 from specmill.adapters.pytest_runner import SubprocessTestRunner
 from specmill.cli import run as run_cli
@@ -142,7 +141,8 @@ def world(basic_memory: BasicMemoryInstance, tmp_path_factory: pytest.TempPathFa
     )
     brief = PatternBrief(markdown="calc is a flat package; tests live in tests/.", tokens=12, budget=4000)
     container = Container(settings, basic_memory.store, ScriptedModel(Script.load(scenarios.succeeds_first_time())),
-                          GitWorktreeWorkspace(settings.data_dir), SubprocessTestRunner(), FixedRepoAnalyzer(brief))
+                          GitWorktreeWorkspace(settings.data_dir), SubprocessTestRunner(), FixedRepoAnalyzer(brief),
+                          note_index=basic_memory.index)
     runtime.launch(settings, container, executor_id="sweep-tests", queues=[names.SWEEP_QUEUE])
     try:
         runtime.register_run_queue(settings)
@@ -294,7 +294,7 @@ def _with_status(world: World, permalink: str, status: str) -> tuple:
 
 def test_a_dry_run_lists_what_would_run_and_writes_nothing(world: World) -> None:
     world.edit("specs/export.md", "Something useful.", "Export, as CSV too.")
-    index = BasicMemoryNoteIndex(world.bm.store)
+    index = world.bm.index
     reports = sorted(r.permalink for r in index.list_folder(world.project, "specmill/sweeps"))
     checksums = {p: world.bm.store.read_note(world.permalink(p), world.project).checksum for p in READY}
     runs = world.enqueued_ids()

@@ -11,8 +11,11 @@ import pytest
 from specmill.config import Settings
 from specmill.models import Note
 from specmill.phases.update_spec import merge_status, render_status_section
+from specmill.ports.spec_store import MemorySpecStore
 from specmill.sweep import plan
-from specmill.sweep.discover import classify, resolve_repo, value_of
+from specmill.sweep.discover import (
+    classify, ready_queries_of, resolve_repo, spec_note_queries, spec_notes_from, value_of,
+)
 from specmill.sweep.models import Candidate, Discovery, RunOutcome, Skipped, SweepConfig, SweepResult
 from specmill.sweep.report import merge_section, render_final_status, render_report, report_title
 from specmill.sweep.version import is_version_run_id, run_id_for, spec_version
@@ -211,3 +214,19 @@ def test_a_run_named_after_a_version_does_not_implement_a_later_edit(world) -> N
     with pytest.raises(BadInput, match="changed since run"):
         world(scenarios.succeeds_first_time(), run_id=run_id)
     assert "## Implementation Status" not in world.store.content("specs", "specs/multiply")  # nothing was attempted
+
+
+def test_the_fake_store_answers_a_sweeps_index_questions_as_basic_memory_does() -> None:
+    store = MemorySpecStore()
+    store.put("p", "specs/login", SPEC)
+    store.put("p", "specs/draft", SPEC.replace("status: ready", "status: draft"))
+    store.put("p", "backlog/idea", "---\nStatus: Ready\n---\n\n# Idea\n")
+    store.put("p", "notes/meeting", "---\ntype: note\nstatus: ready\n---\n\n# Meeting\n")
+    store.put("p", "specs/broken", "---\ntype: spec\nstatus: [ready\n---\n\n# Broken\n")
+    store.put("other", "specs/elsewhere", SPEC)
+    config = SweepConfig(folders=("backlog",))
+    specs = spec_notes_from([query() for query in spec_note_queries(store, config, "p")], config)
+    assert sorted(specs) == ["backlog/idea", "specs/draft", "specs/login"]
+    assert specs["specs/login"].note_type == "spec" and specs["specs/login"].file_path == "specs/login.md"
+    ready = {ref.permalink for query in ready_queries_of(store, config, "p") for ref in query()}
+    assert ready == {"specs/login", "backlog/idea", "notes/meeting"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from specmill.adapters.memory_spec_store import MemorySpecStore, content_checksum
+from specmill.ports.spec_store import MemorySpecStore, content_checksum
 from specmill.errors import NoteConflict
 from specmill.models import CriterionVerdict, TestReport, Usage, Verdict
 from specmill.phases.read_spec import parse_spec

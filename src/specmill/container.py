@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from specmill.config import Settings
-from specmill.ports import Model, RepoAnalyzer, SpecStore, TestRunner, Workspace
+from specmill.ports import Model, NoteIndex, RepoAnalyzer, SpecStore, TestRunner, Workspace
 from specmill.redaction import Redactor
 
 
@@ -18,6 +18,9 @@ class Container:
     workspace: Workspace
     tests: TestRunner
     analyzer: RepoAnalyzer
+    # Keyword-only, so a construction that predates it fails loudly instead of shifting arguments.
+    note_index: NoteIndex = field(kw_only=True)
+    """Basic Memory's index, for sweeps; the real one shares the spec store's MCP session."""
 
     @cached_property
     def redactor(self) -> Redactor:
@@ -33,14 +36,16 @@ class Container:
 def build_container(settings: Settings) -> Container:
     """The real adapters. The Basic Memory session starts lazily, on first use."""
     from specmill.adapters.anthropic_model import AnthropicModel
-    from specmill.adapters.basic_memory import BasicMemorySpecStore
+    from specmill.adapters.basic_memory import BasicMemoryClient, BasicMemoryNoteIndex, BasicMemorySpecStore
     from specmill.adapters.git_worktree import GitWorktreeWorkspace
     from specmill.adapters.pytest_runner import SubprocessTestRunner
     from specmill.adapters.repo_map import RepoMapAnalyzer
 
+    basic_memory = BasicMemoryClient.from_settings(settings)
     return Container(
         settings=settings,
-        spec_store=BasicMemorySpecStore.from_settings(settings),
+        spec_store=BasicMemorySpecStore(basic_memory),
+        note_index=BasicMemoryNoteIndex(basic_memory),
         model=AnthropicModel(),
         workspace=GitWorktreeWorkspace(settings.data_dir),
         tests=SubprocessTestRunner.from_settings(settings),

@@ -19,6 +19,10 @@ class SpecNotFound(BadInput):
     pass
 
 
+class ProjectNotFound(BadInput):
+    """The Basic Memory project named does not exist; every Basic Memory tool says so alike."""
+
+
 class SpecWithoutCriteria(BadInput):
     pass
 

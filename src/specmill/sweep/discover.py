@@ -26,9 +26,10 @@ from specmill.errors import BadInput, SpecNotFound
 from specmill.models import Note, RunRequest
 from specmill.markdown import parse_frontmatter, split_frontmatter
 from specmill.phases.read_spec import parse_spec
+from specmill.ports.note_index import NoteIndex, NoteRef
 from specmill.ports.spec_store import SpecStore
 from specmill.preflight import check_request
-from specmill.sweep.models import Candidate, Discovery, NoteIndex, NoteRef, Skipped, SweepConfig
+from specmill.sweep.models import Candidate, Discovery, Skipped, SweepConfig
 from specmill.sweep.version import run_id_for
 
 _MISSING = object()

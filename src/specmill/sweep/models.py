@@ -7,34 +7,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from specmill.config import Settings
-
-
-class NoteRef(BaseModel):
-    """A note as Basic Memory's index lists it: enough to find it again, nothing of its text."""
-
-    permalink: str
-    title: str = ""
-    file_path: str = Field(default="", description="Path inside the project folder, as Basic Memory indexed it.")
-    note_type: str = Field(default="", description="Basic Memory's reading of the frontmatter `type:`.")
-
-
-class NoteIndex(Protocol):
-    """What a sweep asks of Basic Memory's index besides reading notes."""
-
-    def search(
-        self, project: str, *, note_types: list[str] | None = None, metadata_filters: dict[str, object] | None = None,
-    ) -> list[NoteRef]:
-        """Every note matching the filters, all pages."""
-        ...
-
-    def list_folder(self, project: str, folder: str) -> list[NoteRef]:
-        """Every note in `folder` and its sub-folders, all pages."""
-        ...
 
 
 class SweepConfig(BaseModel):

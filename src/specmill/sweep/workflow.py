@@ -29,7 +29,7 @@ from specmill.models import RunRequest
 from specmill.sweep import plan
 from specmill.sweep.discover import discover
 from specmill.sweep.models import (
-    Candidate, Discovery, NoteIndex, PreviousSweep, RunOutcome, Skipped, SweepConfig, SweepRequest, SweepResult,
+    Candidate, Discovery, PreviousSweep, RunOutcome, Skipped, SweepConfig, SweepRequest, SweepResult,
 )
 from specmill.sweep.report import add_final_status, render_final_status, render_report, report_title
 
@@ -113,19 +113,7 @@ def discover_specs(*, project: str) -> Discovery:
 
 def discover_with(container: Container, project: str) -> Discovery:
     settings = container.settings
-    return discover(note_index(container.spec_store), container.spec_store, SweepConfig.from_settings(settings), settings, project)
-
-
-def note_index(store: object) -> NoteIndex:
-    """Sweeps list notes through Basic Memory's index; a store that lists by itself (a test's) is used as is."""
-    from specmill.adapters.basic_memory import BasicMemorySpecStore
-    from specmill.adapters.basic_memory_index import BasicMemoryNoteIndex
-
-    if isinstance(store, BasicMemorySpecStore):
-        return BasicMemoryNoteIndex(store)
-    if hasattr(store, "search") and hasattr(store, "list_folder"):
-        return store  # type: ignore[return-value]
-    raise BadInput("sweeps find specs through Basic Memory's search: point SPECMILL_BASIC_MEMORY_COMMAND at basic-memory")
+    return discover(container.note_index, container.spec_store, SweepConfig.from_settings(settings), settings, project)
 
 
 def run_outcomes(*, run_ids: list[str]) -> dict[str, RunOutcome]:
@@ -179,7 +167,7 @@ def previous_sweep(*, project: str, sweep_id: str) -> PreviousSweep | None:
 def write_report(*, result: SweepResult) -> str:
     c = steps.ports()
     folder = SweepConfig.from_settings(c.settings).report_folder
-    note = c.spec_store.write_note(result.project, report_title(result), folder, render_report(result))  # type: ignore[attr-defined]
+    note = c.spec_store.write_note(result.project, report_title(result), folder, render_report(result))
     return note.permalink
 
 

@@ -1,23 +1,23 @@
-"""Listing notes through Basic Memory's index (`search_notes`, `list_directory`), for sweeps.
+"""NoteIndex over Basic Memory's index (`search_notes`, `list_directory`), for sweeps.
 
-It rides on the spec store's MCP session, so a process pays the ~5 s server start once, and
-on the store's `_call`, which checks every argument against `TOOL_ARGUMENTS` (the contract
-test pins these two tools with the others). It lives beside `basic_memory.py` because that
-file is at the 400-line cap.
+It shares the spec store's client, so a process pays the ~5 s server start once, and every
+argument is checked against `TOOL_ARGUMENTS` (the contract test pins these two tools with
+the others).
 
-Searches always name the project, ask for JSON and for `search_type="text"` (the same
-results on every host), and page until Basic Memory says there is no more.
+Searches always name the project, ask for JSON and for `search_type="text"` (semantic search
+falls back to keywords on hosts without sqlite extension loading, so only text search gives
+the same results everywhere), and page until Basic Memory says there is no more.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from specmill.adapters.basic_memory import BasicMemorySpecStore, _one_line, _ToolAnswer
-from specmill.errors import BadInput, SpecmillError
-from specmill.sweep.models import NoteRef
+from specmill.adapters.basic_memory.client import BasicMemoryClient, checked, tool_failed
+from specmill.errors import SpecmillError
+from specmill.ports.note_index import NoteRef
 
 SEARCH_PAGE_SIZE = 500  # one round trip costs more than a long page (measured)
 FOLDER_PAGE_SIZE = 200  # list_directory's maximum
@@ -59,11 +59,14 @@ class _FolderPage(BaseModel):
     has_more: bool = False
 
 
-class BasicMemoryNoteIndex:
-    """NoteIndex over a BasicMemorySpecStore's session."""
+Page = TypeVar("Page", _SearchPage, _FolderPage)
 
-    def __init__(self, store: BasicMemorySpecStore) -> None:
-        self.store = store
+
+class BasicMemoryNoteIndex:
+    """NoteIndex over a BasicMemoryClient (the spec store's, to share its session)."""
+
+    def __init__(self, client: BasicMemoryClient) -> None:
+        self.client = client
 
     def search(
         self, project: str, *, note_types: list[str] | None = None, metadata_filters: dict[str, object] | None = None,
@@ -105,16 +108,10 @@ class BasicMemoryNoteIndex:
                 return found
         raise SpecmillError(f"Basic Memory list_directory {folder!r} did not stop after {MAX_PAGES} pages")
 
-    def _page(self, shape: type[_SearchPage] | type[_FolderPage], tool: str, arguments: dict[str, Any], project: str) -> Any:
-        answer: _ToolAnswer = self.store._call(tool, arguments)
-        if not answer.is_error and answer.data is not None:
-            try:
-                return shape.model_validate(answer.data)
-            except ValidationError:
-                pass
-        if "project not found" in answer.text.lower() or "not found in configuration" in answer.text.lower():
-            raise BadInput(
-                f"Basic Memory project {project!r} not found: check the project name "
-                "(--project or SPECMILL_PROJECT) against 'basic-memory project list'"
-            )
-        raise SpecmillError(f"Basic Memory {tool} in project {project!r} failed: {_one_line(answer.text)}")
+    def _page(self, shape: type[Page], tool: str, arguments: dict[str, Any], project: str) -> Page:
+        answer = self.client.call_tool(tool, arguments)
+        data = checked(answer, tool=tool, project=project)
+        try:
+            return shape.model_validate(data)
+        except ValidationError:
+            raise tool_failed(answer, tool=tool, project=project) from None
