@@ -32,12 +32,21 @@ def aider_maps(root: Path, files: list[str], budgets: list[int], spec: str, cach
     """Run aider's RepoMap through the driver; returns its RESULT (see aider_map_driver.py)."""
     with tempfile.TemporaryDirectory() as tmp:
         request, result = Path(tmp) / "request.json", Path(tmp) / "result.json"
-        request.write_text(json.dumps({"root": str(root), "files": files, "budgets": budgets, "spec": spec,
-                                       "cache_dir": str(cache_dir)}), encoding="utf-8")
+        request.write_text(
+            json.dumps(
+                {"root": str(root), "files": files, "budgets": budgets, "spec": spec, "cache_dir": str(cache_dir)}
+            ),
+            encoding="utf-8",
+        )
         # aider iterates over sets when it builds its graph: a fixed hash seed makes its map reproducible
         env = {**os.environ, "AIDER_CHECK_UPDATE": "false", "PYTHONWARNINGS": "ignore", "PYTHONHASHSEED": "0"}
-        proc = subprocess.run([str(aider_python()), str(DRIVER), str(request), str(result)],
-                              capture_output=True, text=True, env=env, timeout=1800)
+        proc = subprocess.run(
+            [str(aider_python()), str(DRIVER), str(request), str(result)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=1800,
+        )
         if proc.returncode != 0:
             raise RuntimeError(f"aider driver failed:\n{proc.stderr[-3000:]}")
         return json.loads(result.read_text(encoding="utf-8"))

@@ -21,6 +21,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+
 def _load_estimator():
     """specmill's own estimator, loaded from its file: this script runs in aider's venv, where
     specmill is not installed, and the module needs nothing but the standard library."""

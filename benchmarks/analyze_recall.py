@@ -54,7 +54,8 @@ VERSION_HEADING = re.compile(
     r"^(?:[#=\s]*(?:[a-z][\w-]*\s+)?(?:version\s+|release\s+|v|\[)?|\s*:version:\s*)\d+\.\d+(?:\.\d+)?\w*\]?(?:\s|$|[(:,-])",
     re.IGNORECASE,
 )
-"""`Version 3.0.3`, `## [24.2.0] - ...`, `pytest 8.2.1 (2024-05-19)`, `Release 7.3.7`, sqlalchemy's `:version: 2.0.30`."""
+"""`Version 3.0.3`, `## [24.2.0] - ...`, `pytest 8.2.1 (2024-05-19)`, `Release 7.3.7`,
+sqlalchemy's `:version: 2.0.30`."""
 
 
 @dataclass(frozen=True)
@@ -76,8 +77,23 @@ def fetch(dist: str, version: str) -> Path:
     shutil.rmtree(target, ignore_errors=True)
     download = target / "download"
     download.mkdir(parents=True)
-    proc = subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
-                           "-d", str(download), f"{dist}=={version}"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--no-binary",
+            ":all:",
+            "-d",
+            str(download),
+            f"{dist}=={version}",
+        ],
+        capture_output=True,
+        text=True,
+    )
     if proc.returncode != 0:
         raise OSError(f"pip download {dist}=={version} failed: {proc.stderr.strip().splitlines()[-1:]}")
     archive = next(download.iterdir())
@@ -94,15 +110,27 @@ def fetch(dist: str, version: str) -> Path:
 
 def changelog_entry(tree: Path, version: str) -> str | None:
     """The section of the changelog headed by `version`, up to the next version's heading."""
-    candidates = sorted((p for p in tree.rglob("*") if CHANGELOG_NAMES.match(p.name) and p.is_file()
-                         and len(p.relative_to(tree).parts) <= 4), key=lambda p: (len(p.parts), p))
+    candidates = sorted(
+        (
+            p
+            for p in tree.rglob("*")
+            if CHANGELOG_NAMES.match(p.name) and p.is_file() and len(p.relative_to(tree).parts) <= 4
+        ),
+        key=lambda p: (len(p.parts), p),
+    )
     own = re.compile(rf"(?<![\d.]){re.escape(version)}(?![\d])")
     for path in candidates:
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
         for i, line in enumerate(lines):
             if own.search(line) and VERSION_HEADING.match(line):
-                end = next((j for j in range(i + 2, len(lines)) if VERSION_HEADING.match(lines[j])
-                            and not own.search(lines[j]) and _is_heading(lines, j)), len(lines))
+                end = next(
+                    (
+                        j
+                        for j in range(i + 2, len(lines))
+                        if VERSION_HEADING.match(lines[j]) and not own.search(lines[j]) and _is_heading(lines, j)
+                    ),
+                    len(lines),
+                )
                 entry = "\n".join(lines[i + 1 : end]).strip("-=~^ \n")
                 if entry.strip():
                     return entry
@@ -165,18 +193,24 @@ def main() -> None:
         entry = changelog_entry(new, task.new)
         truth = changed_python(old, new)
         if not entry or not truth:
-            print(f"skipped {task.name}: {'no changelog entry' if not entry else 'no changed .py file'}", file=sys.stderr)
+            print(
+                f"skipped {task.name}: {'no changelog entry' if not entry else 'no changed .py file'}", file=sys.stderr
+            )
             continue
         spec = Spec(project="bench", permalink=task.dist, title=f"{task.dist} {task.new}", body=entry, criteria=[])
         files = [item.path for item in list_files(old)[0]]
         ours = specmill_maps(old, spec, budgets)
-        theirs = {} if args.no_aider else aider_maps(old, files, budgets, f"{spec.title}\n{entry}",
-                                                     BENCH_DIR / "aider-tags" / old.name)
+        theirs = (
+            {}
+            if args.no_aider
+            else aider_maps(old, files, budgets, f"{spec.title}\n{entry}", BENCH_DIR / "aider-tags" / old.name)
+        )
         cells = []
         for b in budgets:
-            for tool, text, count in (("specmill", *ours[b]),
-                                      ("aider", theirs.get("maps", {}).get(str(b), ""),
-                                       theirs.get("tokens", {}).get(str(b), 0))):
+            for tool, text, count in (
+                ("specmill", *ours[b]),
+                ("aider", theirs.get("maps", {}).get(str(b), ""), theirs.get("tokens", {}).get(str(b), 0)),
+            ):
                 hit = sum(appears(p, text) for p in truth)
                 totals[tool, b][0] += hit
                 totals[tool, b][1] += len(truth)
@@ -186,13 +220,20 @@ def main() -> None:
         print(f"| {task.name} | {len(truth)} | " + " | ".join(cells) + " |", flush=True)
     row = [f"{100 * h / n:.0f}%" if n else "-" for b in budgets for h, n in (totals["specmill", b], totals["aider", b])]
     print("| **recall, all files pooled** | | " + " | ".join(row) + " |")
-    mean = [f"{100 * sum(r) / len(r):.0f}%" if r else "-" for b in budgets
-            for r in (per_task["specmill", b], per_task["aider", b])]
+    mean = [
+        f"{100 * sum(r) / len(r):.0f}%" if r else "-"
+        for b in budgets
+        for r in (per_task["specmill", b], per_task["aider", b])
+    ]
     print("| **recall, mean of tasks** | | " + " | ".join(mean) + " |")
-    used = [f"{sum(t) / len(t):.0f}" if t else "-" for b in budgets for t in (tokens["specmill", b], tokens["aider", b])]
+    used = [
+        f"{sum(t) / len(t):.0f}" if t else "-" for b in budgets for t in (tokens["specmill", b], tokens["aider", b])
+    ]
     print("| mean tokens used | | " + " | ".join(used) + " |")
-    print("\nTokens are specmill's conservative estimate for both maps; aider's map may exceed its budget by "
-          "up to 15% by design.")
+    print(
+        "\nTokens are specmill's conservative estimate for both maps; aider's map may exceed its budget by "
+        "up to 15% by design."
+    )
 
 
 if __name__ == "__main__":

@@ -31,9 +31,11 @@ from specmill.adapters.repo_scan.walk import MAX_PARSE_TOTAL, list_files, parse_
 from specmill.models import Spec
 
 SPEC = Spec(
-    project="bench", permalink="retries", title="Retry HTTP requests on connection errors",
+    project="bench",
+    permalink="retries",
+    title="Retry HTTP requests on connection errors",
     body="Retry idempotent HTTP requests with exponential backoff when the connection drops or the pool times "
-         "out; make the retry count and the backoff factor configurable.",
+    "out; make the retry count and the backoff factor configurable.",
     criteria=[],
 )
 MIN_FILES = 2000
@@ -70,8 +72,10 @@ def main() -> None:
     due, _ = parse_plan(listed)
     size = sum(item.size for item in listed if item.path.endswith(".py"))
     print(f"# Map speed - {machine()}\n")
-    print(f"Tree: this interpreter's site-packages: {len(listed)} files, {py_count} .py ({size / 1e6:.0f} MB of "
-          f"Python); specmill parses {len(due)} of them (cap {MAX_PARSE_TOTAL / 1e6:.0f} MB), aider every one.\n")
+    print(
+        f"Tree: this interpreter's site-packages: {len(listed)} files, {py_count} .py ({size / 1e6:.0f} MB of "
+        f"Python); specmill parses {len(due)} of them (cap {MAX_PARSE_TOTAL / 1e6:.0f} MB), aider every one.\n"
+    )
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for budget in budgets:
@@ -95,17 +99,26 @@ def main() -> None:
         for budget in budgets:
             theirs[budget] = (cold_seconds.get(budget), warm["seconds"][str(budget)], warm["tokens"][str(budget)])
             print(f"  aider {budget}: warm {theirs[budget][1]:.1f} s", flush=True)
-    print("\n| budget | specmill cold | specmill warm | specmill tokens | files shown | aider cold | aider warm "
-          "| aider tokens |")
+    print(
+        "\n| budget | specmill cold | specmill warm | specmill tokens | files shown | aider cold | aider warm "
+        "| aider tokens |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for budget, cold, warm in rows:
         aider_cold, aider_warm, aider_tokens = theirs.get(budget, (None, None, None))
-        print(f"| {budget} | {cold[0]:.1f} s | {warm[0]:.2f} s | {warm[1]} / {budget} | {warm[2]} | "
-              + (f"{aider_cold:.1f} s" if aider_cold is not None else "-") + " | "
-              + (f"{aider_warm:.1f} s" if aider_warm is not None else "-") + " | "
-              + (f"{aider_tokens} / {budget}" if aider_tokens is not None else "-") + " |")
-    print("\nTokens: specmill's conservative estimate (about 1.5-2x a real tokenizer's count), for both tools. "
-          "Cold: empty cache; warm: the cache the cold run left.")
+        print(
+            f"| {budget} | {cold[0]:.1f} s | {warm[0]:.2f} s | {warm[1]} / {budget} | {warm[2]} | "
+            + (f"{aider_cold:.1f} s" if aider_cold is not None else "-")
+            + " | "
+            + (f"{aider_warm:.1f} s" if aider_warm is not None else "-")
+            + " | "
+            + (f"{aider_tokens} / {budget}" if aider_tokens is not None else "-")
+            + " |"
+        )
+    print(
+        "\nTokens: specmill's conservative estimate (about 1.5-2x a real tokenizer's count), for both tools. "
+        "Cold: empty cache; warm: the cache the cold run left."
+    )
 
 
 if __name__ == "__main__":

@@ -24,9 +24,8 @@ import time
 from contextlib import ExitStack, nullcontext
 from pathlib import Path
 
-from _common import ROOT, machine, percentile, postgres_database, table  # noqa: I001
-
 import httpx
+from _common import ROOT, machine, percentile, postgres_database, table  # noqa: I001
 
 from specmill import example
 from specmill.replay.server import MessagesServer
@@ -50,20 +49,33 @@ def serve(root: Path, database: str | None, model_url: str) -> tuple[subprocess.
     """`specmill serve` on a free loopback port, healthy (Basic Memory's session started) before it returns."""
     command = shlex.join([basic_memory_executable(), "mcp"])
     env = {**os.environ, **example.isolate_basic_memory(root, command)}
-    env.update(SPECMILL_DATA_DIR=str(root / "data"), SPECMILL_BASIC_MEMORY_COMMAND=command, SPECMILL_PROJECT=example.PROJECT,
-               ANTHROPIC_BASE_URL=model_url, ANTHROPIC_API_KEY="offline-replay", SPECMILL_EXECUTOR_ID=f"bench-{root.name}")
+    env.update(
+        SPECMILL_DATA_DIR=str(root / "data"),
+        SPECMILL_BASIC_MEMORY_COMMAND=command,
+        SPECMILL_PROJECT=example.PROJECT,
+        ANTHROPIC_BASE_URL=model_url,
+        ANTHROPIC_API_KEY="offline-replay",
+        SPECMILL_EXECUTOR_ID=f"bench-{root.name}",
+    )
     env.pop("DBOS_SYSTEM_DATABASE_URL", None)
     if database:
         env["DBOS_SYSTEM_DATABASE_URL"] = database
     port = free_port()
     log = open(root / "serve.log", "wb")  # noqa: SIM115 - the server's lifetime, closed with the process
-    proc = subprocess.Popen([sys.executable, "-m", "specmill", "serve", "--port", str(port)], env=env,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "specmill", "serve", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while True:
         if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"specmill serve did not come up: {(root / 'serve.log').read_text(errors='replace')[-2000:]}")
+            raise RuntimeError(
+                f"specmill serve did not come up: {(root / 'serve.log').read_text(errors='replace')[-2000:]}"
+            )
         try:
             if httpx.get(f"{base}/healthz", timeout=60).status_code == 200:
                 return proc, base
@@ -119,7 +131,14 @@ def run(database_name: str, starts: int, clients: int) -> list[object]:
         body = {"spec": example.SPEC_PERMALINK, "repo": str(repo), "project": example.PROJECT}
         latencies, failures, wall = asyncio.run(measure(base, body, starts, clients))
     ms = [1000 * s for s in latencies]
-    return [database_name, f"{percentile(ms, 50):.1f}", f"{percentile(ms, 99):.1f}", len(latencies), failures, f"{len(latencies) / wall:.0f}"]
+    return [
+        database_name,
+        f"{percentile(ms, 50):.1f}",
+        f"{percentile(ms, 99):.1f}",
+        len(latencies),
+        failures,
+        f"{len(latencies) / wall:.0f}",
+    ]
 
 
 def main() -> None:

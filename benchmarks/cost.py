@@ -12,19 +12,18 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from _common import machine, table  # noqa: I001
-
 import anthropic
+from _common import machine, table  # noqa: I001
 
 from specmill import runtime
 from specmill.adapters.anthropic_model import AnthropicModel
 from specmill.adapters.git_worktree import GitWorktreeWorkspace
-from specmill.ports.spec_store import MemorySpecStore
 from specmill.adapters.pytest_runner import SubprocessTestRunner
 from specmill.config import Settings
 from specmill.container import Container
 from specmill.models import RunRequest
 from specmill.ports.repo_analysis import FixedRepoAnalyzer
+from specmill.ports.spec_store import MemorySpecStore
 from specmill.replay.server import MessagesServer
 from tests import cost_scenarios, scenarios
 from tests.fixtures.git_repos import CALC_FILES, init_repo
@@ -36,8 +35,15 @@ def session(caching: bool, tmp: Path) -> list[object]:
     settings = Settings(data_dir=tmp / "data", project="specs", executor_id="bench", prompt_caching=caching)
     with MessagesServer(cost_scenarios.thirty_turns()) as server:
         model = AnthropicModel(anthropic.Anthropic(base_url=server.base_url, api_key="bench", max_retries=0))
-        container = Container(settings, store, model, GitWorktreeWorkspace(settings.data_dir), SubprocessTestRunner(),
-                              FixedRepoAnalyzer(cost_scenarios.long_brief()), note_index=store)
+        container = Container(
+            settings,
+            store,
+            model,
+            GitWorktreeWorkspace(settings.data_dir),
+            SubprocessTestRunner(),
+            FixedRepoAnalyzer(cost_scenarios.long_brief()),
+            note_index=store,
+        )
         runtime.launch(settings, container)
         try:
             repo = init_repo(tmp / "repo", dict(CALC_FILES))
@@ -47,8 +53,16 @@ def session(caching: bool, tmp: Path) -> list[object]:
     phase = result.ledger.phases["implement"]
     u = phase.usage
     total_in = u.input_tokens + u.cache_read_input_tokens + u.cache_creation_input_tokens
-    return ["on" if caching else "off", phase.calls, u.input_tokens, u.cache_read_input_tokens, u.cache_creation_input_tokens,
-            u.output_tokens, f"{u.cache_read_input_tokens / total_in:.0%}", f"${phase.cost_usd:.4f}"]
+    return [
+        "on" if caching else "off",
+        phase.calls,
+        u.input_tokens,
+        u.cache_read_input_tokens,
+        u.cache_creation_input_tokens,
+        u.output_tokens,
+        f"{u.cache_read_input_tokens / total_in:.0%}",
+        f"${phase.cost_usd:.4f}",
+    ]
 
 
 def main() -> None:

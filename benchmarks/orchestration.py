@@ -17,19 +17,18 @@ import time
 from pathlib import Path
 
 from _common import machine, median, postgres_database, table  # noqa: I001
-
 from dbos import DBOS
 
-from specmill import runtime, workflow
-from specmill.durable import durable
+from specmill import runtime
 from specmill.adapters.git_worktree import GitWorktreeWorkspace
-from specmill.ports.spec_store import MemorySpecStore
 from specmill.adapters.pytest_runner import SubprocessTestRunner
 from specmill.config import Settings
 from specmill.container import Container
+from specmill.durable import durable
 from specmill.models import PatternBrief, RunRequest
 from specmill.ports.model import ScriptedModel
 from specmill.ports.repo_analysis import FixedRepoAnalyzer
+from specmill.ports.spec_store import MemorySpecStore
 from specmill.replay.scripts import Script
 from tests import scenarios
 from tests.fixtures.git_repos import CALC_FILES, init_repo
@@ -57,21 +56,33 @@ def _container(settings: Settings) -> Container:
     store.write_note("specs", scenarios.SPEC_TITLE, "specs", scenarios.SPEC)
     brief = PatternBrief(markdown="calc: a flat package", tokens=6, budget=4000)
     model = ScriptedModel(Script.load(scenarios.succeeds_first_time()))
-    return Container(settings, store, model, GitWorktreeWorkspace(settings.data_dir), SubprocessTestRunner(),
-                     FixedRepoAnalyzer(brief), note_index=store)
+    return Container(
+        settings,
+        store,
+        model,
+        GitWorktreeWorkspace(settings.data_dir),
+        SubprocessTestRunner(),
+        FixedRepoAnalyzer(brief),
+        note_index=store,
+    )
 
 
 def _durations(run_id: str) -> dict[str, float]:
     spent: dict[str, float] = {}
     for step in DBOS.list_workflow_steps(run_id, load_output=False):
         if step["started_at_epoch_ms"] and step["completed_at_epoch_ms"]:
-            spent[step["function_name"]] = spent.get(step["function_name"], 0.0) + (step["completed_at_epoch_ms"] - step["started_at_epoch_ms"]) / 1000
+            spent[step["function_name"]] = (
+                spent.get(step["function_name"], 0.0)
+                + (step["completed_at_epoch_ms"] - step["started_at_epoch_ms"]) / 1000
+            )
     return spent
 
 
 def measure(database_url: str | None, steps: int, runs: int) -> list[object]:
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(data_dir=Path(tmp) / "data", system_database_url=database_url, project="specs", executor_id="bench")
+        settings = Settings(
+            data_dir=Path(tmp) / "data", system_database_url=database_url, project="specs", executor_id="bench"
+        )
         container = _container(settings)
         runtime.launch(settings, container)
         try:
@@ -122,7 +133,10 @@ def main() -> None:
     rows = [measure(None, args.steps, args.runs)]
     with postgres_database() as url:
         rows.append(measure(url, args.steps, args.runs))
-    print(f"orchestration overhead, median of {args.runs} runs (5 model calls, 4 tool steps, 2 test runs); {args.steps} steps per checkpoint figure")
+    print(
+        f"orchestration overhead, median of {args.runs} runs (5 model calls, 4 tool steps, 2 test runs); "
+        f"{args.steps} steps per checkpoint figure"
+    )
     print(f"machine: {machine()}")
     print(table(["database", "run wall s", "orchestration s", "specmill step ms", "bare DBOS step ms"], rows))
 

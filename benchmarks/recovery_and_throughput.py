@@ -27,7 +27,6 @@ import time
 from pathlib import Path
 
 from _common import ROOT, git_repo, machine, median, postgres_database, table  # noqa: I001
-
 from dbos import DBOSClient, EnqueueOptions
 
 from specmill import __version__
@@ -46,17 +45,35 @@ def basic_memory(root: Path) -> tuple[subprocess.Popen[bytes], str, dict[str, st
     """An isolated Basic Memory with a `bench` project, over streamable HTTP on a free port."""
     exe = os.environ.get("SPECMILL_TEST_BASIC_MEMORY") or str(ROOT / ".venv-basic-memory" / "bin" / "basic-memory")
     env = basic_memory_env(os.environ)
-    env.update(HOME=str(root / "home"), BASIC_MEMORY_CONFIG_DIR=str(root / "bm-config"), BASIC_MEMORY_HOME=str(root / "bm-home"))
+    env.update(
+        HOME=str(root / "home"),
+        BASIC_MEMORY_CONFIG_DIR=str(root / "bm-config"),
+        BASIC_MEMORY_HOME=str(root / "bm-home"),
+    )
     (root / "notes").mkdir(parents=True)
-    subprocess.run([exe, "project", "add", PROJECT, str(root / "notes"), "--no-wait"], env=env, check=True, capture_output=True)
+    subprocess.run(
+        [exe, "project", "add", PROJECT, str(root / "notes"), "--no-wait"], env=env, check=True, capture_output=True
+    )
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    proc = subprocess.Popen([exe, "mcp", "--transport", "streamable-http", "--host", "127.0.0.1", "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [exe, "mcp", "--transport", "streamable-http", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     wait_for(lambda: _listening(port), 90, "Basic Memory")
-    return proc, f"http://127.0.0.1:{port}/mcp", {**env, "SPECMILL_BASIC_MEMORY_URL": f"http://127.0.0.1:{port}/mcp",
-                                                  "SPECMILL_BASIC_MEMORY_COMMAND": shlex.join([exe, "mcp"])}
+    return (
+        proc,
+        f"http://127.0.0.1:{port}/mcp",
+        {
+            **env,
+            "SPECMILL_BASIC_MEMORY_URL": f"http://127.0.0.1:{port}/mcp",
+            "SPECMILL_BASIC_MEMORY_COMMAND": shlex.join([exe, "mcp"]),
+        },
+    )
 
 
 def _listening(port: int) -> bool:
@@ -77,8 +94,13 @@ def wait_for(ready, timeout: float, what: str) -> None:  # type: ignore[no-untyp
 
 def worker(env: dict[str, str], executor: str, log: Path, **extra: str) -> subprocess.Popen[bytes]:
     with open(log, "ab") as err:
-        proc = subprocess.Popen([sys.executable, "-m", "specmill", "worker"], env={**env, "SPECMILL_EXECUTOR_ID": executor, **extra},
-                                stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "specmill", "worker"],
+            env={**env, "SPECMILL_EXECUTOR_ID": executor, **extra},
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            start_new_session=True,
+        )
     return proc
 
 
@@ -89,8 +111,13 @@ def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
 
 
 def enqueue(client: DBOSClient, run_id: str, spec: str, repo: Path, playbook: Path) -> None:
-    options: EnqueueOptions = {"queue_name": "implementations", "workflow_name": "specmill.run", "workflow_id": run_id,
-                               "queue_partition_key": str(repo), "app_version": __version__}
+    options: EnqueueOptions = {
+        "queue_name": "implementations",
+        "workflow_name": "specmill.run",
+        "workflow_id": run_id,
+        "queue_partition_key": str(repo),
+        "app_version": __version__,
+    }
     client.enqueue(options, RunRequest(spec=spec, repo=str(repo), project=PROJECT, playbook=str(playbook)))
 
 
@@ -102,13 +129,26 @@ def all_done(client: DBOSClient, ids: list[str]) -> bool:
     return len(found) == len(ids) and all(w.status == "SUCCESS" for w in found)
 
 
-def throughput(root: Path, base_env: dict[str, str], specs: list[str], repos: list[Path], playbook: Path, runs: int, workers: int) -> float:
+def throughput(
+    root: Path, base_env: dict[str, str], specs: list[str], repos: list[Path], playbook: Path, runs: int, workers: int
+) -> float:
     with postgres_database() as url:
-        env = {**base_env, "DBOS_SYSTEM_DATABASE_URL": url, "SPECMILL_QUEUE_CONCURRENCY": "4", "SPECMILL_WORKER_GRACE_S": "0"}
-        procs = [worker({**env, "SPECMILL_DATA_DIR": str(root / f"w{workers}-{n}")}, f"bench-{n}", root / f"w{workers}-{n}.log")
-                 for n in range(workers)]
+        env = {
+            **base_env,
+            "DBOS_SYSTEM_DATABASE_URL": url,
+            "SPECMILL_QUEUE_CONCURRENCY": "4",
+            "SPECMILL_WORKER_GRACE_S": "0",
+        }
+        procs = [
+            worker(
+                {**env, "SPECMILL_DATA_DIR": str(root / f"w{workers}-{n}")}, f"bench-{n}", root / f"w{workers}-{n}.log"
+            )
+            for n in range(workers)
+        ]
         for n in range(workers):
-            wait_for(lambda: "working queue" in (root / f"w{workers}-{n}.log").read_text(errors="replace"), 120, "a worker")
+            wait_for(
+                lambda: "working queue" in (root / f"w{workers}-{n}.log").read_text(errors="replace"), 120, "a worker"
+            )
         client = DBOSClient(system_database_url=url)
         try:
             ids = [f"t{workers}-{i}" for i in range(runs)]
@@ -123,7 +163,9 @@ def throughput(root: Path, base_env: dict[str, str], specs: list[str], repos: li
                 stop(proc)
 
 
-def recovery(root: Path, base_env: dict[str, str], spec: str, repo: Path, playbook: Path, attempt: int) -> tuple[float, float]:
+def recovery(
+    root: Path, base_env: dict[str, str], spec: str, repo: Path, playbook: Path, attempt: int
+) -> tuple[float, float]:
     with postgres_database() as url:
         env = {**base_env, "DBOS_SYSTEM_DATABASE_URL": url, "SPECMILL_DATA_DIR": str(root / f"rec-{attempt}")}
         paused = worker(env, "rec", root / f"rec-{attempt}.log", **pause_at("implement.tool#2", env))
@@ -139,8 +181,13 @@ def recovery(root: Path, base_env: dict[str, str], spec: str, repo: Path, playbo
             new: list[dict] = []
 
             def new_step() -> bool:
-                new[:] = [s for s in client.list_workflow_steps(f"rec-{attempt}", load_output=False) if s["function_id"] not in before]
+                new[:] = [
+                    s
+                    for s in client.list_workflow_steps(f"rec-{attempt}", load_output=False)
+                    if s["function_id"] not in before
+                ]
                 return bool(new)
+
             wait_for(new_step, 120, "the recovered run's next step")
             first = min(new, key=lambda s: s["function_id"])
             wait_for(lambda: all_done(client, [f"rec-{attempt}"]), 120, "the recovered run")
@@ -162,19 +209,35 @@ def main() -> None:
     bm, url, bm_env = basic_memory(root)
     try:
         store = BasicMemorySpecStore(BasicMemoryClient(McpTransport(url=url)))
-        specs = [store.write_note(PROJECT, f"Multiply {n}", "specs", scenarios.spec_note(f"Multiply {n}")).permalink for n in range(20)]
+        specs = [
+            store.write_note(PROJECT, f"Multiply {n}", "specs", scenarios.spec_note(f"Multiply {n}")).permalink
+            for n in range(20)
+        ]
         store.close()
         repos = [git_repo(root / "repos" / f"r{n}", CALC_FILES) for n in range(20)]
         playbook = root / "bench.md"
         playbook.write_text(PLAYBOOK)
-        env = {**os.environ, **bm_env, "SPECMILL_PROJECT": PROJECT, "ANTHROPIC_BASE_URL": server.base_url,
-               "ANTHROPIC_API_KEY": "bench", "SPECMILL_QUEUE_POLLING_INTERVAL_S": "0.2", "SPECMILL_DBOS_LOG_LEVEL": "ERROR"}
+        env = {
+            **os.environ,
+            **bm_env,
+            "SPECMILL_PROJECT": PROJECT,
+            "ANTHROPIC_BASE_URL": server.base_url,
+            "ANTHROPIC_API_KEY": "bench",
+            "SPECMILL_QUEUE_POLLING_INTERVAL_S": "0.2",
+            "SPECMILL_DBOS_LOG_LEVEL": "ERROR",
+        }
         env.pop("DBOS_SYSTEM_DATABASE_URL", None)
         print(machine(), "- PostgreSQL 15")
         times = [recovery(root, env, specs[0], repos[0], playbook, n) for n in range(args.recoveries)]
-        print(table(["recovery", "to first new step started s", "to its checkpoint s"],
-                    [["median", f"{median([t[0] for t in times]):.2f}", f"{median([t[1] for t in times]):.2f}"],
-                     ["worst", f"{max(t[0] for t in times):.2f}", f"{max(t[1] for t in times):.2f}"]]))
+        print(
+            table(
+                ["recovery", "to first new step started s", "to its checkpoint s"],
+                [
+                    ["median", f"{median([t[0] for t in times]):.2f}", f"{median([t[1] for t in times]):.2f}"],
+                    ["worst", f"{max(t[0] for t in times):.2f}", f"{max(t[1] for t in times):.2f}"],
+                ],
+            )
+        )
         rows = []
         for count in (int(w) for w in args.workers.split(",")):
             wall = throughput(root, env, specs, repos, playbook, args.runs, count)

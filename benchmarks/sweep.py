@@ -27,12 +27,15 @@ from contextlib import nullcontext
 from pathlib import Path
 
 from _common import ROOT, git_repo, machine, postgres_database, table  # noqa: I001
-
 from dbos import DBOS
 
 from specmill import runtime
 from specmill.adapters.basic_memory import (
-    BasicMemoryClient, BasicMemoryNoteIndex, BasicMemorySpecStore, McpTransport, basic_memory_env,
+    BasicMemoryClient,
+    BasicMemoryNoteIndex,
+    BasicMemorySpecStore,
+    McpTransport,
+    basic_memory_env,
 )
 from specmill.adapters.git_worktree import GitWorktreeWorkspace
 from specmill.adapters.pytest_runner import SubprocessTestRunner
@@ -48,7 +51,14 @@ from tests import scenarios
 from tests.fixtures.git_repos import CALC_FILES
 
 PROJECT = "bench-specs"
-NOT_READY = ["status: draft", "status: implemented", "status: in-progress", "Status: Draft", "", "status: needs-attention"]
+NOT_READY = [
+    "status: draft",
+    "status: implemented",
+    "status: in-progress",
+    "Status: Draft",
+    "",
+    "status: needs-attention",
+]
 
 
 def basic_memory_executable() -> str:
@@ -63,7 +73,9 @@ def write_notes(folder: Path, notes: int, ready: int) -> None:
     for n in range(notes):
         in_backlog = n % 10 == 9  # a spec by folder, without `type: spec`
         status = ("status: ready" if n % 2 else "Status: Ready") if n < ready else NOT_READY[n % len(NOT_READY)]
-        front = "\n".join(line for line in ("" if in_backlog else "type: spec", status, "repo: calc", f"title: Spec {n:03d}") if line)
+        front = "\n".join(
+            line for line in ("" if in_backlog else "type: spec", status, "repo: calc", f"title: Spec {n:03d}") if line
+        )
         body = f"# Spec {n:03d}\n\n## What\nFeature number {n}.\n\n## How to Evaluate\n- [ ] feature {n} works\n"
         target = folder / ("backlog" if in_backlog else "specs") / f"spec-{n:03d}.md"
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -72,12 +84,25 @@ def write_notes(folder: Path, notes: int, ready: int) -> None:
 
 def measure(database: str | None, root: Path, client: BasicMemoryClient, repo: Path, ready: int) -> list[object]:
     data = root / f"data-{uuid.uuid4().hex[:6]}"
-    settings = Settings(data_dir=data, system_database_url=database, project=PROJECT, executor_id="bench-sweep",
-                        sweep_folders="backlog", sweep_repos=f"calc={repo}")
+    settings = Settings(
+        data_dir=data,
+        system_database_url=database,
+        project=PROJECT,
+        executor_id="bench-sweep",
+        sweep_folders="backlog",
+        sweep_repos=f"calc={repo}",
+    )
     brief = PatternBrief(markdown="", tokens=0, budget=4000)
     model = ScriptedModel(Script.load(scenarios.succeeds_first_time()))
-    container = Container(settings, BasicMemorySpecStore(client), model, GitWorktreeWorkspace(data),
-                          SubprocessTestRunner(), FixedRepoAnalyzer(brief), note_index=BasicMemoryNoteIndex(client))
+    container = Container(
+        settings,
+        BasicMemorySpecStore(client),
+        model,
+        GitWorktreeWorkspace(data),
+        SubprocessTestRunner(),
+        FixedRepoAnalyzer(brief),
+        note_index=BasicMemoryNoteIndex(client),
+    )
     runtime.launch(settings, container, queues=[])
     try:
         runtime.register_run_queue(settings)
@@ -86,18 +111,30 @@ def measure(database: str | None, root: Path, client: BasicMemoryClient, repo: P
             started = time.perf_counter()
             result = sweeps.run_sweep(SweepRequest(project=PROJECT), f"bench-{name}-{uuid.uuid4().hex[:6]}")
             timings.append((time.perf_counter() - started, result))
-        steps = {s["function_name"]: (s["completed_at_epoch_ms"] - s["started_at_epoch_ms"]) / 1000
-                 for s in DBOS.list_workflow_steps(timings[0][1].sweep_id, load_output=False)
-                 if s["started_at_epoch_ms"] and s["completed_at_epoch_ms"]}
+        steps = {
+            s["function_name"]: (s["completed_at_epoch_ms"] - s["started_at_epoch_ms"]) / 1000
+            for s in DBOS.list_workflow_steps(timings[0][1].sweep_id, load_output=False)
+            if s["started_at_epoch_ms"] and s["completed_at_epoch_ms"]
+        }
     finally:
         runtime.shutdown()
     started = time.perf_counter()
     dry = sweeps.dry_run(settings, container, SweepRequest(project=PROJECT))
     dry_s = time.perf_counter() - started
     (first_s, first), (next_s, later) = timings
-    assert len(first.enqueued) == ready and not later.enqueued and len(dry.enqueued) == 0, (len(first.enqueued), len(later.enqueued))
-    return ["PostgreSQL" if database else "SQLite", first.spec_notes, len(first.enqueued), f"{first_s:.2f}",
-            f"{steps.get('sweep.discover', 0):.2f}", f"{next_s:.2f}", f"{dry_s:.2f}"]
+    assert len(first.enqueued) == ready and not later.enqueued and len(dry.enqueued) == 0, (
+        len(first.enqueued),
+        len(later.enqueued),
+    )
+    return [
+        "PostgreSQL" if database else "SQLite",
+        first.spec_notes,
+        len(first.enqueued),
+        f"{first_s:.2f}",
+        f"{steps.get('sweep.discover', 0):.2f}",
+        f"{next_s:.2f}",
+        f"{dry_s:.2f}",
+    ]
 
 
 def main() -> None:
@@ -110,11 +147,20 @@ def main() -> None:
         root = Path(tmp)
         repo = git_repo(root / "calc", dict(CALC_FILES))
         env = basic_memory_env(os.environ)
-        env.update(HOME=str(root / "home"), BASIC_MEMORY_CONFIG_DIR=str(root / "bm-config"), BASIC_MEMORY_HOME=str(root / "bm-home"))
+        env.update(
+            HOME=str(root / "home"),
+            BASIC_MEMORY_CONFIG_DIR=str(root / "bm-config"),
+            BASIC_MEMORY_HOME=str(root / "bm-home"),
+        )
         write_notes(root / "notes", args.notes, args.ready)
         started = time.perf_counter()
-        subprocess.run([basic_memory_executable(), "project", "add", PROJECT, str(root / "notes")], env=env, check=True,
-                       capture_output=True, timeout=900)
+        subprocess.run(
+            [basic_memory_executable(), "project", "add", PROJECT, str(root / "notes")],
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=900,
+        )
         indexed_s = time.perf_counter() - started
         command = shlex.join([basic_memory_executable(), "mcp"])
         client = BasicMemoryClient(McpTransport(command=command, env=env, start_timeout_s=120))
@@ -131,7 +177,20 @@ def main() -> None:
     print(f"sweep over {args.notes} spec notes, {args.ready} ready; Basic Memory 0.24.1 over MCP (stdio)")
     print(f"machine: {machine()}")
     print(f"setup, not in the figures: project add (indexing) {indexed_s:.1f} s, MCP session start {session_s:.1f} s")
-    print(table(["database", "spec notes", "enqueued", "first sweep s", "of which discovery s", "next sweep s", "dry run s"], rows))
+    print(
+        table(
+            [
+                "database",
+                "spec notes",
+                "enqueued",
+                "first sweep s",
+                "of which discovery s",
+                "next sweep s",
+                "dry run s",
+            ],
+            rows,
+        )
+    )
 
 
 if __name__ == "__main__":

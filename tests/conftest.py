@@ -1,5 +1,10 @@
 """Shared fixtures live in tests/fixtures/, one module per real service."""
 
+import os
+from collections.abc import Iterator
+
+import pytest
+
 pytest_plugins = [
     "tests.fixtures.basic_memory",
     "tests.fixtures.cli",
@@ -9,11 +14,6 @@ pytest_plugins = [
     "tests.fixtures.workflow",
     "tests.fixtures.api",
 ]
-
-import os
-from collections.abc import Iterator
-
-import pytest
 
 
 @pytest.fixture(scope="session", autouse=True)

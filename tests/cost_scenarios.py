@@ -24,13 +24,23 @@ def thirty_turns() -> dict[str, Any]:
     turns: list[dict[str, Any]] = []
     for i in range(29):
         path = FILES[i % len(FILES)]
-        turns.append({"content": [
-            {"type": "text", "text": f"Step {i}: looking at {path} once more."},
-            {"type": "tool_use", "name": "str_replace_based_edit_tool",
-             "input": {"command": "view", "path": path, "view_range": [1, 1 + i // len(FILES)]}},
-        ]})
+        turns.append(
+            {
+                "content": [
+                    {"type": "text", "text": f"Step {i}: looking at {path} once more."},
+                    {
+                        "type": "tool_use",
+                        "name": "str_replace_based_edit_tool",
+                        "input": {"command": "view", "path": path, "view_range": [1, 1 + i // len(FILES)]},
+                    },
+                ]
+            }
+        )
     turns.append({"content": [{"type": "text", "text": "Nothing needs to change."}]})
-    return {"min_cacheable_tokens": 1024, "conversations": [
-        scenarios.conversation("implement-1", 1, turns),
-        scenarios.conversation("verdict-1", 1, [scenarios.verdict(True, True)], forced="record_verdict"),
-    ]}
+    return {
+        "min_cacheable_tokens": 1024,
+        "conversations": [
+            scenarios.conversation("implement-1", 1, turns),
+            scenarios.conversation("verdict-1", 1, [scenarios.verdict(True, True)], forced="record_verdict"),
+        ],
+    }

@@ -7,7 +7,7 @@ from pathlib import Path
 from specmill.models import Criterion, Spec
 
 SERVICE: dict[str, str] = {
-    "pyproject.toml": '''
+    "pyproject.toml": """
 [project]
 name = "svc"
 version = "0.1.0"
@@ -34,7 +34,7 @@ python_version = "3.11"
 testpaths = ["tests"]
 addopts = "-q"
 markers = ["slow: takes a while"]
-''',
+""",
     "README.md": "# svc\n\nA tenant-aware user service.\n",
     "app/__init__.py": "",
     "app/main.py": '''
@@ -187,7 +187,7 @@ def list_tenants() -> None:
     """List tenants."""
 ''',
     "tests/__init__.py": "",
-    "tests/conftest.py": '''
+    "tests/conftest.py": """
 import pytest
 from fastapi.testclient import TestClient
 
@@ -204,16 +204,16 @@ def settings() -> Settings:
 def client(settings: Settings) -> TestClient:
     app.dependency_overrides[get_settings] = lambda: settings
     return TestClient(app)
-''',
-    "tests/test_users.py": '''
+""",
+    "tests/test_users.py": """
 def test_get_user(client):
     assert client.get("/users/1").status_code == 200
-''',
-    "tests/test_items.py": '''
+""",
+    "tests/test_items.py": """
 def test_list_items(client):
     assert client.get("/items/").json() == []
-''',
-    "tests/test_tenant_cli.py": '''
+""",
+    "tests/test_tenant_cli.py": """
 from typer.testing import CliRunner
 
 from app.cli.main import app
@@ -221,7 +221,7 @@ from app.cli.main import app
 
 def test_create_tenant():
     assert CliRunner().invoke(app, ["tenant", "create", "acme"]).exit_code == 0
-''',
+""",
 }
 
 

@@ -21,8 +21,8 @@ from specmill.models import PatternBrief, RunRequest, RunResult
 from specmill.ports import SpecStore, TestRunner
 from specmill.ports.model import ScriptedModel
 from specmill.ports.repo_analysis import FixedRepoAnalyzer
-from specmill.replay.scripts import Script
 from specmill.ports.spec_store import MemorySpecStore
+from specmill.replay.scripts import Script
 from tests.fixtures.runtime import make_settings
 
 BRIEF = PatternBrief(markdown="calc is a flat package; tests live in tests/.", tokens=12, budget=4000)
@@ -38,17 +38,32 @@ def text(words: str) -> dict[str, Any]:
 
 
 def start(
-    launch_runtime: Callable[..., object], data_dir: Path, repo: Path, store: SpecStore, script: Any, *,
-    run_id: str = "safety-run", spec: str = "specs/multiply", database_url: str | None = None,
-    runner: TestRunner | None = None, brief: PatternBrief = BRIEF, settings: dict[str, Any] | None = None,
+    launch_runtime: Callable[..., object],
+    data_dir: Path,
+    repo: Path,
+    store: SpecStore,
+    script: Any,
+    *,
+    run_id: str = "safety-run",
+    spec: str = "specs/multiply",
+    database_url: str | None = None,
+    runner: TestRunner | None = None,
+    brief: PatternBrief = BRIEF,
+    settings: dict[str, Any] | None = None,
     **request: Any,
 ) -> tuple[RunResult, ScriptedModel, Container]:
     """Launch specmill in this process with these ports and run one spec to its end."""
     model = script if hasattr(script, "complete") else ScriptedModel(Script.load(script))
     config = make_settings(data_dir, database_url, **(settings or {}))
-    container = Container(config, store, model, GitWorktreeWorkspace(config.data_dir),
-                          runner or SubprocessTestRunner.from_settings(config), FixedRepoAnalyzer(brief),
-                          note_index=MemorySpecStore())  # a run never lists notes
+    container = Container(
+        config,
+        store,
+        model,
+        GitWorktreeWorkspace(config.data_dir),
+        runner or SubprocessTestRunner.from_settings(config),
+        FixedRepoAnalyzer(brief),
+        note_index=MemorySpecStore(),
+    )  # a run never lists notes
     launch_runtime(config, container)
     result = runtime.start_run(RunRequest(spec=spec, repo=str(repo), project="specs", **request), run_id)
     return result, model, container

@@ -46,8 +46,17 @@ def _text(text: str) -> dict[str, Any]:
 def implement_turns(body: str, *, delay_on_turn: int | None = None, delay_s: float = 0.0) -> list[dict[str, Any]]:
     turns: list[dict[str, Any]] = [
         {"content": [_text("Let me read the package first."), _tool(EDITOR, command="view", path="/calc/__init__.py")]},
-        {"content": [_tool(EDITOR, command="str_replace", path="calc/__init__.py",
-                           old_str="    return a + b\n", new_str="    return a + b\n" + body)]},
+        {
+            "content": [
+                _tool(
+                    EDITOR,
+                    command="str_replace",
+                    path="calc/__init__.py",
+                    old_str="    return a + b\n",
+                    new_str="    return a + b\n" + body,
+                )
+            ]
+        },
         {"content": [_tool(EDITOR, command="create", path="tests/test_multiply.py", file_text=TEST)]},
         {"content": [_tool("run_tests", selection="tests/test_multiply.py")]},
         {"content": [_text("multiply is implemented and tested.")]},
@@ -59,39 +68,63 @@ def implement_turns(body: str, *, delay_on_turn: int | None = None, delay_s: flo
 
 def fix_turns() -> list[dict[str, Any]]:
     return [
-        {"content": [_tool(EDITOR, command="str_replace", path="calc/__init__.py",
-                           old_str="    return a + b\n\n\ndef multiply(a: int, b: int) -> int:\n    return a + b\n",
-                           new_str="    return a + b\n" + GOOD)]},
+        {
+            "content": [
+                _tool(
+                    EDITOR,
+                    command="str_replace",
+                    path="calc/__init__.py",
+                    old_str="    return a + b\n\n\ndef multiply(a: int, b: int) -> int:\n    return a + b\n",
+                    new_str="    return a + b\n" + GOOD,
+                )
+            ]
+        },
         {"content": [_text("Fixed: multiply now multiplies.")]},
     ]
 
 
 def verdict(*met: bool, summary: str = "reviewed") -> dict[str, Any]:
     criteria = [
-        {"criterion": "`calc.multiply(a, b)` returns the product of a and b", "met": met[0], "evidence": "calc/__init__.py"},
-        {"criterion": "`tests/test_multiply.py` covers multiply and the whole suite passes", "met": met[1], "evidence": "tests"},
+        {
+            "criterion": "`calc.multiply(a, b)` returns the product of a and b",
+            "met": met[0],
+            "evidence": "calc/__init__.py",
+        },
+        {
+            "criterion": "`tests/test_multiply.py` covers multiply and the whole suite passes",
+            "met": met[1],
+            "evidence": "tests",
+        },
     ]
     return {"content": [_tool("record_verdict", criteria=criteria, summary=summary)]}
 
 
 def conversation(name: str, attempt: int, turns: list[dict[str, Any]], *, forced: str | None = None) -> dict[str, Any]:
-    return {"name": name, "match": {"first_user_contains": f"Attempt {attempt} of", "tool_choice": forced}, "turns": turns}
+    return {
+        "name": name,
+        "match": {"first_user_contains": f"Attempt {attempt} of", "tool_choice": forced},
+        "turns": turns,
+    }
 
 
 def succeeds_first_time(**delay: Any) -> dict[str, Any]:
-    return {"conversations": [
-        conversation("implement-1", 1, implement_turns(GOOD, **delay)),
-        conversation("verdict-1", 1, [verdict(True, True)], forced="record_verdict"),
-    ]}
+    return {
+        "conversations": [
+            conversation("implement-1", 1, implement_turns(GOOD, **delay)),
+            conversation("verdict-1", 1, [verdict(True, True)], forced="record_verdict"),
+        ]
+    }
 
 
 def fails_then_fixes() -> dict[str, Any]:
-    return {"conversations": [
-        conversation("implement-1", 1, implement_turns(BAD)),
-        conversation("verdict-1", 1, [verdict(False, False, summary="multiply adds")], forced="record_verdict"),
-        conversation("implement-2", 2, fix_turns()),
-        conversation("verdict-2", 2, [verdict(True, True)], forced="record_verdict"),
-    ]}
+    return {
+        "conversations": [
+            conversation("implement-1", 1, implement_turns(BAD)),
+            conversation("verdict-1", 1, [verdict(False, False, summary="multiply adds")], forced="record_verdict"),
+            conversation("implement-2", 2, fix_turns()),
+            conversation("verdict-2", 2, [verdict(True, True)], forced="record_verdict"),
+        ]
+    }
 
 
 def never_meets(attempts: int = 2) -> dict[str, Any]:
@@ -99,7 +132,9 @@ def never_meets(attempts: int = 2) -> dict[str, Any]:
     for n in range(1, attempts + 1):
         turns = implement_turns(GOOD) if n == 1 else [{"content": [_text("Nothing more I can do.")]}]
         conversations.append(conversation(f"implement-{n}", n, turns))
-        conversations.append(conversation(f"verdict-{n}", n, [verdict(True, False, summary="no docs")], forced="record_verdict"))
+        conversations.append(
+            conversation(f"verdict-{n}", n, [verdict(True, False, summary="no docs")], forced="record_verdict")
+        )
     return {"conversations": conversations}
 
 
@@ -112,10 +147,12 @@ def tool_misuse() -> dict[str, Any]:
         {"content": [_tool("run_tests", selection=7)]},
         *implement_turns(GOOD),
     ]
-    return {"conversations": [
-        conversation("implement-1", 1, turns),
-        conversation("verdict-1", 1, [verdict(True, True)], forced="record_verdict"),
-    ]}
+    return {
+        "conversations": [
+            conversation("implement-1", 1, turns),
+            conversation("verdict-1", 1, [verdict(True, True)], forced="record_verdict"),
+        ]
+    }
 
 
 def spec_note(title: str) -> str:

@@ -10,7 +10,9 @@ from tests import scenarios
 from tests.fixtures.api import wait_for_status
 
 
-def test_a_run_stopped_by_its_budget_reports_its_cost_and_resumes_with_a_higher_cap(api_client, calc_repo: Path) -> None:
+def test_a_run_stopped_by_its_budget_reports_its_cost_and_resumes_with_a_higher_cap(
+    api_client, calc_repo: Path
+) -> None:
     model = ScriptedModel(Script.load(scenarios.succeeds_first_time()))
     client = api_client(model)
     start = {"spec": "specs/multiply", "repo": str(calc_repo)}

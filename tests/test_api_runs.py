@@ -20,7 +20,9 @@ STEP_NAMES_OF_ONE_ATTEMPT = (
 )
 
 
-def test_a_run_started_over_http_streams_its_progress_to_the_end_and_reads_back(api_client, database, calc_repo: Path) -> None:
+def test_a_run_started_over_http_streams_its_progress_to_the_end_and_reads_back(
+    api_client, database, calc_repo: Path
+) -> None:
     client = api_client(ScriptedModel(Script.load(scenarios.succeeds_first_time())), database)
     started = client.post("/runs", json={"spec": "specs/multiply", "repo": str(calc_repo)})
     assert started.status_code == 202, started.text
@@ -40,7 +42,15 @@ def test_a_run_started_over_http_streams_its_progress_to_the_end_and_reads_back(
     assert len({e.id for e in whole}) == len(whole)
     assert whole[-1].event == "run_ended" and whole[-1].data["status"] == "succeeded"
     phases = [e.data["phase"] for e in whole if e.event == "phase_started"]
-    assert phases[:7] == ["load_playbook", "read_spec", "prepare_workspace", "analyze_patterns", "update_spec", "implement", "run_tests"]
+    assert phases[:7] == [
+        "load_playbook",
+        "read_spec",
+        "prepare_workspace",
+        "analyze_patterns",
+        "update_spec",
+        "implement",
+        "run_tests",
+    ]
     finished = {e.data["step"]: e.data["detail"] for e in whole if e.event == "step_finished"}
     assert "2 passed" in finished["run_tests"] and "implement.tool" in finished
     assert client.get(f"/runs/{run_id}/events", headers={"Last-Event-ID": whole[-1].id}).status_code == 204
@@ -60,10 +70,14 @@ def test_a_run_started_over_http_streams_its_progress_to_the_end_and_reads_back(
     assert diff["head_commit"] == detail["head_commit"] and diff["base_commit"] == detail["base_commit"]
     assert "+def multiply(a: int, b: int) -> int:" in diff["diff"] and "tests/test_multiply.py" in diff["diff"]
     listed = client.get("/runs").json()
-    assert [(r["run_id"], r["status"]) for r in listed["runs"]] == [(run_id, "succeeded")] and listed["next_cursor"] is None
+    assert [(r["run_id"], r["status"]) for r in listed["runs"]] == [(run_id, "succeeded")] and listed[
+        "next_cursor"
+    ] is None
 
 
-def test_the_same_idempotency_key_returns_the_same_run_and_bad_requests_fail_at_once(api_client, calc_repo: Path, tmp_path: Path) -> None:
+def test_the_same_idempotency_key_returns_the_same_run_and_bad_requests_fail_at_once(
+    api_client, calc_repo: Path, tmp_path: Path
+) -> None:
     client = api_client(ScriptedModel(Script.load(scenarios.succeeds_first_time())))
     body = {"spec": "specs/nope", "repo": str(calc_repo)}
     first = client.post("/runs", json=body, headers={"Idempotency-Key": "job-42"})
@@ -75,7 +89,10 @@ def test_the_same_idempotency_key_returns_the_same_run_and_bad_requests_fail_at_
 
     not_git = client.post("/runs", json={"spec": "specs/multiply", "repo": str(tmp_path)})
     assert not_git.status_code == 422
-    assert not_git.json()["error"]["code"] == "not_a_git_repository" and str(tmp_path) in not_git.json()["error"]["message"]
+    assert (
+        not_git.json()["error"]["code"] == "not_a_git_repository"
+        and str(tmp_path) in not_git.json()["error"]["message"]
+    )
     playbook = client.post("/runs", json={"spec": "specs/multiply", "repo": str(calc_repo), "playbook": "nope"})
     assert playbook.status_code == 422 and playbook.json()["error"]["code"] == "unknown_playbook"
     assert "python-developer" in playbook.json()["error"]["message"]
@@ -88,7 +105,10 @@ def test_the_same_idempotency_key_returns_the_same_run_and_bad_requests_fail_at_
 
 def test_runs_list_newest_first_with_filters_and_a_cursor(api_client, calc_repo: Path) -> None:
     client = api_client(ScriptedModel(Script.load(scenarios.succeeds_first_time())))
-    ids = [client.post("/runs", json={"spec": f"specs/missing-{n}", "repo": str(calc_repo)}).json()["run_id"] for n in range(5)]
+    ids = [
+        client.post("/runs", json={"spec": f"specs/missing-{n}", "repo": str(calc_repo)}).json()["run_id"]
+        for n in range(5)
+    ]
     for run_id in ids:
         wait_for_status(client.get, run_id, {"error"})
     seen, cursor = [], None
@@ -108,7 +128,9 @@ def test_runs_list_newest_first_with_filters_and_a_cursor(api_client, calc_repo:
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_cursor"
 
 
-def test_a_cancelled_run_stops_and_resumes_to_the_end_without_repeating_finished_calls(api_client, calc_repo: Path) -> None:
+def test_a_cancelled_run_stops_and_resumes_to_the_end_without_repeating_finished_calls(
+    api_client, calc_repo: Path
+) -> None:
     gate, calls = threading.Event(), []
     scripted = ScriptedModel(Script.load(scenarios.succeeds_first_time()))
 
@@ -149,7 +171,11 @@ def test_errors_have_one_shape_and_bodies_are_size_limited(api_client, calc_repo
         (client.get("/runs/bad%20id!"), 422, "invalid_request"),
         (client.get("/nowhere"), 404, "not_found"),
         (client.post("/runs", json={"repo": str(calc_repo)}), 422, "invalid_request"),
-        (client.post("/runs", content=b"{not json", headers={"content-type": "application/json"}), 422, "invalid_request"),
+        (
+            client.post("/runs", content=b"{not json", headers={"content-type": "application/json"}),
+            422,
+            "invalid_request",
+        ),
         (client.post("/runs", json={"spec": "x" * 900, "repo": "y" * 3000}), 413, "request_too_large"),
         (client.get("/runs", params={"limit": 0}), 422, "invalid_request"),
     ]
@@ -168,13 +194,24 @@ def test_errors_have_one_shape_and_bodies_are_size_limited(api_client, calc_repo
 
 def test_bearer_tokens_guard_every_endpoint_but_the_health_check(api_client) -> None:
     client = api_client(ScriptedModel(Script.load(scenarios.succeeds_first_time())), api_tokens="alpha, beta")
-    guarded = [("GET", "/runs"), ("GET", "/runs/x"), ("GET", "/runs/x/events"), ("GET", "/runs/x/diff"),
-               ("POST", "/runs"), ("POST", "/runs/x/cancel"), ("POST", "/runs/x/resume"), ("POST", "/runs/x/fork"), ("GET", "/playbooks")]
+    guarded = [
+        ("GET", "/runs"),
+        ("GET", "/runs/x"),
+        ("GET", "/runs/x/events"),
+        ("GET", "/runs/x/diff"),
+        ("POST", "/runs"),
+        ("POST", "/runs/x/cancel"),
+        ("POST", "/runs/x/resume"),
+        ("POST", "/runs/x/fork"),
+        ("GET", "/playbooks"),
+    ]
     for method, path in guarded:
         for headers in ({}, {"Authorization": "Bearer gamma"}, {"Authorization": "Basic YWxwaGE6"}):
             response = client.request(method, path, headers=headers)
             assert response.status_code == 401, (method, path, headers)
-            assert response.json()["error"]["code"] == "unauthorized" and response.headers["www-authenticate"] == "Bearer"
+            assert (
+                response.json()["error"]["code"] == "unauthorized" and response.headers["www-authenticate"] == "Bearer"
+            )
     assert client.get("/runs", headers={"Authorization": "Bearer beta"}).status_code == 200
     assert client.get("/playbooks", headers={"Authorization": "Bearer alpha"}).json()[0]["name"] == "python-developer"
     health = client.get("/healthz")

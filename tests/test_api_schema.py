@@ -27,13 +27,13 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from specmill.adapters.git_worktree import GitWorktreeWorkspace
-from specmill.ports.spec_store import MemorySpecStore
 from specmill.adapters.pytest_runner import SubprocessTestRunner
 from specmill.api.app import create_app
 from specmill.config import Settings
 from specmill.container import Container
 from specmill.ports.model import ScriptedModel
 from specmill.ports.repo_analysis import FixedRepoAnalyzer
+from specmill.ports.spec_store import MemorySpecStore
 from specmill.replay.scripts import Script
 from tests import scenarios
 from tests.fixtures.api import BRIEF, free_port
@@ -43,7 +43,13 @@ from tests.fixtures.runtime import make_settings
 pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning")
 EXAMPLES_PER_OPERATION = 30  # ten operations: about three hundred generated requests
 TOKEN = "schema-test-token"
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance, negative_data_rejection]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+]
 
 
 @pytest.fixture(scope="module")
@@ -51,11 +57,19 @@ def live_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data_dir: Path = tmp_path_factory.mktemp("schema-api") / "data"
     config = make_settings(data_dir, queue_polling_interval_s=0.1, api_tokens=TOKEN)
     store = MemorySpecStore()
-    container = Container(config, store, ScriptedModel(Script.load(scenarios.succeeds_first_time())),
-                          GitWorktreeWorkspace(data_dir), SubprocessTestRunner(), FixedRepoAnalyzer(BRIEF),
-                          note_index=store)
+    container = Container(
+        config,
+        store,
+        ScriptedModel(Script.load(scenarios.succeeds_first_time())),
+        GitWorktreeWorkspace(data_dir),
+        SubprocessTestRunner(),
+        FixedRepoAnalyzer(BRIEF),
+        note_index=store,
+    )
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(container=container), host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(container=container), host="127.0.0.1", port=port, log_level="warning")
+    )
     thread = threading.Thread(target=server.run, name="schema-api", daemon=True)
     thread.start()
     deadline = time.monotonic() + 60

@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from specmill import records
-from specmill.replay.server import completed_counts
+from specmill.replay.request_log import completed_counts
 from tests import scenarios
 from tests.fixtures.api import read_sse, wait_for_status
 from tests.fixtures.git_repos import git
@@ -25,14 +25,22 @@ TOKEN = "s3cret-token"
 @pytest.fixture
 def serve_env(cli_env: dict[str, str]) -> dict[str, str]:
     """The CLI tests' environment (shared Basic Memory, data dir, database), plus what `serve` needs."""
-    return {**cli_env, "SPECMILL_API_TOKENS": TOKEN, "SPECMILL_QUEUE_POLLING_INTERVAL_S": "0.1",
-            "SPECMILL_EXECUTOR_ID": f"serve-test-{uuid.uuid4().hex[:6]}"}
+    return {
+        **cli_env,
+        "SPECMILL_API_TOKENS": TOKEN,
+        "SPECMILL_QUEUE_POLLING_INTERVAL_S": "0.1",
+        "SPECMILL_EXECUTOR_ID": f"serve-test-{uuid.uuid4().hex[:6]}",
+    }
 
 
 @pytest.mark.basic_memory
 @pytest.mark.slow
 def test_serve_starts_follows_reads_and_cancels_runs_over_http(
-    serve_env, serve_process, basic_memory, messages_server, calc_repo: Path,
+    serve_env,
+    serve_process,
+    basic_memory,
+    messages_server,
+    calc_repo: Path,
 ) -> None:
     model = messages_server(scenarios.succeeds_first_time(delay_on_turn=3, delay_s=1.5))
     serve_env["ANTHROPIC_BASE_URL"] = model.base_url
@@ -50,7 +58,9 @@ def test_serve_starts_follows_reads_and_cancels_runs_over_http(
         with client.stream("GET", "/runs/http-run/events") as response:
             first = read_sse(response.iter_lines(), stop_after=12)
         assert first[-1].event != "run_ended", "the halfway point should be mid-run"
-        with client.stream("GET", "/runs/http-run/events", headers={"Last-Event-ID": first[-1].id}, timeout=120) as response:
+        with client.stream(
+            "GET", "/runs/http-run/events", headers={"Last-Event-ID": first[-1].id}, timeout=120
+        ) as response:
             rest = read_sse(response.iter_lines())
         with client.stream("GET", "/runs/http-run/events") as response:
             whole = read_sse(response.iter_lines())
@@ -76,8 +86,13 @@ def test_serve_starts_follows_reads_and_cancels_runs_over_http(
 
 def test_serve_refuses_a_non_loopback_address_without_a_token(tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "SPECMILL_DATA_DIR": str(tmp_path / "data")}
-    proc = subprocess.run([sys.executable, "-m", "specmill", "serve", "--host", "0.0.0.0", "--port", "0"],
-                          env=env, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "specmill", "serve", "--host", "0.0.0.0", "--port", "0"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 2
     assert "refusing to serve on 0.0.0.0 without a token" in proc.stderr and "SPECMILL_API_TOKENS" in proc.stderr
 
@@ -87,13 +102,19 @@ def test_db_upgrade_creates_specmills_tables_on_the_system_database(database: st
     if database:
         env["DBOS_SYSTEM_DATABASE_URL"] = database
     for _ in range(2):  # applying it again changes nothing
-        proc = subprocess.run([sys.executable, "-m", "specmill", "db", "upgrade"], env=env, capture_output=True, text=True, timeout=60)
+        proc = subprocess.run(
+            [sys.executable, "-m", "specmill", "db", "upgrade"], env=env, capture_output=True, text=True, timeout=60
+        )
         assert proc.returncode == 0, proc.stderr
         assert "specmill's tables are up to date" in proc.stdout
     engine = sa.create_engine(records.sqlalchemy_url(database or f"sqlite:///{tmp_path / 'data' / 'specmill.sqlite'}"))
     try:
         with engine.connect() as conn:
-            assert set(sa.inspect(conn).get_table_names()) >= {"specmill_runs", "specmill_artifacts", "specmill_alembic_version"}
+            assert set(sa.inspect(conn).get_table_names()) >= {
+                "specmill_runs",
+                "specmill_artifacts",
+                "specmill_alembic_version",
+            }
             assert conn.execute(sa.text("SELECT version_num FROM specmill_alembic_version")).scalar_one() == "0001"
     finally:
         engine.dispose()

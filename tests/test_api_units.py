@@ -14,14 +14,17 @@ from specmill.models import RunResult, Usage
 from specmill.queries import RunState
 
 
-@pytest.mark.parametrize(("header", "resume"), [
-    (None, Resume()),
-    ("", Resume()),
-    ("7", Resume(read_from=7, drop_first=True)),
-    ("p7", Resume(read_from=7, skip_phase=True)),
-    ("end8", Resume(read_from=7, drop_first=True, saw_end=True)),
-    ("end0", Resume(read_from=0, saw_end=True)),
-])
+@pytest.mark.parametrize(
+    ("header", "resume"),
+    [
+        (None, Resume()),
+        ("", Resume()),
+        ("7", Resume(read_from=7, drop_first=True)),
+        ("p7", Resume(read_from=7, skip_phase=True)),
+        ("end8", Resume(read_from=7, drop_first=True, saw_end=True)),
+        ("end0", Resume(read_from=0, saw_end=True)),
+    ],
+)
 def test_last_event_id_says_where_to_continue(header: str | None, resume: Resume) -> None:
     assert parse_last_event_id(header) == resume
 
@@ -34,7 +37,10 @@ def test_an_id_this_stream_never_sent_is_refused(header: str) -> None:
 
 
 def test_cursors_round_trip_and_garbage_is_refused() -> None:
-    assert decode_cursor(encode_cursor((1_700_000_000_000_000, "run:with:colons"))) == (1_700_000_000_000_000, "run:with:colons")
+    assert decode_cursor(encode_cursor((1_700_000_000_000_000, "run:with:colons"))) == (
+        1_700_000_000_000_000,
+        "run:with:colons",
+    )
     assert decode_cursor(None) is None
     for garbage in ("not-a-cursor", encode_cursor((2**63, "x")), "AAAA"):
         with pytest.raises(ApiError):
@@ -43,29 +49,70 @@ def test_cursors_round_trip_and_garbage_is_refused() -> None:
 
 def test_tokens_match_exactly() -> None:
     assert token_matches("beta", ["alpha", "beta"])
-    assert not token_matches("bet", ["alpha", "beta"]) and not token_matches("", ["alpha"]) and not token_matches("beta ", ["beta"])
+    assert (
+        not token_matches("bet", ["alpha", "beta"])
+        and not token_matches("", ["alpha"])
+        and not token_matches("beta ", ["beta"])
+    )
 
 
-@pytest.mark.parametrize(("host", "loopback"), [
-    ("127.0.0.1", True), ("::1", True), ("[::1]", True), ("localhost", True),
-    ("0.0.0.0", False), ("::", False), ("10.1.2.3", False), ("no-such-host.invalid", False),
-])
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("10.1.2.3", False),
+        ("no-such-host.invalid", False),
+    ],
+)
 def test_only_loopback_addresses_count_as_loopback(host: str, loopback: bool) -> None:
     assert is_loopback(host) is loopback
 
 
 def _state(status: str, result: str | None = None) -> RunState:
-    outcome = None if result is None else RunResult(
-        run_id="r", status=result, spec="s", branch="b", head_commit="h", tests={}, criteria=[], iterations=1, usage=Usage(),
+    outcome = (
+        None
+        if result is None
+        else RunResult(
+            run_id="r",
+            status=result,
+            spec="s",
+            branch="b",
+            head_commit="h",
+            tests={},
+            criteria=[],
+            iterations=1,
+            usage=Usage(),
+        )
     )
-    return RunState(run_id="r", status=status, request=None, result=outcome, error=None, created_ms=1, updated_ms=1,
-                    completed_ms=None, forked_from=None)
+    return RunState(
+        run_id="r",
+        status=status,
+        request=None,
+        result=outcome,
+        error=None,
+        created_ms=1,
+        updated_ms=1,
+        completed_ms=None,
+        forked_from=None,
+    )
 
 
-@pytest.mark.parametrize(("dbos", "result", "shown"), [
-    ("ENQUEUED", None, "queued"), ("PENDING", None, "running"), ("SUCCESS", "succeeded", "succeeded"),
-    ("SUCCESS", "failed", "failed"), ("ERROR", None, "error"), ("MAX_RECOVERY_ATTEMPTS_EXCEEDED", None, "error"),
-    ("CANCELLED", None, "cancelled"),
-])
+@pytest.mark.parametrize(
+    ("dbos", "result", "shown"),
+    [
+        ("ENQUEUED", None, "queued"),
+        ("PENDING", None, "running"),
+        ("SUCCESS", "succeeded", "succeeded"),
+        ("SUCCESS", "failed", "failed"),
+        ("ERROR", None, "error"),
+        ("MAX_RECOVERY_ATTEMPTS_EXCEEDED", None, "error"),
+        ("CANCELLED", None, "cancelled"),
+    ],
+)
 def test_dbos_statuses_read_as_run_statuses(dbos: str, result: str | None, shown: str) -> None:
     assert run_status(_state(dbos, result)) == shown

@@ -12,7 +12,12 @@ from specmill.adapters.basic_memory import BasicMemoryClient, BasicMemorySpecSto
 from specmill.adapters.basic_memory.client import ToolAnswer, checked
 from specmill.config import Settings
 from specmill.errors import (
-    BadInput, BasicMemoryUnavailable, NoteConflict, ProjectNotFound, SpecmillError, SpecNotFound,
+    BadInput,
+    BasicMemoryUnavailable,
+    NoteConflict,
+    ProjectNotFound,
+    SpecmillError,
+    SpecNotFound,
 )
 from specmill.models import Note
 from specmill.phases.read_spec import read_spec
@@ -51,8 +56,14 @@ def store_at(command: str, env: dict[str, str], start_timeout_s: float = 60.0) -
 
 def status_section(run_id: str, status: str = "succeeded") -> str:
     return render_status_section(
-        run_id=run_id, status=status, branch="specmill/x", head_commit="abc1234",
-        tests=None, verdict=None, iteration=1, max_iterations=3,
+        run_id=run_id,
+        status=status,
+        branch="specmill/x",
+        head_commit="abc1234",
+        tests=None,
+        verdict=None,
+        iteration=1,
+        max_iterations=3,
     )
 
 
@@ -84,7 +95,8 @@ def test_a_missing_project_is_one_error_from_the_store_and_the_index(basic_memor
         "read_note": lambda: basic_memory.store.read_note("specs/no-such-spec", project),
         "write_note": lambda: basic_memory.store.write_note(project, "Nowhere", "specs", "# Nowhere\n"),
         "edit_note": lambda: basic_memory.store.replace_note(
-            Note(project=project, permalink="specs/x", title="x", content="old", checksum=sha256("old")), "new"),
+            Note(project=project, permalink="specs/x", title="x", content="old", checksum=sha256("old")), "new"
+        ),
         "search_notes": lambda: basic_memory.index.search(project, note_types=["spec"]),
         "list_directory": lambda: basic_memory.index.list_folder(project, "specs"),
     }
@@ -100,21 +112,46 @@ def test_a_missing_project_is_one_error_from_the_store_and_the_index(basic_memor
     }
 
 
-@pytest.mark.parametrize(("answer", "subject", "error", "words"), [
-    (ToolAnswer(is_error=True, text="Project not found: 'p'"), "n", ProjectNotFound, "project 'p' not found"),
-    (ToolAnswer(is_error=True, text="Project 'p' not found in configuration"), None, ProjectNotFound, "project 'p'"),
-    (ToolAnswer(is_error=False, text="{}", data={"error": "NOTE_NOT_FOUND"}), "n", SpecNotFound, "spec note 'n' not"),
-    (ToolAnswer(is_error=True, text="Project p has never been indexed"), "n", SpecNotFound, "no indexed notes"),
-    (ToolAnswer(is_error=True, text="Project p has never been indexed"), None, BadInput, "project index p"),
-    (ToolAnswer(is_error=True, text="Ambiguous identifier 'n'"), "n", SpecNotFound, "ambiguous"),
-    (ToolAnswer(is_error=True, text="{}", data={"error": "NOTE_REVISION_CONFLICT"}), "n", NoteConflict,
-     "(NOTE_REVISION_CONFLICT)"),
-    (ToolAnswer(is_error=True, text="{}", data={"error": "EDIT_OUTCOME_UNKNOWN"}), "n", NoteConflict, "read it again"),
-    (ToolAnswer(is_error=True, text="boom\nat line 2"), "n", SpecmillError, "t 'n' failed: boom at line 2"),
-    (ToolAnswer(is_error=False, text="# No Search Criteria"), None, SpecmillError, "t in project 'p' failed: # No"),
-])
+@pytest.mark.parametrize(
+    ("answer", "subject", "error", "words"),
+    [
+        (ToolAnswer(is_error=True, text="Project not found: 'p'"), "n", ProjectNotFound, "project 'p' not found"),
+        (
+            ToolAnswer(is_error=True, text="Project 'p' not found in configuration"),
+            None,
+            ProjectNotFound,
+            "project 'p'",
+        ),
+        (
+            ToolAnswer(is_error=False, text="{}", data={"error": "NOTE_NOT_FOUND"}),
+            "n",
+            SpecNotFound,
+            "spec note 'n' not",
+        ),
+        (ToolAnswer(is_error=True, text="Project p has never been indexed"), "n", SpecNotFound, "no indexed notes"),
+        (ToolAnswer(is_error=True, text="Project p has never been indexed"), None, BadInput, "project index p"),
+        (ToolAnswer(is_error=True, text="Ambiguous identifier 'n'"), "n", SpecNotFound, "ambiguous"),
+        (
+            ToolAnswer(is_error=True, text="{}", data={"error": "NOTE_REVISION_CONFLICT"}),
+            "n",
+            NoteConflict,
+            "(NOTE_REVISION_CONFLICT)",
+        ),
+        (
+            ToolAnswer(is_error=True, text="{}", data={"error": "EDIT_OUTCOME_UNKNOWN"}),
+            "n",
+            NoteConflict,
+            "read it again",
+        ),
+        (ToolAnswer(is_error=True, text="boom\nat line 2"), "n", SpecmillError, "t 'n' failed: boom at line 2"),
+        (ToolAnswer(is_error=False, text="# No Search Criteria"), None, SpecmillError, "t in project 'p' failed: # No"),
+    ],
+)
 def test_one_reading_of_every_failed_answer(
-    answer: ToolAnswer, subject: str | None, error: type[Exception], words: str,
+    answer: ToolAnswer,
+    subject: str | None,
+    error: type[Exception],
+    words: str,
 ) -> None:
     with pytest.raises(error) as caught:
         checked(answer, tool="t", project="p", subject=subject)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from specmill.replay.server import completed_counts
+from specmill.replay.request_log import completed_counts
 from tests import scenarios
 from tests.fixtures.cli import kill_when_called, specmill
 
@@ -26,9 +26,22 @@ def test_a_killed_run_keeps_what_it_spent_stops_at_the_cap_and_finishes_with_a_h
 ) -> None:
     playbook = tmp_path / "short-answers.md"
     playbook.write_text(SHORT_ANSWERS)
-    server = messages_server(scenarios.succeeds_first_time(delay_on_turn=1, delay_s=3.0), log_path=tmp_path / "log.jsonl")
+    server = messages_server(
+        scenarios.succeeds_first_time(delay_on_turn=1, delay_s=3.0), log_path=tmp_path / "log.jsonl"
+    )
     cli_env["ANTHROPIC_BASE_URL"] = server.base_url
-    args = ["run", spec, "--repo", str(calc_repo), "--run-id", "capped", "--playbook", str(playbook), "--budget-usd", str(CAP_USD)]
+    args = [
+        "run",
+        spec,
+        "--repo",
+        str(calc_repo),
+        "--run-id",
+        "capped",
+        "--playbook",
+        str(playbook),
+        "--budget-usd",
+        str(CAP_USD),
+    ]
     kill_when_called(args, cli_env, server, "implement-1", 1)
 
     stopped = specmill(["resume", "capped", "--json"], cli_env)
@@ -36,12 +49,12 @@ def test_a_killed_run_keeps_what_it_spent_stops_at_the_cap_and_finishes_with_a_h
     result = json.loads(stopped.stdout)
     assert result["status"] == "budget_exhausted"
     assert result["cost_usd"] <= CAP_USD
-    assert result["ledger"]["implement"]["calls"] == 3  # a reset ledger would have allowed more
+    assert result["ledger"]["phases"]["implement"]["calls"] == 3  # a reset ledger would have allowed more
     assert "budget exhausted" in result["reason"]
 
     finished = specmill(["resume", "capped", "--budget-usd", "1", "--json"], cli_env)
     assert finished.returncode == 0, finished.stderr
     done = json.loads(finished.stdout)
-    assert done["status"] == "succeeded" and done["ledger"]["implement"]["calls"] == 5
+    assert done["status"] == "succeeded" and done["ledger"]["phases"]["implement"]["calls"] == 5
     assert done["cost_usd"] > result["cost_usd"]
     assert max(completed_counts(server.wait_settled()).values()) == 1, "a completed model call was made twice"

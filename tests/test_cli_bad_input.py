@@ -15,7 +15,9 @@ pytestmark = pytest.mark.basic_memory
 
 
 def specmill(args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "specmill", *args], env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "specmill", *args], env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def one_error_line(proc: subprocess.CompletedProcess[str]) -> str:
@@ -27,7 +29,9 @@ def one_error_line(proc: subprocess.CompletedProcess[str]) -> str:
 @pytest.fixture
 def env(basic_memory, tmp_path: Path) -> dict[str, str]:
     env = basic_memory.specmill_env()
-    env.update(SPECMILL_DATA_DIR=str(tmp_path / "data"), ANTHROPIC_API_KEY="test-key", ANTHROPIC_BASE_URL="http://127.0.0.1:9")
+    env.update(
+        SPECMILL_DATA_DIR=str(tmp_path / "data"), ANTHROPIC_API_KEY="test-key", ANTHROPIC_BASE_URL="http://127.0.0.1:9"
+    )
     env.pop("DBOS_SYSTEM_DATABASE_URL", None)
     return env
 

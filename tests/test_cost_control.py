@@ -25,8 +25,12 @@ def _implement_usage(ledger: Ledger) -> Usage:
 def test_a_30_turn_session_reads_most_input_from_the_cache_and_costs_under_30_percent(world, messages_server) -> None:
     brief = cost_scenarios.long_brief()
     cached, _ = world(_model(messages_server(cost_scenarios.thirty_turns())), run_id="cached", brief=brief)
-    uncached, _ = world(_model(messages_server(cost_scenarios.thirty_turns())), run_id="uncached", brief=brief,
-                        settings={"prompt_caching": False})
+    uncached, _ = world(
+        _model(messages_server(cost_scenarios.thirty_turns())),
+        run_id="uncached",
+        brief=brief,
+        settings={"prompt_caching": False},
+    )
     assert cached.ledger.phases["implement"].calls == uncached.ledger.phases["implement"].calls == 30
 
     u = _implement_usage(cached.ledger)
@@ -58,12 +62,18 @@ Write code.
 """
 
 
-def test_a_budget_stops_the_run_before_the_call_that_would_cross_it_and_a_higher_cap_finishes_it(world, messages_server, tmp_path) -> None:
+def test_a_budget_stops_the_run_before_the_call_that_would_cross_it_and_a_higher_cap_finishes_it(
+    world, messages_server, tmp_path
+) -> None:
     playbook = tmp_path / "short-answers.md"
     playbook.write_text(SHORT_ANSWERS)  # a small output cap keeps the worst case of a call close to its real cost
     server = messages_server(scenarios.succeeds_first_time())
     reference, _ = world(_model(server), run_id="reference", playbook=str(playbook))
-    per_call = [s["output"].cost_usd for s in DBOS.list_workflow_steps("reference") if s["function_name"] == "implement.model_call"]
+    per_call = [
+        s["output"].cost_usd
+        for s in DBOS.list_workflow_steps("reference")
+        if s["function_name"] == "implement.model_call"
+    ]
     cap = sum(per_call[:3]) + 0.2 * reference.cost_usd  # room for about three calls, never the whole run
     before = len(server.wait_settled())
 
@@ -82,7 +92,9 @@ def test_a_budget_stops_the_run_before_the_call_that_would_cross_it_and_a_higher
     assert finished.cost_usd > result.cost_usd  # what was spent before the cap stays spent
     after = _paid_calls(server.wait_settled()[before:])
     assert after[: len(paid)] == paid
-    assert not {e["request_sha256"] for e in after[len(paid):]} & {e["request_sha256"] for e in paid}, "a paid call was made again"
+    assert not {e["request_sha256"] for e in after[len(paid) :]} & {e["request_sha256"] for e in paid}, (
+        "a paid call was made again"
+    )
 
 
 def _paid_calls(entries: list[dict]) -> list[dict]:
@@ -90,11 +102,23 @@ def _paid_calls(entries: list[dict]) -> list[dict]:
 
 
 def test_a_model_that_repeats_the_same_tool_call_is_stopped_with_that_reason(world) -> None:
-    same = {"content": [{"type": "tool_use", "name": "str_replace_based_edit_tool", "input": {"command": "view", "path": "/README.md"}}]}
-    script = {"conversations": [
-        {**scenarios.conversation("implement-1", 1, [same]), "repeat_last": True},
-        scenarios.conversation("verdict-1", 1, [scenarios.verdict(False, False, summary="nothing was done")], forced="record_verdict"),
-    ]}
+    same = {
+        "content": [
+            {
+                "type": "tool_use",
+                "name": "str_replace_based_edit_tool",
+                "input": {"command": "view", "path": "/README.md"},
+            }
+        ]
+    }
+    script = {
+        "conversations": [
+            {**scenarios.conversation("implement-1", 1, [same]), "repeat_last": True},
+            scenarios.conversation(
+                "verdict-1", 1, [scenarios.verdict(False, False, summary="nothing was done")], forced="record_verdict"
+            ),
+        ]
+    }
     result, model = world(script, max_iterations=1)
     assert result.stops == ["repeated_tool_call"]
     assert "same str_replace_based_edit_tool call with the same result 3 times" in result.reason

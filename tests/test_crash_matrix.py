@@ -24,15 +24,13 @@ import uuid
 from pathlib import Path
 
 import pytest
-
 from dbos import DBOSClient
 
 from specmill.config import Settings
-from specmill.replay.server import completed_counts
+from specmill.replay.request_log import completed_counts
 from tests import scenarios
-from tests.fixtures.cli import pause_at
+from tests.fixtures.cli import pause_at, specmill
 from tests.fixtures.git_repos import CALC_FILES, git, init_repo
-from tests.test_e2e_cli import cli_env, specmill  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.basic_memory, pytest.mark.slow]
 
@@ -43,8 +41,13 @@ DEADLINE_S = 90.0
 
 def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with open(log, "wb") as err:
-        return subprocess.Popen([sys.executable, "-m", "specmill", *args], env=env, stdout=subprocess.DEVNULL,
-                                stderr=err, start_new_session=True)
+        return subprocess.Popen(
+            [sys.executable, "-m", "specmill", *args],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            start_new_session=True,
+        )
 
 
 def kill_when(proc: subprocess.Popen[bytes], log: Path, ready, what: str) -> None:  # type: ignore[no-untyped-def]
@@ -61,8 +64,9 @@ def kill_when(proc: subprocess.Popen[bytes], log: Path, ready, what: str) -> Non
 def checkpointed(client: DBOSClient, run_id: str, step: str):  # type: ignore[no-untyped-def]
     """The phase boundary after `step`: DBOS has recorded its result (its progress line comes
     earlier, from inside the step, so a kill on that line may land before the checkpoint)."""
-    return lambda: any(s["function_name"] == step and s["error"] is None
-                       for s in client.list_workflow_steps(run_id, load_output=False))
+    return lambda: any(
+        s["function_name"] == step and s["error"] is None for s in client.list_workflow_steps(run_id, load_output=False)
+    )
 
 
 def paused(data_dir: Path):  # type: ignore[no-untyped-def]
@@ -71,6 +75,7 @@ def paused(data_dir: Path):  # type: ignore[no-untyped-def]
 
 def pytest_running(data_dir: Path):  # type: ignore[no-untyped-def]
     """A process whose command line runs pytest inside one of this test's worktrees."""
+
     def check() -> bool:
         for pid in filter(str.isdigit, os.listdir("/proc")):
             try:
@@ -81,17 +86,22 @@ def pytest_running(data_dir: Path):  # type: ignore[no-untyped-def]
             if b"pytest" in cmdline and cwd.startswith(str(data_dir)):
                 return True
         return False
+
     return check
 
 
 def status_section(text: str) -> str:
     """The Implementation Status section, without what differs between two runs by nature."""
-    section = text[text.index("## Implementation Status"):]
+    section = text[text.index("## Implementation Status") :]
     return re.sub(r"- (Run|Branch|Head commit): `[^`]*`", r"- \1: `...`", section)
 
 
 def test_a_run_killed_at_every_kind_of_point_ends_like_an_uninterrupted_one(
-    cli_env, basic_memory, make_repo, messages_server, tmp_path: Path  # noqa: F811
+    cli_env,
+    basic_memory,
+    make_repo,
+    messages_server,
+    tmp_path: Path,  # noqa: F811
 ) -> None:
     title = f"Multiply {uuid.uuid4().hex[:8]}"
     baseline_spec = basic_memory.write_spec(title, scenarios.spec_note(title), folder="crash-a").permalink
@@ -106,11 +116,15 @@ def test_a_run_killed_at_every_kind_of_point_ends_like_an_uninterrupted_one(
     assert done.returncode == 0, done.stderr
     baseline = json.loads(done.stdout)
 
-    server = messages_server(scenarios.succeeds_first_time(delay_on_turn=1, delay_s=2.0), log_path=tmp_path / "log.jsonl")
+    server = messages_server(
+        scenarios.succeeds_first_time(delay_on_turn=1, delay_s=2.0), log_path=tmp_path / "log.jsonl"
+    )
     env = {**cli_env, "ANTHROPIC_BASE_URL": server.base_url}
     repo = make_repo(FILES)
     run_b = f"kill-{uuid.uuid4().hex[:8]}"
-    client = DBOSClient(system_database_url=cli_env.get("DBOS_SYSTEM_DATABASE_URL") or Settings(data_dir=data_dir).sqlite_url())
+    client = DBOSClient(
+        system_database_url=cli_env.get("DBOS_SYSTEM_DATABASE_URL") or Settings(data_dir=data_dir).sqlite_url()
+    )
     boundary = lambda step: (f"after {step}", {}, lambda log: checkpointed(client, run_b, step))  # noqa: E731
     kills = [
         boundary("load_playbook"),
@@ -118,8 +132,11 @@ def test_a_run_killed_at_every_kind_of_point_ends_like_an_uninterrupted_one(
         boundary("prepare_workspace"),
         boundary("analyze_patterns"),
         ("spec update in flight", pause_at("update_spec", env), lambda log: paused(data_dir)),
-        ("model call in flight", {}, lambda log: lambda: any(
-            e["conversation"] == "implement-1" and e["turn"] == 1 for e in server.requests())),
+        (
+            "model call in flight",
+            {},
+            lambda log: lambda: any(e["conversation"] == "implement-1" and e["turn"] == 1 for e in server.requests()),
+        ),
         ("tool step writing files", pause_at("implement.tool#1", env), lambda log: paused(data_dir)),
         ("tests running", {}, lambda log: pytest_running(data_dir)),
         boundary("run_tests"),

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from specmill.replay.server import completed_counts, read_request_log
+from specmill.replay.request_log import completed_counts, read_request_log
 from tests import scenarios
 from tests.fixtures.messages_server import stop_messages_server
 from tests.test_e2e_cli import specmill
@@ -28,13 +28,23 @@ def test_a_run_failed_by_an_outage_is_listed_and_resumes_from_its_model_step(
     spec = basic_memory.write_spec(title, scenarios.spec_note(title)).permalink
     script = scenarios.succeeds_first_time(delay_on_turn=2, delay_s=30.0)
     server, url, log = messages_server_process(script)
-    env = {**basic_memory.specmill_env(), "SPECMILL_DATA_DIR": str(tmp_path / "data"), "ANTHROPIC_API_KEY": "test-key",
-           "ANTHROPIC_BASE_URL": url, "SPECMILL_MODEL_MAX_ATTEMPTS": "3", "SPECMILL_MODEL_RETRY_INTERVAL_S": "0.1",
-           "PYTHONUNBUFFERED": "1"}
+    env = {
+        **basic_memory.specmill_env(),
+        "SPECMILL_DATA_DIR": str(tmp_path / "data"),
+        "ANTHROPIC_API_KEY": "test-key",
+        "ANTHROPIC_BASE_URL": url,
+        "SPECMILL_MODEL_MAX_ATTEMPTS": "3",
+        "SPECMILL_MODEL_RETRY_INTERVAL_S": "0.1",
+        "PYTHONUNBUFFERED": "1",
+    }
     env.pop("DBOS_SYSTEM_DATABASE_URL", None)
     run_id = f"outage-{uuid.uuid4().hex[:6]}"
-    proc = subprocess.Popen([sys.executable, "-m", "specmill", "run", spec, "--repo", str(calc_repo), "--run-id", run_id],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "specmill", "run", spec, "--repo", str(calc_repo), "--run-id", run_id],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 90
     while not any(e.get("turn") == 2 and e.get("conversation") == "implement-1" for e in read_request_log(log)):
         assert proc.poll() is None and time.monotonic() < deadline, "the run never reached its third model call"
@@ -55,7 +65,9 @@ def test_a_run_failed_by_an_outage_is_listed_and_resumes_from_its_model_step(
     assert errors[0]["name"] == "implement.model_call" and "unreachable" in errors[0]["error"]
 
     port = int(url.rsplit(":", 1)[1])
-    messages_server_process(script | {"conversations": scenarios.succeeds_first_time()["conversations"]}, port=port, log_path=log)
+    messages_server_process(
+        script | {"conversations": scenarios.succeeds_first_time()["conversations"]}, port=port, log_path=log
+    )
     resumed = specmill(["resume", run_id, "--json"], env)
     assert resumed.returncode == 0, resumed.stderr
     assert json.loads(resumed.stdout)["status"] == "succeeded"
@@ -69,4 +81,6 @@ def test_a_run_failed_by_an_outage_is_listed_and_resumes_from_its_model_step(
     assert forked.returncode == 0, forked.stderr
     assert json.loads(forked.stdout)["status"] == "succeeded"
     fork_steps = json.loads(specmill(["runs", "show", f"{run_id}-v", "--json"], env).stdout)["steps"]
-    assert [s["name"] for s in fork_steps].count("implement.model_call") == names.count("implement.model_call")  # reused
+    assert [s["name"] for s in fork_steps].count("implement.model_call") == names.count(
+        "implement.model_call"
+    )  # reused

@@ -14,7 +14,9 @@ from tests import scenarios
 def dbos_cli(args: list[str], data_dir: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "SPECMILL_DATA_DIR": str(data_dir)}
     env.pop("DBOS_SYSTEM_DATABASE_URL", None)
-    return subprocess.run([sys.executable, "-m", "specmill", "dbos", *args], env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "specmill", "dbos", *args], env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_the_dbos_cli_lists_a_run_and_its_steps(world) -> None:
@@ -37,6 +39,12 @@ def test_without_specmill_the_dbos_cli_would_see_an_empty_database(world, tmp_pa
     (tmp_path / "elsewhere").mkdir()
     (tmp_path / "elsewhere" / "dbos-config.yaml").write_text("name: specmill\nlanguage: python\n")
     env = {k: v for k, v in os.environ.items() if k != "DBOS_SYSTEM_DATABASE_URL"}
-    proc = subprocess.run([str(Path(sys.executable).with_name("dbos")), "workflow", "list"], cwd=tmp_path / "elsewhere",
-                          env=env, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [str(Path(sys.executable).with_name("dbos")), "workflow", "list"],
+        cwd=tmp_path / "elsewhere",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert "hidden" not in proc.stdout

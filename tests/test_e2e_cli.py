@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from specmill.replay.server import completed_counts
+from specmill.replay.request_log import completed_counts
 from tests import scenarios
-from tests.fixtures.cli import cli_env, kill_when_called, spec, specmill  # noqa: F401  (fixtures, and re-exported)
+from tests.fixtures.cli import kill_when_called, specmill
 from tests.fixtures.git_repos import CALC_FILES, git, init_repo
 
 pytestmark = [pytest.mark.basic_memory, pytest.mark.slow]
@@ -29,14 +29,31 @@ def note_text(basic_memory, permalink: str) -> str:
     return basic_memory.store.read_note(permalink, basic_memory.project).content
 
 
-def test_run_implements_a_spec_and_prints_the_json_contract(cli_env, spec, calc_repo, messages_server, basic_memory, tmp_path) -> None:
+def test_run_implements_a_spec_and_prints_the_json_contract(
+    cli_env, spec, calc_repo, messages_server, basic_memory, tmp_path
+) -> None:
     server = messages_server(scenarios.succeeds_first_time())
     cli_env["ANTHROPIC_BASE_URL"] = server.base_url
     proc = specmill(["run", spec, "--repo", str(calc_repo), "--json", "--run-id", "e2e-ok"], cli_env)
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
-    assert set(result) == {"run_id", "status", "spec", "branch", "head_commit", "tests", "criteria", "iterations", "usage", "cost_usd", "ledger", "reason"}
-    assert result["cost_usd"] > 0 and set(result["ledger"]) == {"implement", "validate"}
+    assert set(result) == {
+        "run_id",
+        "status",
+        "spec",
+        "branch",
+        "head_commit",
+        "tests",
+        "criteria",
+        "iterations",
+        "usage",
+        "cost_usd",
+        "ledger",
+        "stops",
+        "reason",
+    }
+    assert result["cost_usd"] > 0 and set(result["ledger"]["phases"]) == {"implement", "validate"}
+    assert result["cost_usd"] == round(result["cost_usd"], 6)  # money is rounded where it is shown
     assert result["status"] == "succeeded" and result["spec"] == spec and result["iterations"] == 1
     assert result["tests"] == {"passed": 2, "failed": 0, "errors": 0, "skipped": 0}
     assert all(c["met"] for c in result["criteria"]) and len(result["criteria"]) == 2
@@ -48,7 +65,9 @@ def test_run_implements_a_spec_and_prints_the_json_contract(cli_env, spec, calc_
     assert "implement.model_call" in proc.stderr  # live progress went to stderr
 
 
-def test_a_failing_first_attempt_succeeds_in_the_second(cli_env, spec, calc_repo, messages_server, basic_memory) -> None:
+def test_a_failing_first_attempt_succeeds_in_the_second(
+    cli_env, spec, calc_repo, messages_server, basic_memory
+) -> None:
     server = messages_server(scenarios.fails_then_fixes())
     cli_env["ANTHROPIC_BASE_URL"] = server.base_url
     proc = specmill(["run", spec, "--repo", str(calc_repo), "--json"], cli_env)
@@ -58,7 +77,9 @@ def test_a_failing_first_attempt_succeeds_in_the_second(cli_env, spec, calc_repo
     assert "status: implemented" in note_text(basic_memory, spec)
 
 
-def test_a_criterion_never_met_ends_failed_with_the_reason_in_the_spec(cli_env, spec, calc_repo, messages_server, basic_memory) -> None:
+def test_a_criterion_never_met_ends_failed_with_the_reason_in_the_spec(
+    cli_env, spec, calc_repo, messages_server, basic_memory
+) -> None:
     server = messages_server(scenarios.never_meets(2))
     cli_env["ANTHROPIC_BASE_URL"] = server.base_url
     proc = specmill(["run", spec, "--repo", str(calc_repo), "--json", "--max-iterations", "2"], cli_env)
@@ -70,8 +91,12 @@ def test_a_criterion_never_met_ends_failed_with_the_reason_in_the_spec(cli_env, 
     assert "no docs" in text
 
 
-def test_sigkill_during_implement_then_resume_finishes_without_paying_twice(cli_env, spec, calc_repo, messages_server, basic_memory, tmp_path) -> None:
-    server = messages_server(scenarios.succeeds_first_time(delay_on_turn=2, delay_s=3.0), log_path=tmp_path / "log.jsonl")
+def test_sigkill_during_implement_then_resume_finishes_without_paying_twice(
+    cli_env, spec, calc_repo, messages_server, basic_memory, tmp_path
+) -> None:
+    server = messages_server(
+        scenarios.succeeds_first_time(delay_on_turn=2, delay_s=3.0), log_path=tmp_path / "log.jsonl"
+    )
     cli_env["ANTHROPIC_BASE_URL"] = server.base_url
     kill_when_called(["run", spec, "--repo", str(calc_repo), "--run-id", "killed"], cli_env, server, "implement-1", 2)
 

@@ -16,7 +16,7 @@ def root(tmp_path: Path) -> Path:
     (repo / "calc").mkdir(parents=True)
     (repo / "calc" / "__init__.py").write_text("def add(a, b):\n    return a + b\n")
     (repo / "tests" / "unit").mkdir(parents=True)
-    (repo / "tests" / "unit" / "deep" ).mkdir()
+    (repo / "tests" / "unit" / "deep").mkdir()
     (repo / "tests" / "unit" / "deep" / "hidden_by_depth.py").write_text("")
     (repo / ".git").mkdir()
     (repo / ".git" / "config").write_text("[core]\n")
@@ -50,7 +50,8 @@ def test_view_directory_lists_two_levels_without_hidden_entries(root) -> None:
     lines = text.splitlines()[1:]
     assert lines == ["README.md", "calc/", "calc/__init__.py", "tests/", "tests/unit/"]
     assert run(root, command="view", path="tests").text.splitlines()[1:] == [
-        "tests/unit/", "tests/unit/deep/",
+        "tests/unit/",
+        "tests/unit/deep/",
     ]
     assert run(root, command="view", path=".", view_range=[1, 2]).is_error
 
@@ -105,7 +106,13 @@ def test_insert(root) -> None:
     target = root / "calc" / "__init__.py"
     top = run(root, command="insert", path="calc/__init__.py", insert_line=0, insert_text='"""Calc."""\n')
     assert top.changed and target.read_text() == '"""Calc."""\ndef add(a, b):\n    return a + b\n'
-    end = run(root, command="insert", path="calc/__init__.py", insert_line=3, insert_text="\n\ndef sub(a, b):\n    return a - b")
+    end = run(
+        root,
+        command="insert",
+        path="calc/__init__.py",
+        insert_line=3,
+        insert_text="\n\ndef sub(a, b):\n    return a - b",
+    )
     assert end.changed
     assert target.read_text().endswith("    return a + b\n\n\ndef sub(a, b):\n    return a - b\n")
     older = run(root, command="insert", path="README.md", insert_line=1, new_str="more\n")
@@ -121,7 +128,9 @@ def test_paths_outside_the_root_are_refused(root, path) -> None:
         {"command": "create", "path": path, "file_text": "x"},
     ):
         result = run_editor_command(root, tool_input)
-        assert result.is_error and not result.changed and "outside the repository" in result.text and path in result.text
+        assert (
+            result.is_error and not result.changed and "outside the repository" in result.text and path in result.text
+        )
     assert not (root.parent / "outside.txt").exists()
 
 
@@ -175,8 +184,14 @@ def test_symlink_into_git_is_refused(root) -> None:
         ({"command": "str_replace", "path": "README.md", "old_str": ""}, "old_str must not be empty"),
         ({"command": "str_replace", "path": "README.md", "old_str": "#", "new_str": 5}, "new_str must be a string"),
         ({"command": "insert", "path": "README.md", "insert_text": "x"}, "insert_line is missing"),
-        ({"command": "insert", "path": "README.md", "insert_line": "1", "insert_text": "x"}, "insert_line must be an integer"),
-        ({"command": "insert", "path": "README.md", "insert_line": True, "insert_text": "x"}, "insert_line must be an integer"),
+        (
+            {"command": "insert", "path": "README.md", "insert_line": "1", "insert_text": "x"},
+            "insert_line must be an integer",
+        ),
+        (
+            {"command": "insert", "path": "README.md", "insert_line": True, "insert_text": "x"},
+            "insert_line must be an integer",
+        ),
         ({"command": "insert", "path": "README.md", "insert_line": 1}, "insert_text is missing"),
         ({"command": "view", "path": ""}, "not a usable path"),
     ],

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from specmill.adapters.git_worktree import GitWorktreeWorkspace
-from specmill.names import branch_name
 from specmill.errors import NotAGitRepository, UnknownRef
 from specmill.models import WorkspaceState
+from specmill.names import branch_name
 from tests.fixtures.git_repos import git
 
 SUBTRACT = "\n\ndef subtract(a: int, b: int) -> int:\n    return a - b\n"
@@ -171,7 +171,10 @@ def test_same_steps_give_the_same_tree_in_two_runs(workspace, calc_repo) -> None
 
 
 def test_branch_name_is_a_short_valid_ref(calc_repo) -> None:
-    assert branch_name("specs/Add Subtract!", "1f2e3d4c-5b6a-7988-aabb-ccddeeff0011") == "specmill/specs-add-subtract-1f2e3d4c"
+    assert (
+        branch_name("specs/Add Subtract!", "1f2e3d4c-5b6a-7988-aabb-ccddeeff0011")
+        == "specmill/specs-add-subtract-1f2e3d4c"
+    )
     assert branch_name("", "ab") == "specmill/spec-ab"
     long = branch_name("x" * 300, "0123456789abcdef")
     assert len(long) <= len("specmill/") + 48 + 1 + 8 and long.endswith("-01234567")

@@ -169,8 +169,12 @@ def test_checklist_items_with_the_heading_they_sit_under() -> None:
 
 def test_list_items_know_their_depth_and_children() -> None:
     items = list_items(split_lines("- a\n  - b\n    - c\n- d\n"))
-    assert [(i.text, i.depth, i.line, i.end) for i in items] == [("a", 0, 0, 3), ("b", 1, 1, 3), ("c", 2, 2, 3),
-                                                                 ("d", 0, 3, 4)]
+    assert [(i.text, i.depth, i.line, i.end) for i in items] == [
+        ("a", 0, 0, 3),
+        ("b", 1, 1, 3),
+        ("c", 2, 2, 3),
+        ("d", 0, 3, 4),
+    ]
     assert [child.text for child in items[0].children] == ["b"]
 
 
@@ -201,8 +205,10 @@ def test_bullet_items_are_the_top_level_items_with_nested_ones_after_a_colon() -
     items = bullet_items(lines, criteria, headings)
     assert [(i.text, i.section) for i in items] == [
         ("Initial scan under 30 seconds", "Success Criteria"),
-        ("Memory stays flat: under 500 MB for 2,000 files; 64 KB chunks for large files: even for a 16 MB PDF",
-         "Success Criteria"),
+        (
+            "Memory stays flat: under 500 MB for 2,000 files; 64 KB chunks for large files: even for a 16 MB PDF",
+            "Success Criteria",
+        ),
         ("Numbered items count too", "Success Criteria"),
         ("No OOM kills", "Stability"),
     ]
@@ -219,5 +225,8 @@ def test_bullet_items_leave_checkbox_items_out() -> None:
 def test_a_box_is_one_space_or_an_x_on_the_items_first_line() -> None:
     items = list_items(split_lines("- [  ] two spaces\n- [\t] a tab\n- [x]\n  on the next line\n- text\n  [ ] later\n"))
     assert [(i.checked, i.text) for i in items] == [
-        (None, "[ ] two spaces"), (None, "[ ] a tab"), (True, "on the next line"), (None, "text [ ] later"),
+        (None, "[ ] two spaces"),
+        (None, "[ ] a tab"),
+        (True, "on the next line"),
+        (None, "text [ ] later"),
     ]

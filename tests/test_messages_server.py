@@ -16,26 +16,44 @@ from typing import Any
 import anthropic
 import pytest
 
+from specmill.replay.request_log import completed_counts, read_request_log
 from specmill.replay.scripts import Script, ScriptError, count_input_tokens
-from specmill.replay.server import MessagesServer, completed_counts, read_request_log
+from specmill.replay.server import MessagesServer
 from tests.fixtures.messages_server import stop_messages_server
 
 MODEL = "claude-test"
-TOOL = {"name": "str_replace_based_edit_tool", "description": "Edit files.",
-        "input_schema": {"type": "object", "properties": {"command": {"type": "string"}}}}
-VERDICT_TOOL = {"name": "record_verdict", "description": "Record the verdict.",
-                "input_schema": {"type": "object", "properties": {"summary": {"type": "string"}}}}
+TOOL = {
+    "name": "str_replace_based_edit_tool",
+    "description": "Edit files.",
+    "input_schema": {"type": "object", "properties": {"command": {"type": "string"}}},
+}
+VERDICT_TOOL = {
+    "name": "record_verdict",
+    "description": "Record the verdict.",
+    "input_schema": {"type": "object", "properties": {"summary": {"type": "string"}}},
+}
 VIEW = {"command": "view", "path": "/"}
 VERDICT = {"criteria": [{"criterion": "adds a route", "met": True}], "summary": "ok"}
 SCRIPT: dict[str, Any] = {
     "conversations": [
-        {"name": "attempt-1", "match": {"first_user_contains": "Attempt 1 of", "tool_choice": None},
-         "turns": [
-             {"content": [{"type": "text", "text": "I'll look at the repository first."},
-                          {"type": "tool_use", "name": "str_replace_based_edit_tool", "input": VIEW}]},
-             {"content": [{"type": "text", "text": "Done."}], "stop_reason": "end_turn"}]},
-        {"name": "verdict-1", "match": {"first_user_contains": "Attempt 1 of", "tool_choice": "record_verdict"},
-         "turns": [{"content": [{"type": "tool_use", "name": "record_verdict", "input": VERDICT}]}]},
+        {
+            "name": "attempt-1",
+            "match": {"first_user_contains": "Attempt 1 of", "tool_choice": None},
+            "turns": [
+                {
+                    "content": [
+                        {"type": "text", "text": "I'll look at the repository first."},
+                        {"type": "tool_use", "name": "str_replace_based_edit_tool", "input": VIEW},
+                    ]
+                },
+                {"content": [{"type": "text", "text": "Done."}], "stop_reason": "end_turn"},
+            ],
+        },
+        {
+            "name": "verdict-1",
+            "match": {"first_user_contains": "Attempt 1 of", "tool_choice": "record_verdict"},
+            "turns": [{"content": [{"type": "tool_use", "name": "record_verdict", "input": VERDICT}]}],
+        },
     ]
 }
 ATTEMPT = [{"role": "user", "content": "Attempt 1 of 3: implement the spec."}]
@@ -53,8 +71,9 @@ class FakeClock:
 
 
 def sdk(server: MessagesServer, **kwargs: Any) -> anthropic.Anthropic:
-    return anthropic.Anthropic(base_url=server.base_url, api_key="test", max_retries=kwargs.pop("max_retries", 0),
-                               **kwargs)
+    return anthropic.Anthropic(
+        base_url=server.base_url, api_key="test", max_retries=kwargs.pop("max_retries", 0), **kwargs
+    )
 
 
 def wait_for(predicate: Callable[[], Any], what: str, timeout: float = 5.0) -> Any:
@@ -73,9 +92,12 @@ def events_for(server: MessagesServer, seq: int) -> list[str]:
 def test_json_answer_has_the_api_message_shape(messages_server: Callable[..., MessagesServer]) -> None:
     server = messages_server(SCRIPT)
     body = json.dumps({"model": MODEL, "max_tokens": 100, "messages": ATTEMPT}).encode()
-    request = urllib.request.Request(server.base_url + "/v1/messages", data=body, method="POST",
-                                     headers={"content-type": "application/json", "x-api-key": "anything",
-                                              "anthropic-version": "2023-06-01"})
+    request = urllib.request.Request(
+        server.base_url + "/v1/messages",
+        data=body,
+        method="POST",
+        headers={"content-type": "application/json", "x-api-key": "anything", "anthropic-version": "2023-06-01"},
+    )
     with urllib.request.urlopen(request, timeout=5) as response:
         assert response.headers["content-type"] == "application/json"
         message = json.load(response)
@@ -87,7 +109,8 @@ def test_json_answer_has_the_api_message_shape(messages_server: Callable[..., Me
     tool_use = message["content"][1]
     assert set(tool_use) == {"type", "id", "name", "input"} and tool_use["id"].startswith("toolu_")
     assert {"input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"} <= set(
-        message["usage"])
+        message["usage"]
+    )
 
 
 def test_tool_use_round_trip_routes_by_turn_and_forced_tool(messages_server: Callable[..., MessagesServer]) -> None:
@@ -107,8 +130,13 @@ def test_tool_use_round_trip_routes_by_turn_and_forced_tool(messages_server: Cal
     second = client.messages.create(model=MODEL, max_tokens=100, tools=[TOOL], messages=follow_up)
     assert (second.stop_reason, second.content[0].text) == ("end_turn", "Done.")
 
-    with client.messages.stream(model=MODEL, max_tokens=100, tools=[VERDICT_TOOL], messages=ATTEMPT,
-                                tool_choice={"type": "tool", "name": "record_verdict"}) as stream:
+    with client.messages.stream(
+        model=MODEL,
+        max_tokens=100,
+        tools=[VERDICT_TOOL],
+        messages=ATTEMPT,
+        tool_choice={"type": "tool", "name": "record_verdict"},
+    ) as stream:
         verdict = stream.get_final_message()
     assert verdict.content[0].name == "record_verdict" and verdict.content[0].input == VERDICT
     assert verdict.content[0].id != tool_use.id and verdict.stop_reason == "tool_use"
@@ -135,8 +163,9 @@ def test_create_with_stream_true_yields_the_api_event_sequence(
     assert kinds.count("content_block_start") == kinds.count("content_block_stop") == 2
     assert events[0].message.content == [] and events[0].message.stop_reason is None
     text = "".join(e.delta.text for e in events if e.type == "content_block_delta" and e.delta.type == "text_delta")
-    partial = "".join(e.delta.partial_json for e in events
-                      if e.type == "content_block_delta" and e.delta.type == "input_json_delta")
+    partial = "".join(
+        e.delta.partial_json for e in events if e.type == "content_block_delta" and e.delta.type == "input_json_delta"
+    )
     assert text == "I'll look at the repository first." and json.loads(partial) == VIEW
     assert len([e for e in events if e.type == "content_block_delta"]) > 3  # really chunked
     delta = events[-2]
@@ -153,8 +182,13 @@ def test_unmatched_requests_fail_loudly_with_the_reason(messages_server: Callabl
     assert "no scripted conversation matches" in message and "'Attempt 9 of 9'" in message
     assert "'attempt-1': first user text lacks 'Attempt 1 of'" in message
 
-    too_far = [*ATTEMPT, {"role": "assistant", "content": "a"}, {"role": "user", "content": "b"},
-                         {"role": "assistant", "content": "c"}, {"role": "user", "content": "d"}]
+    too_far = [
+        *ATTEMPT,
+        {"role": "assistant", "content": "a"},
+        {"role": "user", "content": "b"},
+        {"role": "assistant", "content": "c"},
+        {"role": "user", "content": "d"},
+    ]
     with pytest.raises(anthropic.BadRequestError) as past_end:
         client.messages.create(model=MODEL, max_tokens=10, messages=too_far)
     assert "'attempt-1' has 2 turn(s)" in past_end.value.message and "turn index 2" in past_end.value.message
@@ -162,8 +196,9 @@ def test_unmatched_requests_fail_loudly_with_the_reason(messages_server: Callabl
 
 
 def test_repeat_last_reuses_the_final_turn(messages_server: Callable[..., MessagesServer]) -> None:
-    script = {"conversations": [{"name": "loop", "repeat_last": True, "turns": [{"content": "first"},
-                                                                               {"content": "again"}]}]}
+    script = {
+        "conversations": [{"name": "loop", "repeat_last": True, "turns": [{"content": "first"}, {"content": "again"}]}]
+    }
     client = sdk(messages_server(script))
     history: list[dict[str, Any]] = [{"role": "user", "content": "go"}]
     for _ in range(4):
@@ -174,14 +209,22 @@ def test_repeat_last_reuses_the_final_turn(messages_server: Callable[..., Messag
 
 @pytest.mark.parametrize(
     ("status", "error_class", "error_type"),
-    [(529, anthropic.OverloadedError, "overloaded_error"), (500, anthropic.InternalServerError, "api_error"),
-     (429, anthropic.RateLimitError, "rate_limit_error"), (400, anthropic.BadRequestError, "invalid_request_error")],
+    [
+        (529, anthropic.OverloadedError, "overloaded_error"),
+        (500, anthropic.InternalServerError, "api_error"),
+        (429, anthropic.RateLimitError, "rate_limit_error"),
+        (400, anthropic.BadRequestError, "invalid_request_error"),
+    ],
 )
 def test_faults_map_to_sdk_exceptions_then_recover(
-    messages_server: Callable[..., MessagesServer], status: int, error_class: type[Exception], error_type: str,
+    messages_server: Callable[..., MessagesServer],
+    status: int,
+    error_class: type[Exception],
+    error_type: str,
 ) -> None:
-    script = {"conversations": [{"name": "flaky", "turns": [{"content": "fine", "fail": {"status": status,
-                                                                                        "times": 2}}]}]}
+    script = {
+        "conversations": [{"name": "flaky", "turns": [{"content": "fine", "fail": {"status": status, "times": 2}}]}]
+    }
     server = messages_server(script)
     client = sdk(server)
     request = {"model": MODEL, "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}
@@ -201,11 +244,18 @@ def test_faults_map_to_sdk_exceptions_then_recover(
 
 
 def test_sdk_retries_honour_retry_after(messages_server: Callable[..., MessagesServer]) -> None:
-    script = {"conversations": [{"name": "limited", "turns": [
-        {"content": "through", "fail": {"status": 429, "times": 2, "retry_after_s": 0.05}}]}]}
+    script = {
+        "conversations": [
+            {
+                "name": "limited",
+                "turns": [{"content": "through", "fail": {"status": 429, "times": 2, "retry_after_s": 0.05}}],
+            }
+        ]
+    }
     server = messages_server(script)
-    answer = sdk(server, max_retries=3).messages.create(model=MODEL, max_tokens=10,
-                                                          messages=[{"role": "user", "content": "hi"}])
+    answer = sdk(server, max_retries=3).messages.create(
+        model=MODEL, max_tokens=10, messages=[{"role": "user", "content": "hi"}]
+    )
     assert answer.content[0].text == "through"
     entries = server.wait_settled()
     assert len({e["request_sha256"] for e in entries}) == 1
@@ -216,34 +266,51 @@ def test_sdk_retries_honour_retry_after(messages_server: Callable[..., MessagesS
 def test_mid_stream_error_reaches_the_sdk_as_a_plain_status_error(
     messages_server: Callable[..., MessagesServer],
 ) -> None:
-    script = {"conversations": [{"name": "c", "turns": [{"content": "never", "fail": {"status": 529,
-                                                                                     "mid_stream": True}}]}]}
+    script = {
+        "conversations": [{"name": "c", "turns": [{"content": "never", "fail": {"status": 529, "mid_stream": True}}]}]
+    }
     server = messages_server(script)
     client = sdk(server)
     hi = [{"role": "user", "content": "hi"}]
-    with pytest.raises(anthropic.APIStatusError) as caught, client.messages.stream(model=MODEL, max_tokens=10,
-                                                                                    messages=hi) as stream:
+    with (
+        pytest.raises(anthropic.APIStatusError) as caught,
+        client.messages.stream(model=MODEL, max_tokens=10, messages=hi) as stream,
+    ):
         stream.get_final_message()
     # The HTTP status was 200, so the SDK cannot pick OverloadedError; only the body says so.
     assert not isinstance(caught.value, anthropic.InternalServerError) and caught.value.status_code == 200
     assert caught.value.body["error"]["type"] == "overloaded_error"
     assert server.wait_settled()[-1]["status"] == 529 and completed_counts(server.requests()) == {}
-    assert sdk(server).messages.create(model=MODEL, max_tokens=10, stream=False,
-                                       messages=[{"role": "user", "content": "hi"}]).content[0].text == "never"
+    assert (
+        sdk(server)
+        .messages.create(model=MODEL, max_tokens=10, stream=False, messages=[{"role": "user", "content": "hi"}])
+        .content[0]
+        .text
+        == "never"
+    )
 
 
 def test_usage_counts_input_and_output_tokens(messages_server: Callable[..., MessagesServer]) -> None:
-    script = {"conversations": [{"name": "c", "turns": [{"content": "abcdefgh"}, {"content": "x",
-                                                                                 "output_tokens": 42}]}]}
+    script = {
+        "conversations": [{"name": "c", "turns": [{"content": "abcdefgh"}, {"content": "x", "output_tokens": 42}]}]
+    }
     client = sdk(messages_server(script))
-    request = {"model": MODEL, "max_tokens": 10, "system": "Be brief.", "tools": [TOOL],
-               "messages": [{"role": "user", "content": "hi there"}]}
+    request = {
+        "model": MODEL,
+        "max_tokens": 10,
+        "system": "Be brief.",
+        "tools": [TOOL],
+        "messages": [{"role": "user", "content": "hi there"}],
+    }
     counted = client.messages.count_tokens(**{k: v for k, v in request.items() if k != "max_tokens"})
     usage = client.messages.create(**request).usage
     assert counted.input_tokens == usage.input_tokens == count_input_tokens(request) > 0
     assert (usage.output_tokens, usage.cache_read_input_tokens, usage.cache_creation_input_tokens) == (2, 0, 0)
-    later = dict(request, messages=request["messages"] + [{"role": "assistant", "content": "abcdefgh"},
-                                                          {"role": "user", "content": "and?"}])
+    later = dict(
+        request,
+        messages=request["messages"]
+        + [{"role": "assistant", "content": "abcdefgh"}, {"role": "user", "content": "and?"}],
+    )
     assert client.messages.create(**later).usage.output_tokens == 42
 
 
@@ -283,7 +350,9 @@ def test_prompt_cache_ignores_prefixes_below_the_minimum(messages_server: Callab
 
 @pytest.mark.parametrize(("ttl", "alive_s"), [(None, 300.0), ("1h", 3600.0)])
 def test_prompt_cache_entries_expire_after_their_ttl(
-    messages_server: Callable[..., MessagesServer], ttl: str | None, alive_s: float,
+    messages_server: Callable[..., MessagesServer],
+    ttl: str | None,
+    alive_s: float,
 ) -> None:
     clock = FakeClock()
     client = sdk(messages_server({"min_cacheable_tokens": 100, **SCRIPT}, clock=clock))
@@ -303,14 +372,18 @@ def test_prompt_cache_entries_expire_after_their_ttl(
 
 def test_prompt_cache_reads_the_longest_earlier_prefix(messages_server: Callable[..., MessagesServer]) -> None:
     """An agent loop moves its breakpoint to the newest block; the previous one is found by lookback."""
-    script = {"min_cacheable_tokens": 100, "conversations": [{"name": "loop", "repeat_last": True,
-                                                              "turns": [{"content": "ok"}]}]}
+    script = {
+        "min_cacheable_tokens": 100,
+        "conversations": [{"name": "loop", "repeat_last": True, "turns": [{"content": "ok"}]}],
+    }
     client = sdk(messages_server(script, clock=FakeClock()))
     marked = {"type": "ephemeral"}
     one = [{"role": "user", "content": [{"type": "text", "text": "step one " * 30, "cache_control": marked}]}]
-    two = [{"role": "user", "content": [{"type": "text", "text": "step one " * 30}]},
-           {"role": "assistant", "content": "ok"},
-           {"role": "user", "content": [{"type": "text", "text": "step two " * 30, "cache_control": marked}]}]
+    two = [
+        {"role": "user", "content": [{"type": "text", "text": "step one " * 30}]},
+        {"role": "assistant", "content": "ok"},
+        {"role": "user", "content": [{"type": "text", "text": "step two " * 30, "cache_control": marked}]},
+    ]
     first = client.messages.create(model=MODEL, max_tokens=10, system=_cached(), messages=one).usage
     second = client.messages.create(model=MODEL, max_tokens=10, system=_cached(), messages=two).usage
     whole_one = count_input_tokens({"system": _cached(), "messages": one})
@@ -321,17 +394,30 @@ def test_prompt_cache_reads_the_longest_earlier_prefix(messages_server: Callable
 
 
 def test_request_log_marks_completion_only_after_the_answer(
-    messages_server: Callable[..., MessagesServer], tmp_path: Path,
+    messages_server: Callable[..., MessagesServer],
+    tmp_path: Path,
 ) -> None:
-    script = {"conversations": [
-        {"name": "slow", "match": {"first_user_contains": "slow"}, "turns": [{"content": "late", "delay_s": 0.5}]},
-        {"name": "stuck", "match": {"first_user_contains": "stuck"}, "turns": [{"content": "never", "delay_s": 30}]}]}
+    script = {
+        "conversations": [
+            {"name": "slow", "match": {"first_user_contains": "slow"}, "turns": [{"content": "late", "delay_s": 0.5}]},
+            {
+                "name": "stuck",
+                "match": {"first_user_contains": "stuck"},
+                "turns": [{"content": "never", "delay_s": 30}],
+            },
+        ]
+    }
     log_path = tmp_path / "requests.jsonl"
     server = messages_server(script, log_path=log_path)
     client = sdk(server)
     answers: list[str] = []
-    call = threading.Thread(target=lambda: answers.append(client.messages.create(
-        model=MODEL, max_tokens=10, messages=[{"role": "user", "content": "slow"}]).content[0].text))
+    call = threading.Thread(
+        target=lambda: answers.append(
+            client.messages.create(model=MODEL, max_tokens=10, messages=[{"role": "user", "content": "slow"}])
+            .content[0]
+            .text
+        )
+    )
     call.start()
     wait_for(lambda: events_for(server, 1) == ["received"], "the slow call to be received")
     assert not any(e["completed"] for e in server.requests())  # in flight, not completed
@@ -340,8 +426,7 @@ def test_request_log_marks_completion_only_after_the_answer(
     assert answers == ["late"] and events_for(server, 1) == ["received", "completed"]
 
     with pytest.raises(anthropic.APITimeoutError):
-        client.messages.create(model=MODEL, max_tokens=10, timeout=0.3,
-                               messages=[{"role": "user", "content": "stuck"}])
+        client.messages.create(model=MODEL, max_tokens=10, timeout=0.3, messages=[{"role": "user", "content": "stuck"}])
     wait_for(lambda: events_for(server, 2) == ["received", "aborted"], "the abandoned call to be aborted")
     stuck = [e for e in server.requests() if e["seq"] == 2]
     assert [e["completed"] for e in stuck] == [False, False] and stuck[0]["conversation"] == "stuck"
@@ -349,13 +434,16 @@ def test_request_log_marks_completion_only_after_the_answer(
 
 
 def test_killed_client_leaves_its_call_uncompleted(
-    messages_server: Callable[..., MessagesServer], anthropic_env: Callable[[str], None],
+    messages_server: Callable[..., MessagesServer],
+    anthropic_env: Callable[[str], None],
 ) -> None:
     script = {"conversations": [{"name": "held", "turns": [{"content": "never", "delay_s": 30}]}]}
     server = messages_server(script)
     anthropic_env(server.base_url)
-    code = ("import anthropic; anthropic.Anthropic(max_retries=0).messages.create("
-            f"model={MODEL!r}, max_tokens=5, messages=[{{'role': 'user', 'content': 'hi'}}])")
+    code = (
+        "import anthropic; anthropic.Anthropic(max_retries=0).messages.create("
+        f"model={MODEL!r}, max_tokens=5, messages=[{{'role': 'user', 'content': 'hi'}}])"
+    )
     client = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.DEVNULL)
     try:
         wait_for(lambda: events_for(server, 1) == ["received"], "the client's call", timeout=15)

@@ -13,7 +13,7 @@ from specmill.adapters.pytest_runner import SubprocessTestRunner
 
 PYPROJECT = '[tool.pytest.ini_options]\npythonpath = ["."]\n'
 
-HANG = '''
+HANG = """
 import os, signal, sys, time
 
 STUBBORN = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(600)"
@@ -25,7 +25,7 @@ def test_hangs_with_a_stubborn_child():
     with open("child.pid", "w") as f:
         f.write(str(pid))
     time.sleep(600)
-'''
+"""
 
 
 @pytest.fixture
@@ -85,7 +85,10 @@ def test_bare_pytest_command_works_too(runner, calc_repo) -> None:
 
 
 def test_failures_errors_and_skips_are_counted_with_messages(runner, tmp_path) -> None:
-    root = _project(tmp_path, {"tests/test_mixed.py": '''
+    root = _project(
+        tmp_path,
+        {
+            "tests/test_mixed.py": """
 import pytest
 
 @pytest.fixture
@@ -104,7 +107,9 @@ def test_uses_broken(broken):
 @pytest.mark.skip(reason="not today")  # inside the sample repository: the runner must count it
 def test_skipped():
     pass
-'''})
+"""
+        },
+    )
     report = runner.run(root, "python -m pytest")
     assert not report.ok and report.exit_code == 1
     assert report.counts == {"passed": 1, "failed": 1, "errors": 1, "skipped": 1}
@@ -175,7 +180,7 @@ def test_non_pytest_commands_use_the_exit_code(runner, tmp_path) -> None:
     bad = runner.run(tmp_path, "python3 -c \"import sys; print('boom'); sys.exit(3)\"")
     assert not bad.ok and bad.exit_code == 3 and bad.errors == 1
     assert "boom" in bad.failures[0].message
-    exit5 = runner.run(tmp_path, "python -c \"raise SystemExit(5)\"")
+    exit5 = runner.run(tmp_path, 'python -c "raise SystemExit(5)"')
     assert exit5.errors == 1 and "no tests were collected" not in exit5.failures[0].message
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from specmill.ports.spec_store import MemorySpecStore
 from specmill.errors import BadInput, SpecNotFound, SpecWithoutCriteria
 from specmill.models import Note
 from specmill.phases.read_spec import parse_spec, read_spec
+from specmill.ports.spec_store import MemorySpecStore
 
 SPEC = """---
 title: Todo API
@@ -204,8 +204,10 @@ def test_plain_bullets_elsewhere_are_not_criteria() -> None:
 
 
 def test_a_section_with_checkboxes_ignores_its_plain_bullets() -> None:
-    content = "# Spec\n\n## Success Criteria\n- context, not a criterion\n- [ ] the criterion\n\n" \
+    content = (
+        "# Spec\n\n## Success Criteria\n- context, not a criterion\n- [ ] the criterion\n\n"
         "## Acceptance Criteria\n- plain, in a section without boxes\n"
+    )
     assert [(c.text, c.section) for c in parse_spec(note(content)).criteria] == [
         ("the criterion", "Success Criteria"),
         ("plain, in a section without boxes", "Acceptance Criteria"),

@@ -106,8 +106,13 @@ def test_test_layout_fixtures_and_command(brief: PatternBrief) -> None:
 
 def test_frameworks_and_tooling(brief: PatternBrief) -> None:
     frameworks = _convention(brief, "frameworks").summary
-    for name in ("fastapi (pyproject.toml", "typer (pyproject.toml", "dbos (pyproject.toml",
-                 "pydantic-settings (pyproject.toml", "pytest (pyproject.toml"):
+    for name in (
+        "fastapi (pyproject.toml",
+        "typer (pyproject.toml",
+        "dbos (pyproject.toml",
+        "pydantic-settings (pyproject.toml",
+        "pytest (pyproject.toml",
+    ):
         assert name in frameworks
     ruff = _convention(brief, "lint")
     assert ruff.summary.startswith("ruff (pyproject.toml [tool.ruff])")
@@ -159,19 +164,22 @@ def test_runs_are_deterministic_and_path_independent(service: Path, tmp_path: Pa
 
 
 def test_skips_vcs_virtualenvs_caches_and_binaries(tmp_path: Path) -> None:
-    write_repo(tmp_path, {
-        "pkg/__init__.py": "",
-        "pkg/core.py": "def run() -> None: ...\n",
-        ".git/config": "[core]\n",
-        ".venv/lib/site.py": "def leaked(): ...\n",
-        "env/pyvenv.cfg": "home = /usr\n",
-        "env/lib/other.py": "def leaked(): ...\n",
-        "node_modules/x/index.js": "x\n",
-        "build/lib/pkg/core.py": "def leaked(): ...\n",
-        "pkg/__pycache__/core.cpython-311.pyc": "x",
-        "docs/logo.png": "x",
-        "pkg/broken.py": "def oops(:\n",
-    })
+    write_repo(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/core.py": "def run() -> None: ...\n",
+            ".git/config": "[core]\n",
+            ".venv/lib/site.py": "def leaked(): ...\n",
+            "env/pyvenv.cfg": "home = /usr\n",
+            "env/lib/other.py": "def leaked(): ...\n",
+            "node_modules/x/index.js": "x\n",
+            "build/lib/pkg/core.py": "def leaked(): ...\n",
+            "pkg/__pycache__/core.cpython-311.pyc": "x",
+            "docs/logo.png": "x",
+            "pkg/broken.py": "def oops(:\n",
+        },
+    )
     (tmp_path / "pkg" / "blob.py").write_bytes(b"\x00\x01binary")
     brief = RepoMapAnalyzer().analyze(tmp_path, make_spec("Run the core and the broken blob"), 4000)
     paths = {f.path for f in brief.files}

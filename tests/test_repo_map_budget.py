@@ -26,10 +26,16 @@ def _repo(kind: str, root: Path) -> Path:
         assert (root / "everything.py").stat().st_size > 2_000_000
         return root
     if kind == "no-python":
-        return write_repo(root, {
-            "README.md": "# site\n", "package.json": '{"name": "site"}\n', "src/index.ts": "export {}\n",
-            "Dockerfile": "FROM node:22\n", "docs/users.md": "Users\n",
-        })
+        return write_repo(
+            root,
+            {
+                "README.md": "# site\n",
+                "package.json": '{"name": "site"}\n',
+                "src/index.ts": "export {}\n",
+                "Dockerfile": "FROM node:22\n",
+                "docs/users.md": "Users\n",
+            },
+        )
     return root
 
 

@@ -20,9 +20,11 @@ def _kinds(brief: PatternBrief) -> dict[str, Convention]:
 
 
 def test_src_layout_click_cli_and_ini_style_tooling(tmp_path: Path) -> None:
-    brief = _analyze(tmp_path, {
-        "src/reports/__init__.py": "",
-        "src/reports/cli.py": '''
+    brief = _analyze(
+        tmp_path,
+        {
+            "src/reports/__init__.py": "",
+            "src/reports/cli.py": '''
 import click
 
 from .export import export_csv
@@ -44,18 +46,19 @@ def version() -> None: ...
 
 cli.add_command(version)
 ''',
-        "src/reports/export.py": "def export_csv() -> str:\n    return ''\n",
-        "src/reports/__main__.py": "from .cli import cli\ncli()\n",
-        "setup.cfg": "[options]\ninstall_requires =\n    click>=8\n\n[flake8]\nmax-line-length = 88\n\n"
-                     "[mypy]\ndisallow_untyped_defs = True\n\n[tool:pytest]\ntestpaths = tests\n",
-        ".isort.cfg": "[settings]\nprofile = black\n",
-        "ruff.toml": "line-length = 88\n[lint]\nselect = ['E', 'F']\n",
-        "requirements-dev.txt": "# tools\npytest==8.0\n-e .\n",
-        "Makefile": "lint:\n\truff check .\n\ntest:\n\tpytest -q tests\n",
-        "uv.lock": "version = 1\n",
-        "tests/test_export.py": "from reports.export import export_csv\n\n\n"
-                                "class TestExport:\n    def test_csv(self):\n        assert export_csv() == ''\n",
-    })
+            "src/reports/export.py": "def export_csv() -> str:\n    return ''\n",
+            "src/reports/__main__.py": "from .cli import cli\ncli()\n",
+            "setup.cfg": "[options]\ninstall_requires =\n    click>=8\n\n[flake8]\nmax-line-length = 88\n\n"
+            "[mypy]\ndisallow_untyped_defs = True\n\n[tool:pytest]\ntestpaths = tests\n",
+            ".isort.cfg": "[settings]\nprofile = black\n",
+            "ruff.toml": "line-length = 88\n[lint]\nselect = ['E', 'F']\n",
+            "requirements-dev.txt": "# tools\npytest==8.0\n-e .\n",
+            "Makefile": "lint:\n\truff check .\n\ntest:\n\tpytest -q tests\n",
+            "uv.lock": "version = 1\n",
+            "tests/test_export.py": "from reports.export import export_csv\n\n\n"
+            "class TestExport:\n    def test_csv(self):\n        assert export_csv() == ''\n",
+        },
+    )
     kinds = _kinds(brief)
     assert kinds["layout"].summary.startswith("src layout: import packages under `src/`: `src/reports/`")
     assert "`python -m reports` runs `src/reports/__main__.py`" in kinds["entry-points"].summary
@@ -81,25 +84,31 @@ cli.add_command(version)
 
 
 def test_relative_imports_link_files_for_ranking(tmp_path: Path) -> None:
-    brief = _analyze(tmp_path, {
-        "pkg/__init__.py": "",
-        "pkg/reports.py": "def export_report() -> None: ...\n",
-        "pkg/uses_reports.py": "from .reports import export_report\n\n\ndef go() -> None:\n    export_report()\n",
-        "pkg/unrelated.py": "def other() -> None: ...\n",
-    })
+    brief = _analyze(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/reports.py": "def export_report() -> None: ...\n",
+            "pkg/uses_reports.py": "from .reports import export_report\n\n\ndef go() -> None:\n    export_report()\n",
+            "pkg/unrelated.py": "def other() -> None: ...\n",
+        },
+    )
     order = [f.path for f in brief.files]
     assert order[0] == "pkg/reports.py"
     assert order.index("pkg/uses_reports.py") < order.index("pkg/unrelated.py")
 
 
 def test_nested_service_resolves_imports_through_its_package_chain(tmp_path: Path) -> None:
-    brief = _analyze(tmp_path, {
-        "services/api/svc/__init__.py": "",
-        "services/api/svc/main.py": "from fastapi import FastAPI\nfrom svc.routers import reports\n\n"
-                                    "app = FastAPI()\napp.include_router(reports.router)\n",
-        "services/api/svc/routers/__init__.py": "",
-        "services/api/svc/routers/reports.py": "from fastapi import APIRouter\n\nrouter = APIRouter()\n",
-    })
+    brief = _analyze(
+        tmp_path,
+        {
+            "services/api/svc/__init__.py": "",
+            "services/api/svc/main.py": "from fastapi import FastAPI\nfrom svc.routers import reports\n\n"
+            "app = FastAPI()\napp.include_router(reports.router)\n",
+            "services/api/svc/routers/__init__.py": "",
+            "services/api/svc/routers/reports.py": "from fastapi import APIRouter\n\nrouter = APIRouter()\n",
+        },
+    )
     routers = _kinds(brief)["fastapi-router"]
     assert "not imported" not in routers.summary
     assert routers.files == ["services/api/svc/main.py", "services/api/svc/routers/reports.py"]

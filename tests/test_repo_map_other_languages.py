@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
 from specmill.adapters.repo_map import RepoMapAnalyzer
 from specmill.adapters.repo_scan import other_languages
 from tests.repo_map_samples import make_spec, write_repo
 
 FRONTEND = {
     "web/store.js": "export function loadCart(userId) {\n  return fetch(`/carts/${userId}`)\n}\n\n"
-                    "class CartStore extends Base {\n  constructor(api) { this.api = api }\n"
-                    "  checkout(cartId) { return this.api.post(cartId) }\n}\n\n"
-                    "const formatPrice = (cents) => `${cents / 100}`\nconst LIMIT = 3\n",
+    "class CartStore extends Base {\n  constructor(api) { this.api = api }\n"
+    "  checkout(cartId) { return this.api.post(cartId) }\n}\n\n"
+    "const formatPrice = (cents) => `${cents / 100}`\nconst LIMIT = 3\n",
     "web/readme.md": "# Cart\n",
 }
 SPEC = make_spec("Checkout the cart", "The cart store's checkout should post the cart.")
@@ -34,8 +33,12 @@ def test_with_a_grammar_definitions_are_listed(tmp_path: Path) -> None:
     assert brief.files[0].path == "web/store.js"
     assert brief.files[0].symbols[0] == "`checkout(cartId)`"
     section = brief.markdown.split("- `web/store.js`")[1]
-    for line in ("  - `function loadCart(userId)`", "  - `class CartStore extends Base`", "    - `checkout(cartId)`",
-                 "  - `formatPrice = (cents) =>`"):
+    for line in (
+        "  - `function loadCart(userId)`",
+        "  - `class CartStore extends Base`",
+        "    - `checkout(cartId)`",
+        "  - `formatPrice = (cents) =>`",
+    ):
         assert line in section
     assert "LIMIT" not in section
 

@@ -18,7 +18,7 @@ PACKAGE = {
     "shop/__init__.py": "",
     "shop/core.py": '"""Shared plumbing."""\n\ndef connect() -> None: ...\n',
     "shop/billing.py": "from shop.core import connect\nfrom shop.money import Amount\n\n"
-                       "def charge_invoice(invoice_id: int) -> None:\n    connect()\n",
+    "def charge_invoice(invoice_id: int) -> None:\n    connect()\n",
     "shop/money.py": "class Amount:\n    cents: int\n",
     "shop/catalog.py": "from shop.core import connect\n\ndef list_products() -> list[str]:\n    return []\n",
     "shop/shipping.py": "from shop.core import connect\n\ndef ship_parcel() -> None: ...\n",
@@ -65,7 +65,9 @@ def test_mentioned_names_are_code_shaped_or_quoted() -> None:
 
 def test_the_symbol_the_spec_names_is_listed_first(tmp_path: Path) -> None:
     files = dict(SERVICE)
-    files["app/routers/users.py"] += "\n\n@router.delete('/{user_id}')\nasync def remove_user(user_id: int) -> None:\n    ...\n"
+    files["app/routers/users.py"] += (
+        "\n\n@router.delete('/{user_id}')\nasync def remove_user(user_id: int) -> None:\n    ...\n"
+    )
     brief = RepoMapAnalyzer().analyze(write_repo(tmp_path, files), make_spec("Audit `remove_user`"), 1500)
     users = next(f for f in brief.files if f.path == "app/routers/users.py")
     assert users.symbols[0].startswith("`@router.delete('/{user_id}') async def remove_user(")

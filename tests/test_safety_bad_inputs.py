@@ -25,24 +25,35 @@ from tests.fixtures.git_repos import git
 from tests.safety_support import EDITOR, start, step_outputs, text, tool, tool_results
 
 CATALOGUE: dict[str, list[str]] = {
-    "malformed spec note": ["tests.test_safety_bad_inputs::test_a_spec_note_with_broken_frontmatter",
-                            "tests.test_cli_bad_input::test_a_spec_without_criteria_is_refused_and_left_untouched"],
+    "malformed spec note": [
+        "tests.test_safety_bad_inputs::test_a_spec_note_with_broken_frontmatter",
+        "tests.test_cli_bad_input::test_a_spec_without_criteria_is_refused_and_left_untouched",
+    ],
     "huge note": ["tests.test_safety_bad_inputs::test_a_huge_spec_note"],
-    "binary file in the repository": ["tests.test_safety_bad_inputs::test_a_binary_file_the_model_views",
-                                      "tests.test_file_tools::test_binary_files_are_refused"],
-    "malformed tool input": ["tests.test_safety_bad_inputs::test_tool_input_that_is_not_an_object",
-                             "tests.test_workflow::test_tool_misuse_gets_readable_tool_errors_and_the_run_goes_on",
-                             "tests.test_file_tools::test_malformed_input_says_what_is_expected"],
+    "binary file in the repository": [
+        "tests.test_safety_bad_inputs::test_a_binary_file_the_model_views",
+        "tests.test_file_tools::test_binary_files_are_refused",
+    ],
+    "malformed tool input": [
+        "tests.test_safety_bad_inputs::test_tool_input_that_is_not_an_object",
+        "tests.test_workflow::test_tool_misuse_gets_readable_tool_errors_and_the_run_goes_on",
+        "tests.test_file_tools::test_malformed_input_says_what_is_expected",
+    ],
     "unknown tool name": ["tests.test_workflow::test_tool_misuse_gets_readable_tool_errors_and_the_run_goes_on"],
     "test command forks a process that never exits": [
         "tests.test_workflow_failures::test_a_test_command_that_hangs_is_killed_and_the_run_fails_with_the_reason",
         "tests.test_pytest_runner::test_a_hang_with_a_forked_child_is_killed_with_the_child",
-        "tests.test_safety_sandbox::test_a_child_that_leaves_the_process_group_is_still_stopped"],
-    "test writes gigabytes of output": ["tests.test_safety_bad_inputs::test_a_test_that_floods_its_output",
-                                        "tests.test_safety_sandbox::test_a_flood_of_output_is_stopped_and_only_its_tail_kept",
-                                        "tests.test_safety_sandbox::test_a_flood_inside_pytest_capture_hits_the_file_size_limit"],
-    "base ref vanished mid-run": ["tests.test_safety_bad_inputs::test_branch_worktree_and_base_ref_deleted_mid_run",
-                                  "tests.test_safety_bad_inputs::test_the_run_commits_garbage_collected_mid_run"],
+        "tests.test_safety_sandbox::test_a_child_that_leaves_the_process_group_is_still_stopped",
+    ],
+    "test writes gigabytes of output": [
+        "tests.test_safety_bad_inputs::test_a_test_that_floods_its_output",
+        "tests.test_safety_sandbox::test_a_flood_of_output_is_stopped_and_only_its_tail_kept",
+        "tests.test_safety_sandbox::test_a_flood_inside_pytest_capture_hits_the_file_size_limit",
+    ],
+    "base ref vanished mid-run": [
+        "tests.test_safety_bad_inputs::test_branch_worktree_and_base_ref_deleted_mid_run",
+        "tests.test_safety_bad_inputs::test_the_run_commits_garbage_collected_mid_run",
+    ],
     "Basic Memory dies mid-run": ["tests.test_safety_bad_inputs::test_basic_memory_dies_mid_run"],
 }
 
@@ -75,9 +86,13 @@ def _status_sections(note: str) -> int:
 
 
 def test_a_spec_note_with_broken_frontmatter(world) -> None:
-    world.store.write_note("specs", "Broken", "specs", "---\ntitle: [unclosed\n---\n\n## How to Evaluate\n- [ ] works\n")
+    world.store.write_note(
+        "specs", "Broken", "specs", "---\ntitle: [unclosed\n---\n\n## How to Evaluate\n- [ ] works\n"
+    )
     before = world.store.content("specs", "specs/broken")
-    with pytest.raises(BadInput, match=r"spec 'Broken' has malformed YAML frontmatter .*fix the block between the '---' lines"):
+    with pytest.raises(
+        BadInput, match=r"spec 'Broken' has malformed YAML frontmatter .*fix the block between the '---' lines"
+    ):
         world(scenarios.succeeds_first_time(), spec="specs/broken")
     assert world.store.content("specs", "specs/broken") == before and world.store.writes == 0
 
@@ -101,7 +116,9 @@ def test_a_binary_file_the_model_views(world) -> None:
     first = tool_results(model)[0]
     assert first["is_error"] and "logo.png is a binary file; this tool works on text files only" in first["content"]
     assert result.status == "succeeded"
-    assert git(world.repo, "rev-parse", f"{result.head_commit}:logo.png") == git(world.repo, "rev-parse", "main:logo.png")
+    assert git(world.repo, "rev-parse", f"{result.head_commit}:logo.png") == git(
+        world.repo, "rev-parse", "main:logo.png"
+    )
 
 
 class _NonObjectInput(ScriptedModel):
@@ -140,13 +157,27 @@ def test_a_test_that_floods_its_output(calc_repo, launch_runtime, tmp_path) -> N
         {"content": [tool("run_tests", selection="-s tests/test_flood.py")]},  # -s: straight to our output
         {"content": [text("It floods.")]},
     ]
-    script = {"conversations": [scenarios.conversation("implement-1", 1, turns),
-                                scenarios.conversation("verdict-1", 1, [scenarios.verdict(False, False)], forced="record_verdict")]}
+    script = {
+        "conversations": [
+            scenarios.conversation("implement-1", 1, turns),
+            scenarios.conversation("verdict-1", 1, [scenarios.verdict(False, False)], forced="record_verdict"),
+        ]
+    }
     started = time.monotonic()
-    result, _, _ = start(launch_runtime, tmp_path / "data", calc_repo, store, script, run_id="flood", max_iterations=1,
-                         settings={"test_output_mb": 4, "test_file_size_mb": 16})
+    result, _, _ = start(
+        launch_runtime,
+        tmp_path / "data",
+        calc_repo,
+        store,
+        script,
+        run_id="flood",
+        max_iterations=1,
+        settings={"test_output_mb": 4, "test_file_size_mb": 16},
+    )
     assert time.monotonic() - started < 45
-    flooded = next(o.test_report for o in step_outputs("flood", "implement.tool") if isinstance(o, ToolOutcome) and o.test_report)
+    flooded = next(
+        o.test_report for o in step_outputs("flood", "implement.tool") if isinstance(o, ToolOutcome) and o.test_report
+    )
     assert flooded.failures[0].test == "<output>" and "more than 4 MiB of output" in flooded.failures[0].message
     assert len(flooded.output_tail) < 21_000
     final = step_outputs("flood", "run_tests")[0]  # captured by pytest until the 16 MiB file-size limit...
@@ -190,7 +221,9 @@ def test_the_run_commits_garbage_collected_mid_run(world) -> None:
         git(repo, "reflog", "expire", "--expire=now", "--all")
         git(repo, "gc", "--quiet", "--prune=now")
 
-    with pytest.raises(UnknownRef, match=r"is not a commit in .*the run's commits are not in this repository \(was it re-cloned\?\)"):
+    with pytest.raises(
+        UnknownRef, match=r"is not a commit in .*the run's commits are not in this repository \(was it re-cloned\?\)"
+    ):
         world(_after(3, destroy, scenarios.succeeds_first_time()), run_id="gone")
     failed = [s for s in DBOS.list_workflow_steps("gone") if s["error"] is not None]
     assert [s["function_name"] for s in failed] == ["implement.tool"]
@@ -209,8 +242,12 @@ def _basic_memory_servers(executable: Path) -> list[int]:
             cmdline = (entry / "cmdline").read_bytes().split(b"\0")
         except (OSError, IndexError, ValueError):
             continue
-        if (ppid == os.getpid() and b"mcp" in cmdline and b"streamable-http" not in cmdline
-                and any(str(executable).encode() in a for a in cmdline)):
+        if (
+            ppid == os.getpid()
+            and b"mcp" in cmdline
+            and b"streamable-http" not in cmdline
+            and any(str(executable).encode() in a for a in cmdline)
+        ):
             found.append(int(entry.name))
     return found
 

@@ -42,8 +42,19 @@ def run(root: Path, protected: list[str] | None = None, **tool_input: object):
     return run_editor_command(root, dict(tool_input), protected=protected)
 
 
-@pytest.mark.parametrize("path", ["pytest.ini", "/pytest.ini", ".github/workflows/ci.yml", ".GitHub/workflows/ci.yml",
-                                  ".github/workflows/new.yml", "workflows/python-developer.md", "tox.ini", "Jenkinsfile"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "pytest.ini",
+        "/pytest.ini",
+        ".github/workflows/ci.yml",
+        ".GitHub/workflows/ci.yml",
+        ".github/workflows/new.yml",
+        "workflows/python-developer.md",
+        "tox.ini",
+        "Jenkinsfile",
+    ],
+)
 def test_protected_paths_can_be_read_but_not_changed(root: Path, path: str) -> None:
     before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
     for tool_input in (
@@ -69,14 +80,29 @@ def test_a_symlink_to_a_protected_path_is_protected_too(root: Path) -> None:
 
 
 def test_the_pytest_section_of_pyproject_is_protected_but_the_rest_is_not(root: Path) -> None:
-    dep = run(root, command="str_replace", path="pyproject.toml", old_str="dependencies = []", new_str='dependencies = ["attrs"]')
+    dep = run(
+        root,
+        command="str_replace",
+        path="pyproject.toml",
+        old_str="dependencies = []",
+        new_str='dependencies = ["attrs"]',
+    )
     assert dep.changed and not dep.is_error
-    ruff = run(root, command="str_replace", path="pyproject.toml", old_str="line-length = 100", new_str="line-length = 120")
+    ruff = run(
+        root, command="str_replace", path="pyproject.toml", old_str="line-length = 100", new_str="line-length = 120"
+    )
     assert ruff.changed
-    cheat = run(root, command="str_replace", path="pyproject.toml", old_str='testpaths = ["tests"]',
-                new_str='testpaths = ["tests"]\naddopts = "-k not failing"')
+    cheat = run(
+        root,
+        command="str_replace",
+        path="pyproject.toml",
+        old_str='testpaths = ["tests"]',
+        new_str='testpaths = ["tests"]\naddopts = "-k not failing"',
+    )
     assert cheat.is_error and "[tool.pytest] section of pyproject.toml is protected" in cheat.text
-    added = run(root, command="insert", path="pyproject.toml", insert_line=0, insert_text="[tool.pytest.ini_options]\nx = 1\n")
+    added = run(
+        root, command="insert", path="pyproject.toml", insert_line=0, insert_text="[tool.pytest.ini_options]\nx = 1\n"
+    )
     assert added.is_error
     text = (root / "pyproject.toml").read_text()
     assert 'dependencies = ["attrs"]' in text and "line-length = 120" in text and "addopts" not in text
@@ -86,7 +112,9 @@ def test_the_pytest_section_of_pyproject_is_protected_but_the_rest_is_not(root: 
 
 def test_a_new_pyproject_may_not_bring_a_pytest_section(tmp_path: Path) -> None:
     (tmp_path / "a.py").write_text("")
-    result = run(tmp_path, command="create", path="pyproject.toml", file_text="[tool.pytest.ini_options]\naddopts = '-x'\n")
+    result = run(
+        tmp_path, command="create", path="pyproject.toml", file_text="[tool.pytest.ini_options]\naddopts = '-x'\n"
+    )
     assert result.is_error and not (tmp_path / "pyproject.toml").exists()
     assert run(tmp_path, command="create", path="pyproject.toml", file_text="[project]\nname = 'a'\n").changed
 

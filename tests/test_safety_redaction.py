@@ -38,16 +38,25 @@ def test_key_shaped_strings_are_removed_wherever_they_sit(kind: str) -> None:
 
 def test_pem_keys_url_passwords_assignments_and_bearer_tokens() -> None:
     pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA7\nabc\n-----END RSA PRIVATE KEY-----"
-    text = "\n".join([
-        f"key:\n{pem}\nafter",
-        "postgresql://specmill:hunter2-prod@db.internal:5432/runs",
-        "DATABASE_PASSWORD=s3cr3t-value",
-        'client_secret: "0a9b8c7d6e5f"',
-        "https://api.example.com/v1?access_token=9f8e7d6c5b4a&page=2",
-        "Authorization: Bearer abcdefghijklmnop0123456789",
-    ])
+    text = "\n".join(
+        [
+            f"key:\n{pem}\nafter",
+            "postgresql://specmill:hunter2-prod@db.internal:5432/runs",
+            "DATABASE_PASSWORD=s3cr3t-value",
+            'client_secret: "0a9b8c7d6e5f"',
+            "https://api.example.com/v1?access_token=9f8e7d6c5b4a&page=2",
+            "Authorization: Bearer abcdefghijklmnop0123456789",
+        ]
+    )
     out = Redactor().redact(text)
-    for secret in ("MIIEowIBAAKCAQEA7", "hunter2-prod", "s3cr3t-value", "0a9b8c7d6e5f", "9f8e7d6c5b4a", "abcdefghijklmnop0123456789"):
+    for secret in (
+        "MIIEowIBAAKCAQEA7",
+        "hunter2-prod",
+        "s3cr3t-value",
+        "0a9b8c7d6e5f",
+        "9f8e7d6c5b4a",
+        "abcdefghijklmnop0123456789",
+    ):
         assert secret not in out, secret
     assert "postgresql://specmill:[REDACTED]@db.internal:5432/runs" in out  # where it pointed stays readable
     assert out.startswith("key:\n[REDACTED]\nafter")
@@ -81,16 +90,26 @@ def test_settings_collect_the_secrets_this_process_holds(monkeypatch: pytest.Mon
     monkeypatch.setenv("SPECMILL_API_TOKENS", "api-token-55555, api-token-666666")
     monkeypatch.setenv("HARMLESS", "not-a-secret-at-all")
     values = Settings().secret_values()
-    assert {"anthropic-value-1", "github-value-22", "custom-value-333", "db/password-4444",
-            "api-token-55555", "api-token-666666"} <= set(values.values())
+    assert {
+        "anthropic-value-1",
+        "github-value-22",
+        "custom-value-333",
+        "db/password-4444",
+        "api-token-55555",
+        "api-token-666666",
+    } <= set(values.values())
     assert "not-a-secret-at-all" not in values.values()
     assert "[REDACTED:ANTHROPIC_API_KEY]" in Redactor.from_settings(Settings()).redact("x anthropic-value-1 y")
 
 
 def test_models_are_scrubbed_field_by_field_and_ids_stay() -> None:
     redactor = Redactor({"K": "the-secret-value"})
-    report = TestReport(command="pytest", exit_code=1, output_tail="env: the-secret-value",
-                        failures=[CaseFailure(test="t", message=f"saw {ANTHROPIC}")])
+    report = TestReport(
+        command="pytest",
+        exit_code=1,
+        output_tail="env: the-secret-value",
+        failures=[CaseFailure(test="t", message=f"saw {ANTHROPIC}")],
+    )
     outcome = ToolOutcome(tool_use_id="toolu_1", content="the-secret-value", commit="a" * 40, test_report=report)
     clean = redactor.scrub(outcome, "content", "test_report")
     dumped = clean.model_dump_json()
@@ -128,7 +147,9 @@ def test_log_records_are_redacted_before_any_handler_sees_them(caplog: pytest.Lo
 
 def test_the_cli_installs_log_redaction(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.setenv("ANTHROPIC_API_KEY", "cli-planted-key-value")
-    monkeypatch.setattr(cli_app, "app", lambda: logging.getLogger("specmill.cli.test").warning("key cli-planted-key-value"))
+    monkeypatch.setattr(
+        cli_app, "app", lambda: logging.getLogger("specmill.cli.test").warning("key cli-planted-key-value")
+    )
     before = logging.getLogRecordFactory()
     try:
         with caplog.at_level(logging.WARNING):
@@ -140,8 +161,16 @@ def test_the_cli_installs_log_redaction(monkeypatch: pytest.MonkeyPatch, caplog:
 
 def test_crafted_text_cannot_make_redaction_slow() -> None:
     """Redaction runs over text a model or a test chose; no pattern may backtrack badly on it."""
-    crafted = ["a." * 50_000, "sk-" * 30_000, "token" * 20_000, "token=" * 20_000, "a://b:" * 20_000,
-               "bearer " * 20_000, "-----BEGIN PRIVATE KEY-----\n" * 3_000, "eyJ" * 30_000]
+    crafted = [
+        "a." * 50_000,
+        "sk-" * 30_000,
+        "token" * 20_000,
+        "token=" * 20_000,
+        "a://b:" * 20_000,
+        "bearer " * 20_000,
+        "-----BEGIN PRIVATE KEY-----\n" * 3_000,
+        "eyJ" * 30_000,
+    ]
     redactor = Redactor({"X": "some-secret-value"})
     started = time.monotonic()
     for text in crafted:

@@ -29,7 +29,7 @@ PLANTED = {
     "AWS_SECRET_ACCESS_KEY": "planted-aws-secret-3",
 }
 
-PROBE = '''
+PROBE = """
 import os, socket, sys
 port, needle = int(sys.argv[1]), sys.argv[2]
 print("ENV", sorted(os.environ))
@@ -47,7 +47,7 @@ for pid in os.listdir("/proc"):
         except OSError:
             pass
 print("SECRET in /proc" if seen else "SECRET not visible")
-'''
+"""
 
 
 @pytest.fixture
@@ -121,18 +121,21 @@ def test_without_any_isolation_tool_the_fallback_is_stated(monkeypatch, tmp_path
 def test_settings_choose_the_sandbox_limits_and_extra_variables(monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("MY_TOOL_HOME", "/opt/tool")
     monkeypatch.setenv("MY_TOOL_TOKEN", "not-passed-through-1")
-    settings = Settings(test_cpu_s=30, test_memory_mb=1024, test_file_size_mb=16, test_output_mb=2,
-                        test_env_allow="MY_TOOL_HOME")
+    settings = Settings(
+        test_cpu_s=30, test_memory_mb=1024, test_file_size_mb=16, test_output_mb=2, test_env_allow="MY_TOOL_HOME"
+    )
     runner = SubprocessTestRunner.from_settings(settings)
     assert runner.max_output_bytes == 2 * MIB
     assert "cpu 30 s, memory 1024 MiB, file size 16 MiB" in runner.isolation
-    report = runner.run(tmp_path, "python -c \"import os; print(sorted(k for k in os.environ if k.startswith('MY_')))\"")
+    report = runner.run(
+        tmp_path, "python -c \"import os; print(sorted(k for k in os.environ if k.startswith('MY_')))\""
+    )
     assert "['MY_TOOL_HOME']" in report.output_tail
 
 
 def test_cpu_time_is_limited(tmp_path) -> None:
     runner = SubprocessTestRunner(sandbox=detect_sandbox("auto", Limits(cpu_s=1)))
-    report = runner.run(tmp_path, "python -c \"while True: pass\"", timeout_s=30)
+    report = runner.run(tmp_path, 'python -c "while True: pass"', timeout_s=30)
     assert not report.ok and not report.timed_out
     assert report.failures[0].test == "<limits>" and "CPU-seconds" in report.failures[0].message
     assert report.duration_s < 15
@@ -140,14 +143,14 @@ def test_cpu_time_is_limited(tmp_path) -> None:
 
 def test_memory_is_limited(tmp_path) -> None:
     runner = SubprocessTestRunner(sandbox=detect_sandbox("auto", Limits(memory_mb=300)))
-    report = runner.run(tmp_path, "python -c \"block = bytearray(600 * 1024 * 1024)\"")
+    report = runner.run(tmp_path, 'python -c "block = bytearray(600 * 1024 * 1024)"')
     assert not report.ok and report.exit_code == 1
     assert "MemoryError" in report.output_tail
 
 
 def test_file_size_is_limited(tmp_path) -> None:
     runner = SubprocessTestRunner(sandbox=detect_sandbox("auto", Limits(file_size_mb=1)))
-    killed = runner.run(tmp_path, "sh -c \"head -c 5000000 /dev/zero > big.bin\"")
+    killed = runner.run(tmp_path, 'sh -c "head -c 5000000 /dev/zero > big.bin"')
     assert not killed.ok and "file larger than 1 MiB (SIGXFSZ)" in killed.failures[0].message
     assert (tmp_path / "big.bin").stat().st_size <= MIB
     # Python ignores SIGXFSZ, so there the write fails instead, just as clearly
@@ -159,7 +162,9 @@ def test_file_size_is_limited(tmp_path) -> None:
 def test_a_flood_of_output_is_stopped_and_only_its_tail_kept(tmp_path) -> None:
     runner = SubprocessTestRunner(max_output_bytes=2 * MIB)
     started = time.monotonic()
-    report = runner.run(tmp_path, "python -c \"import sys\nwhile True: sys.stdout.write('flood ' * 10000)\"", timeout_s=60)
+    report = runner.run(
+        tmp_path, "python -c \"import sys\nwhile True: sys.stdout.write('flood ' * 10000)\"", timeout_s=60
+    )
     assert time.monotonic() - started < 20
     assert not report.ok and not report.timed_out and report.exit_code is None
     assert report.failures[0].test == "<output>" and "more than 2 MiB of output" in report.failures[0].message
@@ -178,12 +183,15 @@ def test_a_flood_inside_pytest_capture_hits_the_file_size_limit(tmp_path) -> Non
 
 def test_a_child_that_leaves_the_process_group_is_still_stopped(tmp_path) -> None:
     marker = f"escapee-{uuid.uuid4().hex}"
-    _script(tmp_path, (
-        "import os, subprocess, sys\n"
-        "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)', sys.argv[1]],\n"
-        "                 start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
-        "print('parent exits')\n"
-    ))
+    _script(
+        tmp_path,
+        (
+            "import os, subprocess, sys\n"
+            "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)', sys.argv[1]],\n"
+            "                 start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+            "print('parent exits')\n"
+        ),
+    )
     for sandbox in {detect_sandbox("auto"), detect_sandbox("none")}:
         report = SubprocessTestRunner(sandbox=sandbox).run(tmp_path, f"python probe.py {marker}")
         assert report.ok and "parent exits" in report.output_tail, sandbox.kind
@@ -194,6 +202,6 @@ def test_a_child_that_leaves_the_process_group_is_still_stopped(tmp_path) -> Non
 
 
 def test_the_command_runs_with_this_interpreter_even_inside_the_sandbox(tmp_path) -> None:
-    report = SubprocessTestRunner().run(tmp_path, "python -c \"import sys; print(sys.executable)\"")
+    report = SubprocessTestRunner().run(tmp_path, 'python -c "import sys; print(sys.executable)"')
     assert report.ok and sys.executable in report.output_tail
     assert os.environ.get("SANDBOX_RUN_ID") is None  # the marker is the child's, never ours

@@ -15,7 +15,6 @@ from fastapi.testclient import TestClient
 
 from specmill import progress
 from specmill.adapters.git_worktree import GitWorktreeWorkspace
-from specmill.ports.spec_store import MemorySpecStore
 from specmill.adapters.pytest_runner import SubprocessTestRunner
 from specmill.api.app import create_app
 from specmill.config import Settings
@@ -23,6 +22,7 @@ from specmill.container import Container
 from specmill.models import PatternBrief, ToolOutcome
 from specmill.ports.model import ScriptedModel
 from specmill.ports.repo_analysis import FixedRepoAnalyzer
+from specmill.ports.spec_store import MemorySpecStore
 from specmill.redaction import Redactor, redact_log_records
 from specmill.replay.scripts import Script
 from tests import scenarios
@@ -35,7 +35,7 @@ REPO_KEY = "sk-ant-api03-" + "RepoFileKey0" * 4 + "-xyzAA"  # key-shaped, in a f
 ENV_KEY = "sk-ant-api03-" + "EnvPlantedKey" * 3 + "-abcAA"
 SEED = "plain-planted-seed-7f3a9c1e"  # shaped like nothing: only its configured name gives it away
 SETTINGS_PY = f'DEBUG = False\nSERVICE_KEY = "{REPO_KEY}"\nTIMEOUT = 30\n'
-PROBE = '''import os, socket
+PROBE = """import os, socket
 from pathlib import Path
 
 
@@ -49,21 +49,39 @@ def test_probe():
     found.append("FILE " + Path("calc/settings.py").read_text())
     found.append("ENV " + " ".join(f"{k}={v}" for k, v in sorted(os.environ.items())))
     raise AssertionError(" | ".join(found))
-'''
+"""
 
 
 def session(port: int) -> dict[str, Any]:
     turns = [
         {"content": [text("Reading the settings."), tool(EDITOR, command="view", path="calc/settings.py")]},
-        {"content": [tool(EDITOR, command="str_replace", path="calc/settings.py", old_str="DEBUG = False", new_str="DEBUG = True")]},
-        {"content": [tool(EDITOR, command="create", path="tests/test_probe.py", file_text=PROBE.replace("PORT", str(port)))]},
+        {
+            "content": [
+                tool(
+                    EDITOR,
+                    command="str_replace",
+                    path="calc/settings.py",
+                    old_str="DEBUG = False",
+                    new_str="DEBUG = True",
+                )
+            ]
+        },
+        {
+            "content": [
+                tool(EDITOR, command="create", path="tests/test_probe.py", file_text=PROBE.replace("PORT", str(port)))
+            ]
+        },
         {"content": [tool("run_tests", selection="tests/test_probe.py")]},
         {"content": [text("Probed the environment.")]},
     ]
-    return {"conversations": [
-        scenarios.conversation("implement-1", 1, turns),
-        scenarios.conversation("verdict-1", 1, [scenarios.verdict(False, False, summary="the probe fails")], forced="record_verdict"),
-    ]}
+    return {
+        "conversations": [
+            scenarios.conversation("implement-1", 1, turns),
+            scenarios.conversation(
+                "verdict-1", 1, [scenarios.verdict(False, False, summary="the probe fails")], forced="record_verdict"
+            ),
+        ]
+    }
 
 
 @pytest.fixture
@@ -89,12 +107,23 @@ def store() -> MemorySpecStore:
     return store
 
 
-def test_model_written_tests_find_no_key_and_no_network(repo, store, listener, launch_runtime, tmp_path, monkeypatch) -> None:
+def test_model_written_tests_find_no_key_and_no_network(
+    repo, store, listener, launch_runtime, tmp_path, monkeypatch
+) -> None:
     monkeypatch.setenv("ANTHROPIC_API_KEY", ENV_KEY)
-    result, _, _ = start(launch_runtime, tmp_path / "data", repo, store, session(listener.getsockname()[1]),
-                         run_id="probe", max_iterations=1)
+    result, _, _ = start(
+        launch_runtime,
+        tmp_path / "data",
+        repo,
+        store,
+        session(listener.getsockname()[1]),
+        run_id="probe",
+        max_iterations=1,
+    )
     assert result.status == "failed"  # the probe test always fails, to carry its findings out
-    reports = [o.test_report for o in step_outputs("probe", "implement.tool") if isinstance(o, ToolOutcome) and o.test_report]
+    reports = [
+        o.test_report for o in step_outputs("probe", "implement.tool") if isinstance(o, ToolOutcome) and o.test_report
+    ]
     reports += step_outputs("probe", "run_tests")
     assert len(reports) == 2
     for report in reports:  # the run's record states the containment, every time
@@ -118,12 +147,24 @@ def api(tmp_path: Path, store: MemorySpecStore, monkeypatch: pytest.MonkeyPatch)
     opened: list[TestClient] = []
 
     def open_(database: str | None, script: dict[str, Any]) -> tuple[TestClient, ScriptedModel, Settings]:
-        config = make_settings(tmp_path / "data", database, queue_polling_interval_s=0.1,
-                               secret_env="INTERNAL_SIGNING_SEED", test_env_allow="INTERNAL_SIGNING_SEED,ANTHROPIC_API_KEY")
+        config = make_settings(
+            tmp_path / "data",
+            database,
+            queue_polling_interval_s=0.1,
+            secret_env="INTERNAL_SIGNING_SEED",
+            test_env_allow="INTERNAL_SIGNING_SEED,ANTHROPIC_API_KEY",
+        )
         model = ScriptedModel(Script.load(script))
         brief = PatternBrief(markdown=f"calc/settings.py holds SERVICE_KEY = {REPO_KEY!r}.", tokens=20, budget=4000)
-        container = Container(config, store, model, GitWorktreeWorkspace(config.data_dir),
-                              SubprocessTestRunner.from_settings(config), FixedRepoAnalyzer(brief), note_index=store)
+        container = Container(
+            config,
+            store,
+            model,
+            GitWorktreeWorkspace(config.data_dir),
+            SubprocessTestRunner.from_settings(config),
+            FixedRepoAnalyzer(brief),
+            note_index=store,
+        )
         client = TestClient(create_app(container=container))
         client.__enter__()
         opened.append(client)
@@ -135,7 +176,12 @@ def api(tmp_path: Path, store: MemorySpecStore, monkeypatch: pytest.MonkeyPatch)
 
 
 def test_planted_secrets_are_found_nowhere_after_a_whole_session(
-    api, database, repo, store, listener, caplog: pytest.LogCaptureFixture,
+    api,
+    database,
+    repo,
+    store,
+    listener,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     restore = redact_log_records(Redactor.from_settings(Settings()))  # as `specmill` does at start
     events: list[progress.ProgressEvent] = []
@@ -143,16 +189,24 @@ def test_planted_secrets_are_found_nowhere_after_a_whole_session(
     try:
         with caplog.at_level(logging.DEBUG):
             client, model, settings = api(database, session(listener.getsockname()[1]))
-            started = client.post("/runs", json={"spec": "specs/multiply", "repo": str(repo), "project": "specs", "max_iterations": 1})
+            started = client.post(
+                "/runs", json={"spec": "specs/multiply", "repo": str(repo), "project": "specs", "max_iterations": 1}
+            )
             assert started.status_code == 202, started.text
             run_id = started.json()["run_id"]
             detail = wait_for_status(client.get, run_id, {"failed", "succeeded", "error"})
-            responses = [started.text, client.get(f"/runs/{run_id}").text, client.get(f"/runs/{run_id}/diff").text,
-                         client.get("/runs").text]
+            responses = [
+                started.text,
+                client.get(f"/runs/{run_id}").text,
+                client.get(f"/runs/{run_id}/diff").text,
+                client.get("/runs").text,
+            ]
             with client.stream("GET", f"/runs/{run_id}/events") as stream:
                 sse = "\n".join(stream.iter_lines())
             assert len(read_sse(iter(sse.splitlines() + [""]))) > 10  # the whole stream, parsed
-            recorded, tables = sqlite_dump(settings.data_dir / "specmill.sqlite") if database is None else postgres_dump(database)
+            recorded, tables = (
+                sqlite_dump(settings.data_dir / "specmill.sqlite") if database is None else postgres_dump(database)
+            )
     finally:
         unsubscribe()
         restore()
@@ -163,7 +217,9 @@ def test_planted_secrets_are_found_nowhere_after_a_whole_session(
     probe = next(c for c in seen_by_model if "CONNECT" in c)
     assert "[REDACTED:INTERNAL_SIGNING_SEED]" in probe  # ...and the secrets the tests printed, too
     assert "DEBUG = True" in responses[2] and "SERVICE_KEY" in responses[2]  # the diff shows the edit, not the key
-    assert {"operation_outputs", "workflow_status", "streams", "specmill_artifacts"} <= {t.split(".")[-1] for t in tables}
+    assert {"operation_outputs", "workflow_status", "streams", "specmill_artifacts"} <= {
+        t.split(".")[-1] for t in tables
+    }
     assert "[REDACTED:INTERNAL_SIGNING_SEED]" in recorded  # step outputs were decoded and searched, not skipped
 
     places = {

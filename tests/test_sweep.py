@@ -22,12 +22,12 @@ import pytest
 from dbos import DBOS
 
 from specmill import names, runtime
-from specmill.durable import durable
 from specmill.adapters.git_worktree import GitWorktreeWorkspace
 from specmill.adapters.pytest_runner import SubprocessTestRunner
 from specmill.cli import run as run_cli
 from specmill.config import Settings
 from specmill.container import Container
+from specmill.durable import durable
 from specmill.errors import BadInput
 from specmill.models import PatternBrief, RunRequest
 from specmill.ports.model import ScriptedModel
@@ -61,7 +61,11 @@ NOTES: dict[str, tuple[str, bool, str]] = {
     "specs/audit.md": (note("type: SPEC\nstatus: READY\nREPO: calc", "Audit"), True, ""),
     "specs/spec-7-login.md": (note("type: spec\nstatus: ready\nrepo: calc", "SPEC-7 Login"), True, ""),
     "backlog/spec-7-login.md": (note("status: ready\nrepo: calc", "SPEC-7 Login", "The same number again."), True, ""),
-    "specs/billing.md": (note("type: spec\nstatus: ready\nrepo: calc\npermalink: legacy/spec-42", "Billing Export"), True, ""),
+    "specs/billing.md": (
+        note("type: spec\nstatus: ready\nrepo: calc\npermalink: legacy/spec-42", "Billing Export"),
+        True,
+        "",
+    ),
     "backlog/theme.md": (note("Status: approved\nRepo: calc", "Theme"), True, ""),
     "backlog/nested/deep.md": (note("status: ready\nrepo: calc", "Deep"), True, ""),
     "specs/tags.md": (note("type: spec\nstatus: ready\nrepo: calc", "Tags"), True, ""),
@@ -75,14 +79,38 @@ NOTES: dict[str, tuple[str, bool, str]] = {
     "specs/wip.md": (note("type: spec\nstatus: in-progress\nrepo: calc", "Wip"), False, "not marked ready"),
     "specs/no-status.md": (note("type: spec\nrepo: calc", "No status"), False, "not marked ready"),
     "specs/empty-status.md": (note("type: spec\nstatus:\nrepo: calc", "Empty status"), False, "not marked ready"),
-    "specs/list-status.md": (note("type: spec\nstatus: [ready, draft]\nrepo: calc", "List status"), False, "not marked ready"),
+    "specs/list-status.md": (
+        note("type: spec\nstatus: [ready, draft]\nrepo: calc", "List status"),
+        False,
+        "not marked ready",
+    ),
     "specs/rejected.md": (note("type: spec\nstatus: rejected\nrepo: calc", "Rejected"), False, "not marked ready"),
-    "specs/seven-draft.md": (note("type: spec\nstatus: draft", "SPEC-7 Login", "A third SPEC-7."), False, "not marked ready"),
+    "specs/seven-draft.md": (
+        note("type: spec\nstatus: draft", "SPEC-7 Login", "A third SPEC-7."),
+        False,
+        "not marked ready",
+    ),
     "specs/no-repo.md": (note("type: spec\nstatus: ready", "No repo"), False, "no repository"),
-    "specs/unknown-repo.md": (note("type: spec\nstatus: ready\nrepo: mobile", "Unknown repo"), False, "'mobile' is neither"),
-    "specs/relative-repo.md": (note("type: spec\nstatus: ready\nrepo: ../calc", "Relative repo"), False, "nor an absolute path"),
-    "specs/missing-repo.md": (note("type: spec\nstatus: ready\nrepo: /nonexistent/calc", "Missing repo"), False, "is not a directory"),
-    "specs/vague.md": (note("type: spec\nstatus: ready\nrepo: calc", "Vague", criteria=False), False, "no success criteria"),
+    "specs/unknown-repo.md": (
+        note("type: spec\nstatus: ready\nrepo: mobile", "Unknown repo"),
+        False,
+        "'mobile' is neither",
+    ),
+    "specs/relative-repo.md": (
+        note("type: spec\nstatus: ready\nrepo: ../calc", "Relative repo"),
+        False,
+        "nor an absolute path",
+    ),
+    "specs/missing-repo.md": (
+        note("type: spec\nstatus: ready\nrepo: /nonexistent/calc", "Missing repo"),
+        False,
+        "is not a directory",
+    ),
+    "specs/vague.md": (
+        note("type: spec\nstatus: ready\nrepo: calc", "Vague", criteria=False),
+        False,
+        "no success criteria",
+    ),
     "specs/not-git.md": (note("type: spec\nstatus: ready\nrepo: {plain}", "Not git"), False, "is not a git repository"),
     # not specs: never counted, never reported
     "notes/meeting.md": (note("type: note\nstatus: ready\nrepo: calc", "Meeting"), False, ""),
@@ -116,7 +144,10 @@ class World:
 
     def enqueued_ids(self) -> dict[str, str]:
         """Run id -> DBOS status of every run workflow in the system database."""
-        return {w.workflow_id: w.status for w in DBOS.list_workflows(name="specmill.run", load_input=False, load_output=False)}
+        return {
+            w.workflow_id: w.status
+            for w in DBOS.list_workflows(name="specmill.run", load_input=False, load_output=False)
+        }
 
 
 @pytest.fixture(scope="module")
@@ -129,20 +160,35 @@ def world(basic_memory: BasicMemoryInstance, tmp_path_factory: pytest.TempPathFa
         target = folder / path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text.replace("{calc}", str(calc)).replace("{plain}", str(plain)))
-    added = subprocess.run([str(basic_memory.executable), "project", "add", project, str(folder)],
-                           env=basic_memory.env, capture_output=True, text=True, timeout=180)
+    added = subprocess.run(
+        [str(basic_memory.executable), "project", "add", project, str(folder)],
+        env=basic_memory.env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert added.returncode == 0, added.stderr or added.stdout
 
     pg = fresh_postgres_database()
     database = pg.__enter__()
     settings = make_settings(
-        tmp_path_factory.mktemp("data"), database, project=project, sweep_folders="backlog",
-        sweep_repos=f"calc={calc}", queue_polling_interval_s=0.1,
+        tmp_path_factory.mktemp("data"),
+        database,
+        project=project,
+        sweep_folders="backlog",
+        sweep_repos=f"calc={calc}",
+        queue_polling_interval_s=0.1,
     )
     brief = PatternBrief(markdown="calc is a flat package; tests live in tests/.", tokens=12, budget=4000)
-    container = Container(settings, basic_memory.store, ScriptedModel(Script.load(scenarios.succeeds_first_time())),
-                          GitWorktreeWorkspace(settings.data_dir), SubprocessTestRunner(), FixedRepoAnalyzer(brief),
-                          note_index=basic_memory.index)
+    container = Container(
+        settings,
+        basic_memory.store,
+        ScriptedModel(Script.load(scenarios.succeeds_first_time())),
+        GitWorktreeWorkspace(settings.data_dir),
+        SubprocessTestRunner(),
+        FixedRepoAnalyzer(brief),
+        note_index=basic_memory.index,
+    )
     runtime.launch(settings, container, executor_id="sweep-tests", queues=[names.SWEEP_QUEUE])
     try:
         runtime.register_run_queue(settings)
@@ -256,7 +302,9 @@ def test_the_schedule_runs_the_same_sweep_when_triggered(world: World) -> None:
     assert result.trigger == "schedule" and result.project == world.project
     assert [c.permalink for c in result.enqueued] == [world.permalink("specs/spec-7-login.md")]
     status = DBOS.get_workflow_status(result.sweep_id)
-    assert status is not None and status.name == sweeps.SCHEDULED_SWEEP_WORKFLOW and status.queue_name == names.SWEEP_QUEUE
+    assert (
+        status is not None and status.name == sweeps.SCHEDULED_SWEEP_WORKFLOW and status.queue_name == names.SWEEP_QUEUE
+    )
     assert "Trigger: schedule" in world.bm.store.read_note(result.report or "", world.project).content
     for bad in ({"sweep_cron": "at two"}, {"sweep_timezone": "Mars/Olympus"}):
         with pytest.raises(BadInput, match="SPECMILL_SWEEP_CRON .* SPECMILL_SWEEP_TIMEZONE"):
@@ -269,7 +317,9 @@ def test_a_manual_run_and_a_sweep_share_one_run_per_version(world: World) -> Non
     queued = world.sweep("before-manual")
     deep = next(s for s in queued.skipped if s.permalink == world.permalink("backlog/nested/deep.md"))
     manual = RunRequest(spec="Deep", repo=str(world.calc), project=world.project)  # by title, as people type it
-    assert run_cli._version_run_id(world.bm.store, manual, world.project) == deep.run_id  # `specmill run` joins the queued run
+    assert (
+        run_cli._version_run_id(world.bm.store, manual, world.project) == deep.run_id
+    )  # `specmill run` joins the queued run
 
     title = f"Multiply {uuid.uuid4().hex[:6]}"
     text = scenarios.spec_note(title).replace("status: ready", "status: ready\nrepo: calc")
@@ -298,17 +348,29 @@ def test_a_dry_run_lists_what_would_run_and_writes_nothing(world: World) -> None
     reports = sorted(r.permalink for r in index.list_folder(world.project, "specmill/sweeps"))
     checksums = {p: world.bm.store.read_note(world.permalink(p), world.project).checksum for p in READY}
     runs = world.enqueued_ids()
-    sweeps_before = len(DBOS.list_workflows(name=[sweeps.SWEEP_WORKFLOW, sweeps.SCHEDULED_SWEEP_WORKFLOW], load_output=False))
+    sweeps_before = len(
+        DBOS.list_workflows(name=[sweeps.SWEEP_WORKFLOW, sweeps.SCHEDULED_SWEEP_WORKFLOW], load_output=False)
+    )
 
     result = sweeps.dry_run(world.settings, world.container, SweepRequest(project=world.project))
     assert result.dry_run and result.report is None
     assert [c.permalink for c in result.enqueued] == [world.permalink("specs/export.md")]
 
-    env = {**world.bm.specmill_env(), "SPECMILL_PROJECT": world.project, "DBOS_SYSTEM_DATABASE_URL": world.database,
-           "SPECMILL_DATA_DIR": str(world.settings.data_dir), "SPECMILL_SWEEP_FOLDERS": "backlog",
-           "SPECMILL_SWEEP_REPOS": f"calc={world.calc}"}
-    proc = subprocess.run([sys.executable, "-m", "specmill", "sweep", "--dry-run", "--json"], env=env,
-                          capture_output=True, text=True, timeout=120)
+    env = {
+        **world.bm.specmill_env(),
+        "SPECMILL_PROJECT": world.project,
+        "DBOS_SYSTEM_DATABASE_URL": world.database,
+        "SPECMILL_DATA_DIR": str(world.settings.data_dir),
+        "SPECMILL_SWEEP_FOLDERS": "backlog",
+        "SPECMILL_SWEEP_REPOS": f"calc={world.calc}",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "specmill", "sweep", "--dry-run", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     printed = json.loads(proc.stdout)
     assert printed["dry_run"] and [c["permalink"] for c in printed["enqueued"]] == [world.permalink("specs/export.md")]
@@ -317,11 +379,16 @@ def test_a_dry_run_lists_what_would_run_and_writes_nothing(world: World) -> None
     assert sorted(r.permalink for r in index.list_folder(world.project, "specmill/sweeps")) == reports
     assert {p: world.bm.store.read_note(world.permalink(p), world.project).checksum for p in READY} == checksums
     assert world.enqueued_ids() == runs
-    assert len(DBOS.list_workflows(name=[sweeps.SWEEP_WORKFLOW, sweeps.SCHEDULED_SWEEP_WORKFLOW], load_output=False)) == sweeps_before
+    assert (
+        len(DBOS.list_workflows(name=[sweeps.SWEEP_WORKFLOW, sweeps.SCHEDULED_SWEEP_WORKFLOW], load_output=False))
+        == sweeps_before
+    )
 
 
 def test_without_a_project_the_command_says_how_to_name_one(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "SPECMILL_PROJECT"}
     env["SPECMILL_DATA_DIR"] = str(tmp_path)
-    proc = subprocess.run([sys.executable, "-m", "specmill", "sweep"], env=env, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "specmill", "sweep"], env=env, capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 2 and "pass --project NAME or set SPECMILL_PROJECT" in proc.stderr

@@ -14,7 +14,12 @@ from specmill.phases.update_spec import merge_status, render_status_section
 from specmill.ports.spec_store import MemorySpecStore
 from specmill.sweep import plan
 from specmill.sweep.discover import (
-    classify, ready_queries_of, resolve_repo, spec_note_queries, spec_notes_from, value_of,
+    classify,
+    ready_queries_of,
+    resolve_repo,
+    spec_note_queries,
+    spec_notes_from,
+    value_of,
 )
 from specmill.sweep.models import Candidate, Discovery, RunOutcome, Skipped, SweepConfig, SweepResult
 from specmill.sweep.report import merge_section, render_final_status, render_report, report_title
@@ -38,8 +43,16 @@ Users log in.
 
 
 def section(run_id: str = "v0-x", status: str = "implemented") -> str:
-    return render_status_section(run_id=run_id, status=status, branch="specmill/x", head_commit="abc",
-                                 tests=None, verdict=None, iteration=1, max_iterations=3)
+    return render_status_section(
+        run_id=run_id,
+        status=status,
+        branch="specmill/x",
+        head_commit="abc",
+        tests=None,
+        verdict=None,
+        iteration=1,
+        max_iterations=3,
+    )
 
 
 def test_what_specmill_writes_into_a_spec_is_not_a_new_version() -> None:
@@ -58,9 +71,11 @@ def test_what_specmill_writes_into_a_spec_is_not_a_new_version() -> None:
 
 
 def test_what_a_person_writes_is_a_new_version() -> None:
-    for edit in (SPEC.replace("Users log in.", "Users log in with a passkey."),
-                 SPEC.replace("repo: calc", "repo: api"),
-                 SPEC + "- [ ] a wrong password is refused\n"):
+    for edit in (
+        SPEC.replace("Users log in.", "Users log in with a passkey."),
+        SPEC.replace("repo: calc", "repo: api"),
+        SPEC + "- [ ] a wrong password is refused\n",
+    ):
         assert spec_version(edit) != spec_version(SPEC)
 
 
@@ -70,7 +85,9 @@ def test_run_ids_name_project_permalink_and_version() -> None:
     assert run_id == run_id_for("specs", "specs/login", merge_status(SPEC, section(), "implemented"))
     assert run_id != run_id_for("other", "specs/login", SPEC)
     assert run_id != run_id_for("specs", "specs/login-2", SPEC)
-    assert run_id[:9] != run_id_for("specs", "specs/login", SPEC.replace("log in", "sign in"))[:9]  # branch names differ
+    assert (
+        run_id[:9] != run_id_for("specs", "specs/login", SPEC.replace("log in", "sign in"))[:9]
+    )  # branch names differ
     long = run_id_for("specs", "specs/" + "very-long-" * 30, SPEC)
     assert len(long) <= 100 and not long.endswith("-")
     assert not is_version_run_id("a1b2c3d4e5f6")
@@ -94,13 +111,21 @@ def test_the_repository_comes_from_repo_then_the_default(tmp_path: Path) -> None
     assert repo is None and "'mobile'" in why and "SPECMILL_SWEEP_REPOS" in why
     assert resolve_repo({"repo": "../calc"}, config)[0] is None
     assert resolve_repo({"repo": ["a", "b"]}, config)[0] is None
-    assert resolve_repo({"repo": ""}, config.model_copy(update={"default_repo": "/srv/default"})) == ("/srv/default", "")
+    assert resolve_repo({"repo": ""}, config.model_copy(update={"default_repo": "/srv/default"})) == (
+        "/srv/default",
+        "",
+    )
 
 
 def test_settings_become_a_sweep_config(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path, sweep_ready_statuses="Ready, approved ,", sweep_folders="/backlog/, ideas",
-                        sweep_repos="calc=/srv/calc, api = /srv/api, broken", sweep_default_repo="~/default",
-                        sweep_report_folder="/reports/")
+    settings = Settings(
+        data_dir=tmp_path,
+        sweep_ready_statuses="Ready, approved ,",
+        sweep_folders="/backlog/, ideas",
+        sweep_repos="calc=/srv/calc, api = /srv/api, broken",
+        sweep_default_repo="~/default",
+        sweep_report_folder="/reports/",
+    )
     config = SweepConfig.from_settings(settings)
     assert config.ready_statuses == ("ready", "approved") and config.folders == ("backlog", "ideas")
     assert config.repos == {"calc": "/srv/calc", "api": "/srv/api"}
@@ -108,23 +133,31 @@ def test_settings_become_a_sweep_config(tmp_path: Path) -> None:
     assert Settings(data_dir=tmp_path).sweep_cron == "0 2 * * *" and not Settings(data_dir=tmp_path).sweep_backfill
 
 
-@pytest.mark.parametrize(("content", "reason"), [
-    (SPEC.replace("status: ready", "status: implemented"), "status 'implemented' is not ready"),
-    (SPEC.replace("status: ready\n", ""), "no status"),
-    (SPEC.replace("status: ready", "status: [ready, draft]"), "not one value"),
-    (SPEC.replace("repo: calc", "repo: [calc"), "not valid YAML"),
-    (SPEC.replace("- [ ] a user", "- a user"), "no success criteria"),
-    (SPEC.replace("repo: calc", "repo: mobile"), "neither a configured name"),
-])
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (SPEC.replace("status: ready", "status: implemented"), "status 'implemented' is not ready"),
+        (SPEC.replace("status: ready\n", ""), "no status"),
+        (SPEC.replace("status: ready", "status: [ready, draft]"), "not one value"),
+        (SPEC.replace("repo: calc", "repo: [calc"), "not valid YAML"),
+        (SPEC.replace("- [ ] a user", "- a user"), "no success criteria"),
+        (SPEC.replace("repo: calc", "repo: mobile"), "neither a configured name"),
+    ],
+)
 def test_a_note_read_after_the_index_said_ready_is_checked_again(tmp_path: Path, content: str, reason: str) -> None:
     config = SweepConfig(repos={"calc": str(tmp_path)})
-    outcome = classify(Note(project="p", permalink="p/specs/login", title="Login", content=content, checksum="c"),
-                       config, Settings(data_dir=tmp_path))
+    outcome = classify(
+        Note(project="p", permalink="p/specs/login", title="Login", content=content, checksum="c"),
+        config,
+        Settings(data_dir=tmp_path),
+    )
     assert isinstance(outcome, Skipped) and reason in outcome.reason, outcome
 
 
 def candidate(name: str, run_id: str | None = None) -> Candidate:
-    return Candidate(permalink=f"p/{name}", title=name, status="ready", repo="/r", run_id=run_id or f"v{name:0<12}-p-{name}")
+    return Candidate(
+        permalink=f"p/{name}", title=name, status="ready", repo="/r", run_id=run_id or f"v{name:0<12}-p-{name}"
+    )
 
 
 def test_a_version_with_a_run_is_never_enqueued_again_whatever_became_of_it() -> None:
@@ -132,7 +165,9 @@ def test_a_version_with_a_run_is_never_enqueued_again_whatever_became_of_it() ->
     new = candidate("fresh")
     cands = [candidate(f"s{n}") for n in range(len(states))] + [new]
     existing = {c.run_id: RunOutcome(run_id=c.run_id, state=state) for c, state in zip(cands, states)}
-    found = Discovery(project="p", spec_notes=9, candidates=cands, skipped=[Skipped(permalink="p/a", reason="not marked ready")])
+    found = Discovery(
+        project="p", spec_notes=9, candidates=cands, skipped=[Skipped(permalink="p/a", reason="not marked ready")]
+    )
     enqueue, skipped = plan.decide(found, existing)
     assert enqueue == [new]
     assert [s.permalink for s in skipped] == ["p/a"] + [f"p/s{n}" for n in range(len(states))]
@@ -145,7 +180,9 @@ def test_a_version_with_a_run_is_never_enqueued_again_whatever_became_of_it() ->
 def test_dbos_states_in_peoples_words() -> None:
     assert plan.run_state("ENQUEUED", None) == "queued" and plan.run_state("PENDING", None) == "running"
     assert plan.run_state("SUCCESS", "failed") == "failed" and plan.run_state("SUCCESS", "succeeded") == "succeeded"
-    assert plan.run_state("ERROR", None) == "error" and plan.run_state("MAX_RECOVERY_ATTEMPTS_EXCEEDED", None) == "error"
+    assert (
+        plan.run_state("ERROR", None) == "error" and plan.run_state("MAX_RECOVERY_ATTEMPTS_EXCEEDED", None) == "error"
+    )
     assert plan.run_state("CANCELLED", None) == "cancelled"
 
 
@@ -164,8 +201,13 @@ def test_only_queued_older_versions_of_the_same_spec_are_superseded() -> None:
 
 def result(**fields: object) -> SweepResult:
     values: dict[str, object] = dict(
-        sweep_id="sweep-1", project="p", trigger="manual", started_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc),
-        spec_notes=3, candidates=[candidate("a")], enqueued=[candidate("a")],
+        sweep_id="sweep-1",
+        project="p",
+        trigger="manual",
+        started_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc),
+        spec_notes=3,
+        candidates=[candidate("a")],
+        enqueued=[candidate("a")],
         skipped=[Skipped(permalink="p/b", reason="no repository | add one")],
     )
     values.update(fields)
@@ -174,24 +216,34 @@ def result(**fields: object) -> SweepResult:
 
 def test_the_report_lists_what_was_enqueued_and_why_the_rest_was_skipped() -> None:
     text = render_report(result(previous_sweep="sweep-0", superseded=["vold-p-a"]))
-    assert text.startswith("---\ntype: sweep-report\nsweep_id: \"sweep-1\"\n---\n")
-    assert "# Sweep 2026-01-02 03:04:05 UTC" in text and "- Spec notes: 3; ready with a repository: 1; enqueued: 1; skipped: 1" in text
+    assert text.startswith('---\ntype: sweep-report\nsweep_id: "sweep-1"\n---\n')
+    assert (
+        "# Sweep 2026-01-02 03:04:05 UTC" in text
+        and "- Spec notes: 3; ready with a repository: 1; enqueued: 1; skipped: 1" in text
+    )
     assert f"| p/a | `{candidate('a').run_id}` | /r |" in text
     assert "| p/b | no repository \\| add one |" in text and "`vold-p-a`" in text and "`sweep-0`" in text
     assert "Nothing new to implement." in render_report(result(enqueued=[]))
     quiet = [Skipped(permalink=f"p/{n}", reason="not marked ready: its status is not one of ready") for n in "cd"]
     grouped = render_report(result(skipped=[Skipped(permalink="p/b", reason="no repository"), *quiet]))
     assert "| p/b | no repository |\n\nNot marked ready: its status is not one of ready (2): `p/c`, `p/d`\n" in grouped
-    assert report_title(result()).startswith("2026-01-02 030405 ") and report_title(result()) != report_title(result(sweep_id="sweep-2"))
+    assert report_title(result()).startswith("2026-01-02 030405 ") and report_title(result()) != report_title(
+        result(sweep_id="sweep-2")
+    )
 
 
 def test_the_final_status_section_is_added_once_and_replaced_after() -> None:
     report = render_report(result())
     first = merge_section(report, render_final_status([RunOutcome(run_id="r1", state="queued", spec="p/a")], "sweep-2"))
     assert first.startswith(report) and first.count("## Final Status") == 1 and "| `r1` | p/a | queued |" in first
-    second = merge_section(first, render_final_status([RunOutcome(run_id="r1", state="succeeded", spec="p/a")], "sweep-3"))
+    second = merge_section(
+        first, render_final_status([RunOutcome(run_id="r1", state="succeeded", spec="p/a")], "sweep-3")
+    )
     assert second.count("## Final Status") == 1 and "succeeded" in second and "queued |" not in second
-    assert merge_section(second, render_final_status([RunOutcome(run_id="r1", state="succeeded", spec="p/a")], "sweep-3")) == second
+    assert (
+        merge_section(second, render_final_status([RunOutcome(run_id="r1", state="succeeded", spec="p/a")], "sweep-3"))
+        == second
+    )
     middle = merge_section("# T\n\n## Final Status\nold\n\n## After\nkept\n", "## Final Status\n\nnew\n")
     assert middle == "# T\n\n## Final Status\n\nnew\n\n## After\nkept\n"
 

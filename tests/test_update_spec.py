@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from specmill.ports.spec_store import MemorySpecStore, content_checksum
 from specmill.errors import NoteConflict
 from specmill.models import CriterionVerdict, TestReport, Usage, Verdict
 from specmill.phases.read_spec import parse_spec
 from specmill.phases.update_spec import merge_status, render_status_section, update_spec
+from specmill.ports.spec_store import MemorySpecStore, content_checksum
 
 NOTE = """---
 title: Todo API
@@ -75,14 +75,27 @@ def test_render_has_bullets_and_an_escaped_table() -> None:
 
 def test_render_without_tests_or_verdict() -> None:
     text = render_status_section(
-        run_id="r", status="failed", branch="b", head_commit="c", tests=None, verdict=None,
-        iteration=1, max_iterations=3,
+        run_id="r",
+        status="failed",
+        branch="b",
+        head_commit="c",
+        tests=None,
+        verdict=None,
+        iteration=1,
+        max_iterations=3,
     )
     assert "- Tests: not run" in text
     assert "| Criterion |" not in text
     bare = render_status_section(
-        run_id="r", status="needs-attention", branch="", head_commit="", tests=None, verdict=None,
-        iteration=0, max_iterations=0, reason="ServiceUnavailable: down",
+        run_id="r",
+        status="needs-attention",
+        branch="",
+        head_commit="",
+        tests=None,
+        verdict=None,
+        iteration=0,
+        max_iterations=0,
+        reason="ServiceUnavailable: down",
     )
     assert "Branch" not in bare and "Head commit" not in bare and "Iteration" not in bare
     assert "- Reason: ServiceUnavailable: down" in bare

@@ -44,12 +44,21 @@ def test_compose_has_the_four_services_with_health_checks_and_named_volumes() ->
 def test_compose_environment_names_settings_specmill_reads() -> None:
     """A misspelt variable in compose.yaml would be silently ignored by specmill."""
     known = {f"SPECMILL_{name.upper()}" for name in Settings.model_fields} | {
-        "DBOS_SYSTEM_DATABASE_URL", "ANTHROPIC_API_KEY", "DBOS_CONDUCTOR_KEY"}
+        "DBOS_SYSTEM_DATABASE_URL",
+        "ANTHROPIC_API_KEY",
+        "DBOS_CONDUCTOR_KEY",
+    }
     for name in ("api", "worker"):
         env = services()[name]["environment"]
         assert set(env) <= known, set(env) - known
-        assert env["DBOS_SYSTEM_DATABASE_URL"].startswith("postgresql://") and "@postgres:5432/" in env["DBOS_SYSTEM_DATABASE_URL"]
-    assert services()["api"]["environment"]["SPECMILL_EXECUTOR_ID"] != services()["worker"]["environment"]["SPECMILL_EXECUTOR_ID"]
+        assert (
+            env["DBOS_SYSTEM_DATABASE_URL"].startswith("postgresql://")
+            and "@postgres:5432/" in env["DBOS_SYSTEM_DATABASE_URL"]
+        )
+    assert (
+        services()["api"]["environment"]["SPECMILL_EXECUTOR_ID"]
+        != services()["worker"]["environment"]["SPECMILL_EXECUTOR_ID"]
+    )
 
 
 def compose_command() -> list[str]:
@@ -64,8 +73,14 @@ def compose_command() -> list[str]:
 
 
 def compose_config(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*compose_command(), "-f", str(COMPOSE), "config"], cwd=ROOT, capture_output=True, text=True,
-                          env={k: v for k, v in os.environ.items() if k not in ENV} | env, timeout=120)
+    return subprocess.run(
+        [*compose_command(), "-f", str(COMPOSE), "config"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in os.environ.items() if k not in ENV} | env,
+        timeout=120,
+    )
 
 
 def test_docker_compose_config_accepts_the_file_and_resolves_the_services() -> None:

@@ -40,9 +40,13 @@ def test_the_dbos_cli_forks_a_run_from_a_step_and_a_worker_completes_it(
     worker = start_worker(env, tmp_path / "worker.stderr")
     client = DBOSClient(system_database_url=postgres_url)
     try:
-        forked = specmill(["dbos", "workflow", "fork", run_id, "--step", str(run_tests), "--forked-workflow-id", fork_id], env)
+        forked = specmill(
+            ["dbos", "workflow", "fork", run_id, "--step", str(run_tests), "--forked-workflow-id", fork_id], env
+        )
         assert forked.returncode == 0, forked.stderr
-        poll(lambda: (client.retrieve_workflow(fork_id).get_status().status in ("SUCCESS", "ERROR")), "the fork to finish")
+        poll(
+            lambda: client.retrieve_workflow(fork_id).get_status().status in ("SUCCESS", "ERROR"), "the fork to finish"
+        )
         status = client.retrieve_workflow(fork_id).get_status()
         assert status.status == "SUCCESS" and status.executor_id == "forker"
         assert status.output.status == "succeeded"

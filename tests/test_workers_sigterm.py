@@ -12,7 +12,7 @@ import pytest
 from dbos import DBOSClient
 
 from specmill.models import RunRequest
-from specmill.replay.server import completed_counts
+from specmill.replay.request_log import completed_counts
 from tests import scenarios
 from tests.fixtures.git_repos import CALC_FILES
 from tests.test_workers import enqueue, poll, start_worker, statuses, worker_env
@@ -25,9 +25,13 @@ GRACE_S = 120  # far longer than the step in flight needs: the worker must not w
 def test_sigterm_lets_the_step_in_flight_finish_and_the_run_continues_at_the_next_start(
     basic_memory, make_repo, messages_server, postgres_url: str, tmp_path: Path
 ) -> None:
-    server = messages_server(scenarios.succeeds_first_time(delay_on_turn=1, delay_s=2.0), log_path=tmp_path / "log.jsonl")
-    env = {**worker_env(basic_memory.specmill_env(), postgres_url, server.base_url, tmp_path / "data", "w-term"),
-           "SPECMILL_WORKER_GRACE_S": str(GRACE_S)}
+    server = messages_server(
+        scenarios.succeeds_first_time(delay_on_turn=1, delay_s=2.0), log_path=tmp_path / "log.jsonl"
+    )
+    env = {
+        **worker_env(basic_memory.specmill_env(), postgres_url, server.base_url, tmp_path / "data", "w-term"),
+        "SPECMILL_WORKER_GRACE_S": str(GRACE_S),
+    }
     log = tmp_path / "worker.stderr"
     worker = start_worker(env, log)
     client = DBOSClient(system_database_url=postgres_url)
@@ -38,8 +42,11 @@ def test_sigterm_lets_the_step_in_flight_finish_and_the_run_continues_at_the_nex
         run_id = f"term-{uuid.uuid4().hex[:8]}"
         enqueue(client, run_id, RunRequest(spec=spec, repo=str(repo), project=basic_memory.project))
 
-        poll(lambda: any(e["conversation"] == "implement-1" and e["turn"] == 1 for e in server.requests()),
-             "the first model call to be in flight", alive=worker)
+        poll(
+            lambda: any(e["conversation"] == "implement-1" and e["turn"] == 1 for e in server.requests()),
+            "the first model call to be in flight",
+            alive=worker,
+        )
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(timeout=GRACE_S / 2) == 0, log.read_text()
         assert "stopped; 1 run(s) continue at its next start" in log.read_text()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from dbos import DBOS
 
+from specmill import names, progress
 from specmill.errors import SpecNotFound, SpecWithoutCriteria
 from tests import scenarios
 from tests.fixtures.git_repos import git
@@ -58,8 +59,12 @@ def test_tool_misuse_gets_readable_tool_errors_and_the_run_goes_on(world) -> Non
     result, model = world(scenarios.tool_misuse())
     assert result.status == "succeeded"
     results = [
-        block for req in model.requests for msg in req.messages[-1:] if msg["role"] == "user"
-        for block in msg["content"] if block.get("type") == "tool_result"
+        block
+        for req in model.requests
+        for msg in req.messages[-1:]
+        if msg["role"] == "user"
+        for block in msg["content"]
+        if block.get("type") == "tool_result"
     ]
     errors = [b["content"] for b in results[:4]]
     assert all(b["is_error"] for b in results[:4])
@@ -87,3 +92,28 @@ def test_starting_a_finished_run_again_reports_it_without_running_anything(world
     second, model2 = world(scenarios.succeeds_first_time(), run_id="again")
     assert second == first
     assert model2.requests == []
+
+
+def test_the_spec_counts_iterations_against_the_limit_the_loop_used(world) -> None:
+    """The request's max_iterations (2) is the loop's limit, and the spec says so; the playbook's default
+    (3) once went into the note as "Iteration 2 of 3"."""
+    result, _ = world(scenarios.never_meets(2), max_iterations=2)
+    assert result.iterations == 2
+    note = world.store.content("specs", "specs/multiply")
+    assert "- Iteration: 2 of 2" in note and "of 3" not in note
+
+
+def test_run_finished_is_published_once_even_when_the_whole_run_is_replayed(world) -> None:
+    finished: list[progress.ProgressEvent] = []
+    unsubscribe = progress.subscribe(lambda event: finished.append(event) if event.kind == "run_finished" else None)
+    try:
+        result, model = world(scenarios.succeeds_first_time(), run_id="replayed")
+        last = max(s["function_id"] for s in DBOS.list_workflow_steps("replayed"))
+        DBOS.rewind_workflow("replayed", start_step=last + 1)  # every step replays from its record
+        assert DBOS.retrieve_workflow("replayed").get_result() == result
+    finally:
+        unsubscribe()
+    assert len(model.requests) == 6, "a replay made a model call again"
+    assert [e.detail for e in finished] == ["succeeded"]
+    stream = [e for e in DBOS.read_stream("replayed", names.EVENTS_STREAM) if e["kind"] == "run_finished"]
+    assert len(stream) == 1

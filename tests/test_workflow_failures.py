@@ -14,10 +14,14 @@ from specmill.ports.model import ScriptedModel
 from specmill.replay.scripts import Script
 from tests import scenarios
 
-HANGING_PLAYBOOK = """---
+HANG = (
+    "import subprocess, sys, time; "
+    "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)']); time.sleep(600)"
+)
+HANGING_PLAYBOOK = f"""---
 name: hanging
 model: claude-test
-test_command: python -c "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)']); time.sleep(600)"
+test_command: python -c "{HANG}"
 max_iterations: 1
 ---
 Write code.
@@ -27,10 +31,14 @@ Write code.
 def test_a_test_command_that_hangs_is_killed_and_the_run_fails_with_the_reason(world, tmp_path: Path) -> None:
     playbook = tmp_path / "hanging.md"
     playbook.write_text(HANGING_PLAYBOOK)
-    script = {"conversations": [
-        scenarios.conversation("implement-1", 1, [{"content": [{"type": "text", "text": "Nothing to change."}]}]),
-        scenarios.conversation("verdict-1", 1, [scenarios.verdict(False, False, summary="tests hang")], forced="record_verdict"),
-    ]}
+    script = {
+        "conversations": [
+            scenarios.conversation("implement-1", 1, [{"content": [{"type": "text", "text": "Nothing to change."}]}]),
+            scenarios.conversation(
+                "verdict-1", 1, [scenarios.verdict(False, False, summary="tests hang")], forced="record_verdict"
+            ),
+        ]
+    }
     result, _ = world(script, playbook=str(playbook), settings={"test_timeout_s": 2.0})
     assert result.status == "failed"
     assert "timed out" in result.reason
@@ -46,7 +54,9 @@ def _failing(error: type[Exception], after: int) -> ScriptedModel:
     def respond(request: ModelRequest) -> ModelTurn:
         calls["n"] += 1
         if calls["n"] > after:
-            raise error("model API unreachable" if error is TransientModelError else "model API answered 400: bad request")
+            raise error(
+                "model API unreachable" if error is TransientModelError else "model API answered 400: bad request"
+            )
         return inner.complete(request)
 
     return ScriptedModel(respond)
@@ -78,4 +88,7 @@ def test_a_run_that_failed_on_a_model_outage_resumes_without_repeating_completed
     steps_after = DBOS.list_workflow_steps("outage")
     completed_before = [s for s in steps_before if s["error"] is None][:-1]  # minus the failure note
     for before, after in zip(completed_before, steps_after):
-        assert (before["function_name"], before["completed_at_epoch_ms"]) == (after["function_name"], after["completed_at_epoch_ms"])
+        assert (before["function_name"], before["completed_at_epoch_ms"]) == (
+            after["function_name"],
+            after["completed_at_epoch_ms"],
+        )

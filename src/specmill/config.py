@@ -44,7 +44,9 @@ class Settings(BaseSettings):
         default=None,
         description="Extra folder of playbooks, searched before the bundled workflows/ folder.",
     )
-    prompt_caching: bool = Field(default=True, description="Send cache_control breakpoints (off only to compare costs).")
+    prompt_caching: bool = Field(
+        default=True, description="Send cache_control breakpoints (off only to compare costs)."
+    )
     test_timeout_s: float = Field(default=600.0, description="Wall-clock cap of one test run.")
     brief_budget_tokens: int = Field(default=4000, description="Token budget of the pattern brief.")
     model_max_attempts: int = Field(default=6, description="DBOS attempts of a model step on transient errors.")
@@ -65,21 +67,32 @@ class Settings(BaseSettings):
         default="",
         description="Comma-separated bearer tokens the HTTP API accepts; empty means no auth (loopback only).",
     )
-    queue_concurrency: int = Field(default=4, ge=1, description="Runs one `serve` or `worker` process executes at once.")
+    queue_concurrency: int = Field(
+        default=4, ge=1, description="Runs one `serve` or `worker` process executes at once."
+    )
     queue_global_concurrency: int | None = Field(
-        default=None, ge=1, description="Runs all processes together execute at once; unlimited when unset.",
+        default=None,
+        ge=1,
+        description="Runs all processes together execute at once; unlimited when unset.",
     )
     queue_repo_concurrency: int = Field(
-        default=1, ge=1, description="Runs of one repository in flight at once, across all processes.",
+        default=1,
+        ge=1,
+        description="Runs of one repository in flight at once, across all processes.",
     )
     worker_grace_s: float = Field(
-        default=30.0, ge=0, description="After SIGTERM, how long a step in flight may take to finish before the process exits.",
+        default=30.0,
+        ge=0,
+        description="After SIGTERM, how long a step in flight may take to finish before the process exits.",
     )
     serve_works_queue: bool = Field(
-        default=True, description="`serve` also executes queued runs; false leaves them to `specmill worker` processes.",
+        default=True,
+        description="`serve` also executes queued runs; false leaves them to `specmill worker` processes.",
     )
     queue_polling_interval_s: float = Field(default=1.0, gt=0, description="How often the run queue is polled.")
-    cors_origins: str = Field(default="", description="Comma-separated origins allowed by CORS; CORS is off when empty.")
+    cors_origins: str = Field(
+        default="", description="Comma-separated origins allowed by CORS; CORS is off when empty."
+    )
     max_request_bytes: int = Field(default=65536, ge=1024, description="Largest HTTP request body the API reads.")
     secret_env: str = Field(
         default="",
@@ -90,9 +103,15 @@ class Settings(BaseSettings):
         description="Isolation of test runs: auto = bubblewrap, else an unshared network namespace, else none "
         "(the run's record says which).",
     )
-    test_cpu_s: int = Field(default=900, ge=0, description="CPU-seconds of each test process (RLIMIT_CPU); 0 = no limit.")
-    test_memory_mb: int = Field(default=4096, ge=0, description="Address space of each test process in MiB; 0 = no limit.")
-    test_file_size_mb: int = Field(default=512, ge=0, description="Largest file a test process may write, MiB; 0 = no limit.")
+    test_cpu_s: int = Field(
+        default=900, ge=0, description="CPU-seconds of each test process (RLIMIT_CPU); 0 = no limit."
+    )
+    test_memory_mb: int = Field(
+        default=4096, ge=0, description="Address space of each test process in MiB; 0 = no limit."
+    )
+    test_file_size_mb: int = Field(
+        default=512, ge=0, description="Largest file a test process may write, MiB; 0 = no limit."
+    )
     test_output_mb: int = Field(default=64, ge=1, description="Output a test run may print before it is stopped, MiB.")
     test_env_allow: str = Field(
         default="",
@@ -100,7 +119,8 @@ class Settings(BaseSettings):
     )
     protected_paths: str | None = Field(
         default=None,
-        description="Comma-separated globs (or path#section) the file tools may not change; replaces the built-in list.",
+        description="Comma-separated globs (or path#section) the file tools may not change; "
+        "replaces the built-in list.",
     )
     sweep_cron: str = Field(
         default="0 2 * * *",
@@ -111,8 +131,12 @@ class Settings(BaseSettings):
         default=False,
         description="After downtime, run one sweep per missed slot at start (each finds only what is still new).",
     )
-    sweep_ready_statuses: str = Field(default="ready,approved", description="Comma-separated statuses that mark a spec ready.")
-    sweep_folders: str = Field(default="", description="Comma-separated folders whose notes are specs without `type: spec`.")
+    sweep_ready_statuses: str = Field(
+        default="ready,approved", description="Comma-separated statuses that mark a spec ready."
+    )
+    sweep_folders: str = Field(
+        default="", description="Comma-separated folders whose notes are specs without `type: spec`."
+    )
     sweep_repos: str = Field(default="", description="Comma-separated name=path pairs a spec's `repo:` may name.")
     sweep_default_repo: str | None = Field(default=None, description="Repository of ready specs without `repo:`.")
     sweep_report_folder: str = Field(default="specmill/sweeps", description="Folder of the sweep report notes.")
@@ -137,11 +161,15 @@ class Settings(BaseSettings):
         variables, SPECMILL_SECRET_ENV, passwords inside URLs, and the API tokens."""
         extra = set(_names(self.secret_env))
         found = {
-            name: value for name, value in os.environ.items()
+            name: value
+            for name, value in os.environ.items()
             if value and (name in extra or _CREDENTIAL_NAME.search(name))
         }
-        urls = {**os.environ, "DBOS_SYSTEM_DATABASE_URL": self.system_database_url or "",
-                "SPECMILL_APP_DATABASE_URL": self.app_database_url or ""}
+        urls = {
+            **os.environ,
+            "DBOS_SYSTEM_DATABASE_URL": self.system_database_url or "",
+            "SPECMILL_APP_DATABASE_URL": self.app_database_url or "",
+        }
         for name, value in urls.items():
             if "://" in value and "@" in value:
                 try:

@@ -47,15 +47,26 @@ def retry_options(retry: Retry) -> StepOptions:
     if retry is Retry.SERVICE:
         transient, attempts, interval = (BasicMemoryUnavailable, NoteConflict), 3, 1.0
     else:
-        transient, attempts, interval = (TransientModelError,), settings.model_max_attempts, settings.model_retry_interval_s
+        transient, attempts, interval = (
+            (TransientModelError,),
+            settings.model_max_attempts,
+            settings.model_retry_interval_s,
+        )
     return {
-        "retries_allowed": True, "max_attempts": attempts, "interval_seconds": interval, "backoff_rate": 2.0,
+        "retries_allowed": True,
+        "max_attempts": attempts,
+        "interval_seconds": interval,
+        "backoff_rate": 2.0,
         "should_retry": lambda exc: isinstance(exc, transient),
     }
 
 
 def durable(
-    name: str, fn: Callable[P, T], *, retry: Retry = Retry.NONE, announce: bool = False,
+    name: str,
+    fn: Callable[P, T],
+    *,
+    retry: Retry = Retry.NONE,
+    announce: bool = False,
     describe: Callable[..., str] | None = None,
 ) -> Callable[P, T]:
     """`fn` as a step named `name`. `announce` publishes its start too (for steps people wait on);
@@ -82,8 +93,12 @@ def _instrumented(name: str, fn: Callable[P, T], announce: bool, describe: Calla
     def call(*args: P.args, **kwargs: P.kwargs) -> T:
         started = time.monotonic()
         event = progress.ProgressEvent(
-            run_id=DBOS.workflow_id or "", kind="step_started", step=name, phase=phase,
-            attempt=int(kwargs.get("attempt") or 0), detail=describe(**kwargs) if describe else "",
+            run_id=DBOS.workflow_id or "",
+            kind="step_started",
+            step=name,
+            phase=phase,
+            attempt=int(kwargs.get("attempt") or 0),
+            detail=describe(**kwargs) if describe else "",
         )
         if announce:
             _publish(event)
@@ -92,16 +107,28 @@ def _instrumented(name: str, fn: Callable[P, T], announce: bool, describe: Calla
         except Exception as exc:
             exc.add_note(traceback.format_exc())
             steps.ports().redactor.scrub_exception(exc)  # before DBOS records it
-            _publish(event.model_copy(update={
-                "kind": "step_failed", "detail": f"{type(exc).__name__}: {exc}", "elapsed_s": time.monotonic() - started,
-            }))
+            _publish(
+                event.model_copy(
+                    update={
+                        "kind": "step_failed",
+                        "detail": f"{type(exc).__name__}: {exc}",
+                        "elapsed_s": time.monotonic() - started,
+                    }
+                )
+            )
             raise
         usage = getattr(result, "usage", None)
-        _publish(event.model_copy(update={
-            "kind": "step_finished", "elapsed_s": time.monotonic() - started,
-            "detail": " -> ".join(part for part in (event.detail, steps.summary(result)) if part),
-            "usage": usage if isinstance(usage, Usage) else Usage(), "at": time.time(),
-        }))
+        _publish(
+            event.model_copy(
+                update={
+                    "kind": "step_finished",
+                    "elapsed_s": time.monotonic() - started,
+                    "detail": " -> ".join(part for part in (event.detail, steps.summary(result)) if part),
+                    "usage": usage if isinstance(usage, Usage) else Usage(),
+                    "at": time.time(),
+                }
+            )
+        )
         return result
 
     call.__name__ = call.__qualname__ = getattr(fn, "__name__", name)

@@ -204,8 +204,9 @@ def list_items(lines: list[str]) -> list[ListItem]:
             stack.append(_OpenItem(token.map[0], token.map[1], token.level, len(stack)))
         elif token.type == "list_item_close" and stack:
             done = stack.pop()
-            item = ListItem(done.line, done.end, done.depth, done.checked, " ".join(done.paragraphs),
-                            tuple(done.children))
+            item = ListItem(
+                done.line, done.end, done.depth, done.checked, " ".join(done.paragraphs), tuple(done.children)
+            )
             found.append(item)
             if stack:
                 stack[-1].children.append(item)

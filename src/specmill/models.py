@@ -90,16 +90,13 @@ class TestReport(BaseModel):
     timed_out: bool = False
     duration_s: float = 0.0
     output_tail: str = ""
-    isolation: str = Field(default="", description="How the command was contained (network, limits), as chosen at start.")
+    isolation: str = Field(
+        default="", description="How the command was contained (network, limits), as chosen at start."
+    )
 
     @property
     def ok(self) -> bool:
-        return (
-            not self.timed_out
-            and self.exit_code == 0
-            and self.failed == 0
-            and self.errors == 0
-        )
+        return not self.timed_out and self.exit_code == 0 and self.failed == 0 and self.errors == 0
 
     @property
     def counts(self) -> dict[str, int]:

@@ -18,7 +18,13 @@ SWEEP_SCHEDULE = "specmill-sweep"
 EVENTS_STREAM = "events"
 
 PHASES = (
-    "load_playbook", "read_spec", "prepare_workspace", "analyze_patterns", "update_spec", "implement", "run_tests",
+    "load_playbook",
+    "read_spec",
+    "prepare_workspace",
+    "analyze_patterns",
+    "update_spec",
+    "implement",
+    "run_tests",
     "validate",
 )
 """The phases in the order a run meets them; a step's phase is the part of its name before the first dot."""

@@ -30,7 +30,9 @@ class Playbook(BaseModel):
     cache_ttl: Literal["5m", "1h", "auto"] = Field(
         default="auto", description="Prompt-cache TTL; auto switches to 1h once a test run outlasts four minutes."
     )
-    keep_tool_results: int = Field(default=8, ge=1, description="Recent tool results kept whole; older ones shrink to a line.")
+    keep_tool_results: int = Field(
+        default=8, ge=1, description="Recent tool results kept whole; older ones shrink to a line."
+    )
     repeat_limit: int = Field(default=3, ge=2, description="Identical tool call + result this often ends the round.")
     prompt: str = Field(description="The Markdown body: the role prompt of the implement phase.")
 
@@ -63,7 +65,9 @@ def load_playbook(name_or_path: str | None, extra: Path | None = None) -> Playbo
     files = available(extra)
     if wanted not in files:
         names = ", ".join(sorted(files)) or "none"
-        raise UnknownPlaybook(f"unknown playbook '{wanted}': choose one of {names}, or pass a path to an agent .md file")
+        raise UnknownPlaybook(
+            f"unknown playbook '{wanted}': choose one of {names}, or pass a path to an agent .md file"
+        )
     return parse_playbook(files[wanted].read_text(encoding="utf-8"), source=str(files[wanted]))
 
 
@@ -74,7 +78,9 @@ def parse_playbook(text: str, source: str = "playbook") -> Playbook:
         _, front, body = text.split("---", 2)
         meta = yaml.safe_load(front) or {}
     except (ValueError, yaml.YAMLError) as exc:
-        raise BadInput(f"{source}: unreadable frontmatter ({exc.__class__.__name__}); check the YAML between '---' lines") from None
+        raise BadInput(
+            f"{source}: unreadable frontmatter ({exc.__class__.__name__}); check the YAML between '---' lines"
+        ) from None
     if not isinstance(meta, dict):
         raise BadInput(f"{source}: frontmatter must be a mapping of keys to values")
     meta.pop("tools", None)

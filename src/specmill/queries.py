@@ -59,7 +59,10 @@ async def run_states(run_ids: list[str]) -> dict[str, RunState]:
     if not run_ids:
         return {}
     statuses = await DBOS.list_workflows_async(
-        workflow_ids=run_ids, name=names.RUN_WORKFLOW, load_input=False, load_output=True,
+        workflow_ids=run_ids,
+        name=names.RUN_WORKFLOW,
+        load_input=False,
+        load_output=True,
     )
     return {s.workflow_id: state_of(s) for s in statuses}
 
@@ -92,17 +95,27 @@ def state_of(status: Any) -> RunState:
     request = args[0] if args and isinstance(args[0], RunRequest) else None
     result = status.output if isinstance(status.output, RunResult) else None
     return RunState(
-        run_id=status.workflow_id, status=status.status, request=request, result=result,
-        error=status.error, created_ms=status.created_at, updated_ms=status.updated_at,
-        completed_ms=status.completed_at, forked_from=status.forked_from,
+        run_id=status.workflow_id,
+        status=status.status,
+        request=request,
+        result=result,
+        error=status.error,
+        created_ms=status.created_at,
+        updated_ms=status.updated_at,
+        completed_ms=status.completed_at,
+        forked_from=status.forked_from,
     )
 
 
 def step_of(step: Any) -> StepRecord:
     """A DBOS `StepInfo` as a step of a run."""
     return StepRecord(
-        step_id=step["function_id"], name=step["function_name"], output=step["output"], error=step["error"],
-        started_ms=step["started_at_epoch_ms"], completed_ms=step["completed_at_epoch_ms"],
+        step_id=step["function_id"],
+        name=step["function_name"],
+        output=step["output"],
+        error=step["error"],
+        started_ms=step["started_at_epoch_ms"],
+        completed_ms=step["completed_at_epoch_ms"],
     )
 
 
@@ -131,19 +144,43 @@ def recorded_run(settings: Settings, run_id: str) -> tuple[str, str | None] | No
 def recorded_runs(settings: Settings, status: str | None = None, limit: int = 50) -> list[dict[str, object]]:
     """The newest runs as DBOS recorded them (no launch), for `specmill runs list`."""
     with dbos_client(settings) as client:
-        found = client.list_workflows(name=names.RUN_WORKFLOW, status=status.upper() if status else None,
-                                      limit=limit, sort_desc=True, load_input=False, load_output=False)
-    return [{"run_id": w.workflow_id, "status": w.status, "executor_id": w.executor_id, "app_version": w.app_version,
-             "queue": w.queue_name, "created_at_ms": w.created_at, "updated_at_ms": w.updated_at,
-             "forked_from": w.forked_from} for w in found]
+        found = client.list_workflows(
+            name=names.RUN_WORKFLOW,
+            status=status.upper() if status else None,
+            limit=limit,
+            sort_desc=True,
+            load_input=False,
+            load_output=False,
+        )
+    return [
+        {
+            "run_id": w.workflow_id,
+            "status": w.status,
+            "executor_id": w.executor_id,
+            "app_version": w.app_version,
+            "queue": w.queue_name,
+            "created_at_ms": w.created_at,
+            "updated_at_ms": w.updated_at,
+            "forked_from": w.forked_from,
+        }
+        for w in found
+    ]
 
 
 def recorded_steps(settings: Settings, run_id: str) -> list[dict[str, object]]:
     """Every recorded step of a run: id, name, start and end (ms), and a failed step's error."""
     with dbos_client(settings) as client:
         found = client.list_workflow_steps(run_id, load_output=True)
-    return [{"step": s["function_id"], "name": s["function_name"], "started_at_ms": s["started_at_epoch_ms"],
-             "completed_at_ms": s["completed_at_epoch_ms"], "error": _describe(s["error"])} for s in found]
+    return [
+        {
+            "step": s["function_id"],
+            "name": s["function_name"],
+            "started_at_ms": s["started_at_epoch_ms"],
+            "completed_at_ms": s["completed_at_epoch_ms"],
+            "error": _describe(s["error"]),
+        }
+        for s in found
+    ]
 
 
 def _describe(error: BaseException | None) -> str | None:

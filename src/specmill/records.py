@@ -57,10 +57,18 @@ class RunOverrides(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     model: str | None = Field(
-        default=None, min_length=1, max_length=200, pattern=r"^[^\x00]*$", description="Model of every call from implement on.",
+        default=None,
+        min_length=1,
+        max_length=200,
+        pattern=r"^[^\x00]*$",
+        description="Model of every call from implement on.",
     )
     playbook: str | None = Field(
-        default=None, min_length=1, max_length=500, pattern=r"^[^\x00]*$", description="Playbook name or path from implement on.",
+        default=None,
+        min_length=1,
+        max_length=500,
+        pattern=r"^[^\x00]*$",
+        description="Playbook name or path from implement on.",
     )
     max_iterations: int | None = Field(default=None, ge=1, le=20, description="Implement/test/validate rounds.")
 
@@ -160,7 +168,12 @@ def get_run(conn: Conn, run_id: str) -> RunRecord | None:
 
 
 def list_runs(
-    conn: Conn, *, spec: str | None, repo: str | None, before: tuple[int, str] | None, limit: int,
+    conn: Conn,
+    *,
+    spec: str | None,
+    repo: str | None,
+    before: tuple[int, str] | None,
+    limit: int,
 ) -> list[RunRecord]:
     """Newest first; `before` is the (created_us, run_id) of the last row already seen."""
     query = sa.select(runs)
@@ -170,10 +183,12 @@ def list_runs(
         query = query.where(runs.c.repo == repo)
     if before is not None:
         created, run_id = before
-        query = query.where(sa.or_(
-            runs.c.created_us < created,
-            sa.and_(runs.c.created_us == created, runs.c.run_id < run_id),
-        ))
+        query = query.where(
+            sa.or_(
+                runs.c.created_us < created,
+                sa.and_(runs.c.created_us == created, runs.c.run_id < run_id),
+            )
+        )
     query = query.order_by(runs.c.created_us.desc(), runs.c.run_id.desc()).limit(limit)
     return [_record(row) for row in conn.execute(query).mappings()]
 
@@ -183,7 +198,14 @@ def save_artifacts(conn: Conn, run_id: str, attempt: int, head_commit: str, cont
     conn.execute(sa.delete(artifacts).where(artifacts.c.run_id == run_id, artifacts.c.attempt == attempt))
     created = now_us()
     rows = [
-        {"run_id": run_id, "attempt": attempt, "kind": kind, "head_commit": head_commit, "content": text, "created_us": created}
+        {
+            "run_id": run_id,
+            "attempt": attempt,
+            "kind": kind,
+            "head_commit": head_commit,
+            "content": text,
+            "created_us": created,
+        }
         for kind, text in contents.items()
     ]
     if rows:

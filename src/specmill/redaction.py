@@ -36,8 +36,10 @@ M = TypeVar("M", bound=BaseModel)
 # `[...]*` before a literal turns a long crafted line into quadratic (or worse) backtracking.
 # Whole-match patterns: the match itself is the secret.
 _KEY_SHAPES = [
-    re.compile(r"-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY-----(?:[A-Za-z0-9+/=\s]|(?:Proc-Type|DEK-Info):[^\n]{0,200}){0,8000}"
-               r"(?:-----END [A-Z0-9 ]{0,40}PRIVATE KEY-----)?"),  # a cut-off key goes too
+    re.compile(
+        r"-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY-----(?:[A-Za-z0-9+/=\s]|(?:Proc-Type|DEK-Info):[^\n]{0,200}){0,8000}"
+        r"(?:-----END [A-Z0-9 ]{0,40}PRIVATE KEY-----)?"
+    ),  # a cut-off key goes too
     re.compile(r"\bsk-ant-[A-Za-z0-9_\-]{16,400}"),  # Anthropic
     re.compile(r"\bsk-(?:proj-|svcacct-)?[A-Za-z0-9_\-]{20,400}"),  # OpenAI-style
     re.compile(r"\b[sr]k_(?:live|test)_[A-Za-z0-9]{16,400}"),  # Stripe
@@ -50,7 +52,9 @@ _KEY_SHAPES = [
     re.compile(r"\beyJ[A-Za-z0-9_\-]{8,4000}\.eyJ[A-Za-z0-9_\-]{8,4000}\.[A-Za-z0-9_\-]{8,4000}"),  # JWT
 ]
 # Labelled patterns: group "keep" stays, group "secret" goes.
-_URL_PASSWORD = re.compile(r"(?P<keep>\b[a-zA-Z][a-zA-Z0-9+.\-]{0,30}://[^/\s:@]{0,200}:)(?P<secret>[^@\s/]{1,400})(?=@)")
+_URL_PASSWORD = re.compile(
+    r"(?P<keep>\b[a-zA-Z][a-zA-Z0-9+.\-]{0,30}://[^/\s:@]{0,200}:)(?P<secret>[^@\s/]{1,400})(?=@)"
+)
 _ASSIGNMENT = re.compile(  # starts at the keyword: the rest of the name stays as it is anyway
     r"(?i)(?P<keep>(?:password|passwd|pwd|secret|token|api_?key|access_?key|private_?key)[A-Za-z0-9_.\-]{0,40}"
     r"[\"']?[ \t]{0,5}[=:][ \t]{0,5}[\"']?)(?P<secret>[^\s\"'&;,<>()\[\]{}]{4,400})"
@@ -160,4 +164,3 @@ def redact_log_records(redactor: Redactor) -> Callable[[], None]:
             logging.setLogRecordFactory(previous)
 
     return restore
-

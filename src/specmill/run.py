@@ -35,8 +35,9 @@ class Limits(BaseModel):
             max_iterations=request.max_iterations or playbook.max_iterations,
             max_turns=playbook.max_turns,
             repeat_limit=playbook.repeat_limit,
-            budget=Budget(usd=request.budget_usd or playbook.budget_usd,
-                          tokens=request.budget_tokens or playbook.budget_tokens),
+            budget=Budget(
+                usd=request.budget_usd or playbook.budget_usd, tokens=request.budget_tokens or playbook.budget_tokens
+            ),
         )
 
 
@@ -72,15 +73,26 @@ class Status(BaseModel):
 
     @classmethod
     def in_progress(
-        cls, *, head: str, attempt: int = 0, tests: TestReport | None = None, ledger: Ledger | None = None,
+        cls,
+        *,
+        head: str,
+        attempt: int = 0,
+        tests: TestReport | None = None,
+        ledger: Ledger | None = None,
     ) -> Status:
         return cls(name="in-progress", head=head, attempt=attempt, tests=tests, ledger=ledger or Ledger())
 
     @classmethod
     def finished(cls, work: Work, outcome: RunStatus, reason: str = "") -> Status:
         return cls(
-            name="implemented" if outcome == "succeeded" else "needs-attention", head=work.head, attempt=work.attempt,
-            tests=work.report, verdict=work.verdict, ledger=work.ledger, reason=reason, outcome=outcome,
+            name="implemented" if outcome == "succeeded" else "needs-attention",
+            head=work.head,
+            attempt=work.attempt,
+            tests=work.report,
+            verdict=work.verdict,
+            ledger=work.ledger,
+            reason=reason,
+            outcome=outcome,
         )
 
 
@@ -94,7 +106,9 @@ class Work(BaseModel):
     report: TestReport | None = None
     verdict: Verdict | None = None
     feedback: str = ""
-    round_detail: str = Field(default="", description="Why the last implement round stopped, when not by the model's choice.")
+    round_detail: str = Field(
+        default="", description="Why the last implement round stopped, when not by the model's choice."
+    )
     stops: list[StopReason] = Field(default_factory=list, description="Why each implement round ended.")
     longest_test_s: float = 0.0
 

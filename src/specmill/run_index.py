@@ -29,7 +29,9 @@ def open_index(settings: Settings) -> None:
     if url.startswith("sqlite"):
         records.use_wal(url)
     records.upgrade(url)
-    pool: dict[str, Any] = {} if url.startswith("sqlite") else {"pool_size": 10, "max_overflow": 20, "pool_pre_ping": True}
+    pool: dict[str, Any] = (
+        {} if url.startswith("sqlite") else {"pool_size": 10, "max_overflow": 20, "pool_pre_ping": True}
+    )
     close_index()
     _engine = sa.create_engine(records.sqlalchemy_url(url), **pool)
     if url.startswith("sqlite"):

@@ -56,7 +56,10 @@ def check_sqlite_support(url: str) -> None:
 
 
 def launch(
-    settings: Settings, container: Container, executor_id: str | None = None, queues: list[str] | None = None,
+    settings: Settings,
+    container: Container,
+    executor_id: str | None = None,
+    queues: list[str] | None = None,
 ) -> None:
     """Start DBOS in this process; pending runs of this executor id and version recover now.
     `queues` names the only queues this process works (DBOS works every registered one by default):
@@ -165,18 +168,31 @@ def apply_sweep_schedule(settings: Settings) -> None:
     if not (settings.sweep_cron.strip() and settings.project):
         DBOS.delete_schedule(names.SWEEP_SCHEDULE)
         return
-    DBOS.register_queue(names.SWEEP_QUEUE, global_concurrency=1, polling_interval_sec=settings.queue_polling_interval_s,
-                        on_conflict="always_update")
+    DBOS.register_queue(
+        names.SWEEP_QUEUE,
+        global_concurrency=1,
+        polling_interval_sec=settings.queue_polling_interval_s,
+        on_conflict="always_update",
+    )
     try:
-        DBOS.apply_schedules([{
-            "schedule_name": names.SWEEP_SCHEDULE, "workflow_fn": sweep_workflow.scheduled_sweep,
-            "schedule": settings.sweep_cron.strip(), "context": {"project": settings.project},
-            "automatic_backfill": settings.sweep_backfill, "cron_timezone": settings.sweep_timezone,
-            "queue_name": names.SWEEP_QUEUE,
-        }])
+        DBOS.apply_schedules(
+            [
+                {
+                    "schedule_name": names.SWEEP_SCHEDULE,
+                    "workflow_fn": sweep_workflow.scheduled_sweep,
+                    "schedule": settings.sweep_cron.strip(),
+                    "context": {"project": settings.project},
+                    "automatic_backfill": settings.sweep_backfill,
+                    "cron_timezone": settings.sweep_timezone,
+                    "queue_name": names.SWEEP_QUEUE,
+                }
+            ]
+        )
     except dbos_error.DBOSException as exc:
-        raise BadInput(f"{exc}: set SPECMILL_SWEEP_CRON to a cron expression (such as '0 2 * * *') and "
-                       "SPECMILL_SWEEP_TIMEZONE to an IANA zone (such as 'Europe/Berlin')") from None
+        raise BadInput(
+            f"{exc}: set SPECMILL_SWEEP_CRON to a cron expression (such as '0 2 * * *') and "
+            "SPECMILL_SWEEP_TIMEZONE to an IANA zone (such as 'Europe/Berlin')"
+        ) from None
 
 
 # --- the run queue, for the HTTP API (async: called from the server's event loop) -------
@@ -202,8 +218,9 @@ async def requeue_run(run_id: str, budget: Budget | None = None) -> None:
         await DBOS.update_workflow_attributes_async(run_id, caps, merge=True)
     if _needs_rewind(status):
         start = first_failed_step(await DBOS.list_workflow_steps_async(run_id))
-        await DBOS.rewind_workflow_async(run_id, start_step=start, queue_name=names.RUN_QUEUE,
-                                         queue_partition_key=_partition_of(status))
+        await DBOS.rewind_workflow_async(
+            run_id, start_step=start, queue_name=names.RUN_QUEUE, queue_partition_key=_partition_of(status)
+        )
     else:
         await DBOS.resume_workflow_async(run_id, queue_name=names.RUN_QUEUE)
 
@@ -212,8 +229,13 @@ async def fork_run(run_id: str, start_step: int, new_run_id: str, app_version: s
     """A new run `new_run_id` on the queue that reuses the steps of `run_id` before `start_step`."""
     status = await DBOS.get_workflow_status_async(run_id)
     with SetWorkflowID(new_run_id):
-        await DBOS.fork_workflow_async(run_id, start_step, application_version=app_version, queue_name=names.RUN_QUEUE,
-                                       queue_partition_key=_partition_of(status))
+        await DBOS.fork_workflow_async(
+            run_id,
+            start_step,
+            application_version=app_version,
+            queue_name=names.RUN_QUEUE,
+            queue_partition_key=_partition_of(status),
+        )
 
 
 def _partition_of(status: object) -> str:

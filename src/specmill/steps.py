@@ -92,21 +92,32 @@ def call_model(*, request: ModelRequest, guard: BudgetGuard | None) -> ModelTurn
 def run_tool(*, run: Run, head: str, tool_use: dict[str, Any], attempt: int) -> ToolOutcome:
     """Redacted here, before DBOS records the outcome and the model reads it."""
     c = ports()
-    outcome = impl.execute_tool(c.workspace, c.tests, run.workspace, head, tool_use, run.playbook.test_command,
-                                c.settings.test_timeout_s, protected=c.settings.protected_path_list())
+    outcome = impl.execute_tool(
+        c.workspace,
+        c.tests,
+        run.workspace,
+        head,
+        tool_use,
+        run.playbook.test_command,
+        c.settings.test_timeout_s,
+        protected=c.settings.protected_path_list(),
+    )
     return c.redactor.scrub(outcome, "content", "test_report")
 
 
 def run_tests(*, run: Run, head: str, attempt: int) -> TestReport:
     c = ports()
-    report = run_tests_at(c.workspace, c.tests, run.workspace, head, run.playbook.test_command, c.settings.test_timeout_s)
+    report = run_tests_at(
+        c.workspace, c.tests, run.workspace, head, run.playbook.test_command, c.settings.test_timeout_s
+    )
     return c.redactor.scrub(report, "command", "output_tail", "failures")
 
 
 def validate(*, run: Run, head: str, report: TestReport, attempt: int, guard: BudgetGuard | None) -> Verdict:
     """One forced `record_verdict` call judges the diff and the tests against every criterion."""
-    request = verdict_request(model_name(run), run.spec, redacted_diff(run.workspace, head), report, attempt,
-                              run.limits.max_iterations)
+    request = verdict_request(
+        model_name(run), run.spec, redacted_diff(run.workspace, head), report, attempt, run.limits.max_iterations
+    )
     turn = call_model(request=request, guard=guard)
     return parse_verdict(run.spec, turn).model_copy(update={"cost_usd": turn.cost_usd})
 
@@ -114,9 +125,17 @@ def validate(*, run: Run, head: str, report: TestReport, attempt: int, guard: Bu
 def update_status(*, run: Run, status: Status) -> str:
     """Write `status` into the spec note (compare-and-swap); returns the note's new checksum."""
     section = render_status_section(
-        run_id=run.id, status=status.name, branch=run.workspace.branch, head_commit=status.head, tests=status.tests,
-        verdict=status.verdict, iteration=status.attempt, max_iterations=run.limits.max_iterations,
-        reason=status.reason, usage=status.ledger.usage, ledger=status.ledger,
+        run_id=run.id,
+        status=status.name,
+        branch=run.workspace.branch,
+        head_commit=status.head,
+        tests=status.tests,
+        verdict=status.verdict,
+        iteration=status.attempt,
+        max_iterations=run.limits.max_iterations,
+        reason=status.reason,
+        usage=status.ledger.usage,
+        ledger=status.ledger,
     )
     return _write_section(run.spec, section, status.name)
 
@@ -125,8 +144,9 @@ def finish(*, run: Run, work: Work, status: Status) -> RunResult:
     """The run's last step: its final status goes into the spec, and people watching hear it ended."""
     update_status(run=run, status=status)
     result = result_of(run, work, status)
-    progress.publish(progress.ProgressEvent(run_id=run.id, kind="run_finished", detail=result.status,
-                                            usage=result.usage))
+    progress.publish(
+        progress.ProgressEvent(run_id=run.id, kind="run_finished", detail=result.status, usage=result.usage)
+    )
     return result
 
 
@@ -139,10 +159,13 @@ def apply_fork(*, run: Run) -> Run:
         overrides = record.overrides
         run = run.model_copy(update={"request": overrides.apply(run.request)})
         if overrides.playbook:
-            run = run.model_copy(update={"playbook": load_playbook_file(overrides.playbook, ports().settings.playbooks_dir)})
+            run = run.model_copy(
+                update={"playbook": load_playbook_file(overrides.playbook, ports().settings.playbooks_dir)}
+            )
     if run.workspace.run_id != run.id:
-        workspace = ports().workspace.prepare(run.id, run.workspace.repo, names.branch_name(run.spec.permalink, run.id),
-                                              run.workspace.base_commit)
+        workspace = ports().workspace.prepare(
+            run.id, run.workspace.repo, names.branch_name(run.spec.permalink, run.id), run.workspace.base_commit
+        )
         run = run.model_copy(update={"workspace": workspace})
     return run
 
@@ -151,19 +174,32 @@ def record_attempt(*, run: Run, work: Work, transcript: list[dict[str, Any]]) ->
     """What people review after an attempt (its diff, test report, verdict and model transcript), in
     specmill's tables. Replacing the attempt's rows makes a repeated step converge on one copy."""
     assert work.report is not None and work.verdict is not None
-    run_index.write(records.save_artifacts, run.id, work.attempt, work.head, {
-        "diff": redacted_diff(run.workspace, work.head),
-        "test_report": work.report.model_dump_json(),
-        "verdict": work.verdict.model_dump_json(),
-        "transcript": json.dumps(transcript),
-    })
+    run_index.write(
+        records.save_artifacts,
+        run.id,
+        work.attempt,
+        work.head,
+        {
+            "diff": redacted_diff(run.workspace, work.head),
+            "test_report": work.report.model_dump_json(),
+            "verdict": work.verdict.model_dump_json(),
+            "transcript": json.dumps(transcript),
+        },
+    )
 
 
 def record_failure(*, run_id: str, spec: Spec, error: str) -> str:
     """A run that fails for good says why in its spec, without a workspace to describe."""
     section = render_status_section(
-        run_id=run_id, status="needs-attention", branch="", head_commit="", tests=None, verdict=None,
-        iteration=0, max_iterations=0, reason=error,
+        run_id=run_id,
+        status="needs-attention",
+        branch="",
+        head_commit="",
+        tests=None,
+        verdict=None,
+        iteration=0,
+        max_iterations=0,
+        reason=error,
     )
     return _write_section(spec, section, "needs-attention")
 
@@ -215,8 +251,11 @@ def cache_ttl(playbook: Playbook, longest_test_s: float) -> str:
 
 def describe(tool_use: dict[str, Any]) -> str:
     tool_input = tool_use.get("input") if isinstance(tool_use.get("input"), dict) else {}
-    words = [str(tool_use.get("name")), str(tool_input.get("command", "")),
-             str(tool_input.get("path", tool_input.get("selection", "")))]
+    words = [
+        str(tool_use.get("name")),
+        str(tool_input.get("command", "")),
+        str(tool_input.get("path", tool_input.get("selection", ""))),
+    ]
     return " ".join(w for w in words if w)[:200]
 
 

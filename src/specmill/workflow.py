@@ -16,10 +16,19 @@ from dbos import DBOS
 
 from specmill import names, steps
 from specmill.durable import Retry, durable
-from specmill.errors import BadInput, BudgetExhausted, RoundOver
-from specmill.errors import ModelFinished, RepeatedToolCall, TurnCapReached
-from specmill.models import Budget, BudgetGuard, ModelRequest, ModelTurn, PatternBrief, RunRequest, RunResult, Spec
-from specmill.models import TestReport, Verdict
+from specmill.errors import BadInput, BudgetExhausted, ModelFinished, RepeatedToolCall, RoundOver, TurnCapReached
+from specmill.models import (
+    Budget,
+    BudgetGuard,
+    ModelRequest,
+    ModelTurn,
+    PatternBrief,
+    RunRequest,
+    RunResult,
+    Spec,
+    TestReport,
+    Verdict,
+)
 from specmill.phases import implement as impl
 from specmill.run import Run, Status, Work
 from specmill.sweep.version import run_id_for_spec
@@ -84,10 +93,19 @@ def _implement_until_accepted(run: Run, brief: PatternBrief) -> RunResult:
             transcript = _implement(run, brief, work)  # 3. implement
             work.report = run_tests(run=run, head=work.head, attempt=attempt)  # 4. run the tests
             work.longest_test_s = max(work.longest_test_s, work.report.duration_s)
-            update_spec(run=run, status=Status.in_progress(  # 5. write progress back
-                head=work.head, attempt=attempt, tests=work.report, ledger=work.ledger))
-            work.verdict = validate(run=run, head=work.head, report=work.report, attempt=attempt,  # 6. validate
-                                    guard=_guard(run, work))
+            update_spec(
+                run=run,
+                status=Status.in_progress(  # 5. write progress back
+                    head=work.head, attempt=attempt, tests=work.report, ledger=work.ledger
+                ),
+            )
+            work.verdict = validate(
+                run=run,
+                head=work.head,
+                report=work.report,
+                attempt=attempt,  # 6. validate
+                guard=_guard(run, work),
+            )
             work.ledger = work.ledger.add("validate", work.verdict.usage, work.verdict.cost_usd)
             record_attempt(run=run, work=work, transcript=transcript)
             if work.accepted:
@@ -111,8 +129,14 @@ def _implement(run: Run, brief: PatternBrief, work: Work) -> list[dict[str, Any]
     try:
         for _turn in range(run.limits.max_turns):
             ttl = steps.cache_ttl(run.playbook, work.longest_test_s)
-            request = impl.model_request(steps.model_name(run), run.playbook, system, messages,
-                                         caching=steps.ports().settings.prompt_caching, cache_ttl=ttl)
+            request = impl.model_request(
+                steps.model_name(run),
+                run.playbook,
+                system,
+                messages,
+                caching=steps.ports().settings.prompt_caching,
+                cache_ttl=ttl,
+            )
             reply = call_model(request=request, guard=_guard(run, work))
             work.ledger = work.ledger.add("implement", reply.usage, reply.cost_usd)
             messages.append({"role": "assistant", "content": reply.content})
@@ -126,8 +150,14 @@ def _implement(run: Run, brief: PatternBrief, work: Work) -> list[dict[str, Any]
                 if outcome.test_report is not None:
                     work.longest_test_s = max(work.longest_test_s, outcome.test_report.duration_s)
                 outcomes.append(outcome)
-                transcript.append({"role": "tool", "tool_use_id": outcome.tool_use_id, "content": outcome.content,
-                                   "is_error": outcome.is_error})
+                transcript.append(
+                    {
+                        "role": "tool",
+                        "tool_use_id": outcome.tool_use_id,
+                        "content": outcome.content,
+                        "is_error": outcome.is_error,
+                    }
+                )
                 _check_for_loops(run, seen, tool_use, outcome)
             messages.append(impl.tool_results_message(outcomes))
         raise TurnCapReached(f"the round reached its cap of {run.limits.max_turns} model calls")
@@ -141,16 +171,22 @@ def _check_for_loops(run: Run, seen: dict[str, int], tool_use: dict[str, Any], o
     signature = impl.call_signature(tool_use, outcome)
     seen[signature] = seen.get(signature, 0) + 1
     if seen[signature] >= run.limits.repeat_limit:
-        raise RepeatedToolCall(f"the model made the same {tool_use.get('name')} call with the same result "
-                               f"{seen[signature]} times: {steps.describe(tool_use)}")
+        raise RepeatedToolCall(
+            f"the model made the same {tool_use.get('name')} call with the same result "
+            f"{seen[signature]} times: {steps.describe(tool_use)}"
+        )
 
 
 def _guard(run: Run, work: Work) -> BudgetGuard | None:
     budget = run.limits.budget
     if budget.usd is None and budget.tokens is None:
         return None
-    return BudgetGuard(budget=budget, spent_usd=work.ledger.cost_usd, spent_tokens=work.ledger.tokens,
-                       cache_ttl=steps.cache_ttl(run.playbook, work.longest_test_s))
+    return BudgetGuard(
+        budget=budget,
+        spent_usd=work.ledger.cost_usd,
+        spent_tokens=work.ledger.tokens,
+        cache_ttl=steps.cache_ttl(run.playbook, work.longest_test_s),
+    )
 
 
 def _with_raised_caps(guard: BudgetGuard | None) -> BudgetGuard | None:
@@ -167,5 +203,7 @@ def _check_version(run_id: str, spec: Spec) -> None:
     """A run named after a spec version (as sweeps and `specmill run` name them) implements that
     version only; an edit since it was named is a new version, with a run of its own."""
     if names.is_version_run_id(run_id) and run_id_for_spec(spec) != run_id:
-        raise BadInput(f"spec {spec.permalink!r} changed since run {run_id} was named after it: "
-                       "start a run of the new version (or let the next sweep do it)")
+        raise BadInput(
+            f"spec {spec.permalink!r} changed since run {run_id} was named after it: "
+            "start a run of the new version (or let the next sweep do it)"
+        )

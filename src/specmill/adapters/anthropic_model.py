@@ -11,8 +11,8 @@ from typing import Any
 
 import anthropic
 
-from specmill.errors import ModelError, TransientModelError
 from specmill.adapters.token_estimate import estimate_request_tokens
+from specmill.errors import ModelError, TransientModelError
 from specmill.models import ModelRequest, ModelTurn, Usage
 
 _TRANSIENT_STATUS = {408, 409, 429, 500, 502, 503, 504, 529}

@@ -26,12 +26,18 @@ IDENTITY = {
 # Settings pinned on every call so user or system config cannot change what lands in a tree
 # (line endings, file modes) or make a command wait for input (signing, pager).
 PINNED_CONFIG = (
-    "-c", "core.autocrlf=false",
-    "-c", "core.safecrlf=false",
-    "-c", "core.fileMode=true",
-    "-c", "commit.gpgSign=false",
-    "-c", "core.pager=cat",
-    "-c", "advice.detachedHead=false",
+    "-c",
+    "core.autocrlf=false",
+    "-c",
+    "core.safecrlf=false",
+    "-c",
+    "core.fileMode=true",
+    "-c",
+    "commit.gpgSign=false",
+    "-c",
+    "core.pager=cat",
+    "-c",
+    "advice.detachedHead=false",
 )
 
 # Python leftovers that must never enter a run's tree, whatever the repository ignores.
@@ -78,8 +84,13 @@ class GitWorktreeWorkspace:
         if not self._is_worktree(path):
             self._add_worktree(root, path, branch)
         return WorkspaceState(
-            run_id=run_id, repo=str(root), path=str(path), branch=branch,
-            base_ref=ref, base_commit=base, head_commit=tip,
+            run_id=run_id,
+            repo=str(root),
+            path=str(path),
+            branch=branch,
+            base_ref=ref,
+            base_commit=base,
+            head_commit=tip,
         )
 
     def checkout(self, state: WorkspaceState, commit: str) -> Path:
@@ -120,7 +131,9 @@ class GitWorktreeWorkspace:
 
     def tree_id(self, state: WorkspaceState, commit: str) -> str:
         """The tree of `commit`: equal trees mean equal files, whatever the commit metadata."""
-        return self._git(Path(state.repo), "rev-parse", f"{self._resolve(Path(state.repo), commit)}^{{tree}}").stdout.strip()
+        return self._git(
+            Path(state.repo), "rev-parse", f"{self._resolve(Path(state.repo), commit)}^{{tree}}"
+        ).stdout.strip()
 
     # -- helpers ------------------------------------------------------------------------
 
@@ -143,11 +156,14 @@ class GitWorktreeWorkspace:
         top = Path(proc.stdout.strip()).resolve()
         if top != path.resolve():
             raise NotAGitRepository(
-                f"'{repo}' is inside the git repository at '{top}', not its root: pass --repo the root of a git checkout"
+                f"'{repo}' is inside the git repository at '{top}', not its root: "
+                "pass --repo the root of a git checkout"
             )
         return top
 
-    def _resolve(self, root: Path, ref: str, missing: str = "pass --base a branch, tag or commit that exists there") -> str:
+    def _resolve(
+        self, root: Path, ref: str, missing: str = "pass --base a branch, tag or commit that exists there"
+    ) -> str:
         proc = None
         if ref and not ref.startswith("-"):
             proc = self._git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)

@@ -53,8 +53,12 @@ class SubprocessTestRunner:
     __test__ = False
 
     def __init__(
-        self, output_cap: int = OUTPUT_CAP, kill_grace_s: float = KILL_GRACE_S, *,
-        sandbox: Sandbox | None = None, max_output_bytes: int = MAX_OUTPUT_BYTES,
+        self,
+        output_cap: int = OUTPUT_CAP,
+        kill_grace_s: float = KILL_GRACE_S,
+        *,
+        sandbox: Sandbox | None = None,
+        max_output_bytes: int = MAX_OUTPUT_BYTES,
     ) -> None:
         """Without a `sandbox`, the best one this machine offers is chosen now, once."""
         self.output_cap = output_cap
@@ -64,8 +68,9 @@ class SubprocessTestRunner:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SubprocessTestRunner:
-        limits = Limits(cpu_s=settings.test_cpu_s, memory_mb=settings.test_memory_mb,
-                        file_size_mb=settings.test_file_size_mb)
+        limits = Limits(
+            cpu_s=settings.test_cpu_s, memory_mb=settings.test_memory_mb, file_size_mb=settings.test_file_size_mb
+        )
         sandbox = detect_sandbox(settings.test_sandbox, limits, settings.test_env_allow_list())
         return cls(sandbox=sandbox, max_output_bytes=settings.test_output_mb * MIB)
 
@@ -91,49 +96,80 @@ class SubprocessTestRunner:
             marker = uuid.uuid4().hex
             env = self.sandbox.environment(os.environ, scratch, marker)
             if "/" not in argv[0] and shutil.which(argv[0], path=env.get("PATH")) is None:
-                return _error_report(shown, f"the test command could not start: {argv[0]!r} is not on PATH",
-                                     self.isolation)
+                return _error_report(
+                    shown, f"the test command could not start: {argv[0]!r} is not on PATH", self.isolation
+                )
             with open(scratch / "output.log", "w+b") as output:
                 started = time.monotonic()
                 try:
-                    returncode, stopped = self._execute(self.sandbox.command(argv, root, scratch), root, env, output,
-                                                        timeout_s, marker)
+                    returncode, stopped = self._execute(
+                        self.sandbox.command(argv, root, scratch), root, env, output, timeout_s, marker
+                    )
                 except OSError as exc:
                     return _error_report(shown, f"the test command could not start: {exc}", self.isolation)
                 duration = time.monotonic() - started
                 tail = _tail(output, self.output_cap)
             exit_code = None if stopped else self.sandbox.exit_code(returncode, scratch)
-            report = TestReport(command=shown, exit_code=exit_code, duration_s=round(duration, 3), output_tail=tail,
-                                isolation=self.isolation)
+            report = TestReport(
+                command=shown,
+                exit_code=exit_code,
+                duration_s=round(duration, 3),
+                output_tail=tail,
+                isolation=self.isolation,
+            )
             if stopped == "timeout":
-                return report.model_copy(update={
-                    "timed_out": True,
-                    "failures": [TestCaseFailure(
-                        test="<timeout>",
-                        message=(
-                            f"the test command did not finish within {timeout_s:g} s; "
-                            "it was killed with every process it started"
-                        ),
-                    )],
-                })
+                return report.model_copy(
+                    update={
+                        "timed_out": True,
+                        "failures": [
+                            TestCaseFailure(
+                                test="<timeout>",
+                                message=(
+                                    f"the test command did not finish within {timeout_s:g} s; "
+                                    "it was killed with every process it started"
+                                ),
+                            )
+                        ],
+                    }
+                )
             if stopped == "output":
-                return report.model_copy(update={"errors": 1, "failures": [TestCaseFailure(
-                    test="<output>",
-                    message=(
-                        f"the test command printed more than {self.max_output_bytes / MIB:g} MiB of output; it was "
-                        "stopped with every process it started (the end of its output is kept)"
-                    ),
-                )]})
+                return report.model_copy(
+                    update={
+                        "errors": 1,
+                        "failures": [
+                            TestCaseFailure(
+                                test="<output>",
+                                message=(
+                                    f"the test command printed more than {self.max_output_bytes / MIB:g} MiB of "
+                                    "output; it was stopped with every process it started (the end of its output "
+                                    "is kept)"
+                                ),
+                            )
+                        ],
+                    }
+                )
             return _finish(report, _parse_junit(junit), pytest, self.sandbox.limits)
 
     def _execute(
-        self, argv: list[str], root: Path, env: dict[str, str], output: BinaryIO, timeout_s: float, marker: str,
+        self,
+        argv: list[str],
+        root: Path,
+        env: dict[str, str],
+        output: BinaryIO,
+        timeout_s: float,
+        marker: str,
     ) -> tuple[int | None, str]:
         """Run to completion, timeout or output flood ("" / "timeout" / "output"); either way
         nothing the command started is left running."""
         proc = subprocess.Popen(
-            argv, cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
-            start_new_session=True, preexec_fn=self.sandbox.preexec,
+            argv,
+            cwd=root,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=self.sandbox.preexec,
         )
         deadline = time.monotonic() + timeout_s
         try:
@@ -189,8 +225,13 @@ def _tail(output: BinaryIO, cap: int) -> str:
 
 
 def _error_report(command: str, message: str, isolation: str = "") -> TestReport:
-    return TestReport(command=command, exit_code=None, errors=1, isolation=isolation,
-                      failures=[TestCaseFailure(test="<command>", message=message)])
+    return TestReport(
+        command=command,
+        exit_code=None,
+        errors=1,
+        isolation=isolation,
+        failures=[TestCaseFailure(test="<command>", message=message)],
+    )
 
 
 def _short(text: str) -> str:
@@ -268,7 +309,9 @@ def _killed_by(exit_code: int | None, limits: Limits) -> str:
         return f"it wrote a file larger than {limits.file_size_mb} MiB (SIGXFSZ)"
     if sig == signal.SIGKILL:
         return f"it was killed (SIGKILL), for example past its CPU limit or out of its {limits.memory_mb} MiB of memory"
-    return f"it was killed by {signal.Signals(sig).name}" if sig in signal.Signals._value2member_map_ else f"signal {sig}"
+    return (
+        f"it was killed by {signal.Signals(sig).name}" if sig in signal.Signals._value2member_map_ else f"signal {sig}"
+    )
 
 
 def _finish(report: TestReport, parsed: JUnitResult | None, pytest: bool, limits: Limits | None = None) -> TestReport:
@@ -278,19 +321,31 @@ def _finish(report: TestReport, parsed: JUnitResult | None, pytest: bool, limits
     if killed and not result.failed and not result.errors:
         result.errors = 1
         last = _last_lines(report.output_tail)[-MESSAGE_CHARS:] or "(no output)"
-        result.failures.append(TestCaseFailure(test="<limits>", message=f"the test command stopped: {killed}; its last output lines:\n{last}"))
+        result.failures.append(
+            TestCaseFailure(
+                test="<limits>", message=f"the test command stopped: {killed}; its last output lines:\n{last}"
+            )
+        )
     elif report.exit_code == NO_TESTS_COLLECTED and pytest and not result.failed and not result.errors:
         result.errors = 1
-        result.failures.append(TestCaseFailure(
-            test="<collection>",
-            message="no tests were collected (pytest exit code 5): check the test command, the selection and the test file names",
-        ))
+        result.failures.append(
+            TestCaseFailure(
+                test="<collection>",
+                message="no tests were collected (pytest exit code 5): check the test command, the selection "
+                "and the test file names",
+            )
+        )
     elif report.exit_code != 0 and not result.failed and not result.errors:
         result.errors = 1
         last = _last_lines(report.output_tail)[-MESSAGE_CHARS:] or "(no output)"
         message = f"the test command exited with code {report.exit_code}; its last output lines:\n{last}"
         result.failures.append(TestCaseFailure(test="<command>", message=message))
-    return report.model_copy(update={
-        "passed": result.passed, "failed": result.failed, "errors": result.errors,
-        "skipped": result.skipped, "failures": result.failures,
-    })
+    return report.model_copy(
+        update={
+            "passed": result.passed,
+            "failed": result.failed,
+            "errors": result.errors,
+            "skipped": result.skipped,
+            "failures": result.failures,
+        }
+    )

@@ -46,11 +46,37 @@ STATUS_FILE = "exit-status"
 PROBE_TIMEOUT_S = 10.0
 
 DEFAULT_ENV_ALLOW: tuple[str, ...] = (
-    "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "LC_*", "TZ", "TERM",
-    "PYTHONPATH", "PYTHONHASHSEED", "PYTHONIOENCODING", "PYTHONUTF8", "VIRTUAL_ENV", "CONDA_PREFIX",
-    "JAVA_HOME", "GOPATH", "GOROOT", "GOCACHE", "CARGO_HOME", "RUSTUP_HOME", "NODE_PATH",
-    "CI", "NO_COLOR", "FORCE_COLOR", "COLUMNS", "SOURCE_DATE_EPOCH",
-    "PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD",
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "SHELL",
+    "LANG",
+    "LANGUAGE",
+    "LC_*",
+    "TZ",
+    "TERM",
+    "PYTHONPATH",
+    "PYTHONHASHSEED",
+    "PYTHONIOENCODING",
+    "PYTHONUTF8",
+    "VIRTUAL_ENV",
+    "CONDA_PREFIX",
+    "JAVA_HOME",
+    "GOPATH",
+    "GOROOT",
+    "GOCACHE",
+    "CARGO_HOME",
+    "RUSTUP_HOME",
+    "NODE_PATH",
+    "CI",
+    "NO_COLOR",
+    "FORCE_COLOR",
+    "COLUMNS",
+    "SOURCE_DATE_EPOCH",
+    "PYTEST_ADDOPTS",
+    "PYTEST_PLUGINS",
+    "PYTEST_DISABLE_PLUGIN_AUTOLOAD",
 )
 
 _INIT = r"""
@@ -93,8 +119,10 @@ class Limits:
         def shown(value: int, unit: str) -> str:
             return f"{value} {unit}" if value else "unlimited"
 
-        return (f"cpu {shown(self.cpu_s, 's')}, memory {shown(self.memory_mb, 'MiB')}, "
-                f"file size {shown(self.file_size_mb, 'MiB')}")
+        return (
+            f"cpu {shown(self.cpu_s, 's')}, memory {shown(self.memory_mb, 'MiB')}, "
+            f"file size {shown(self.file_size_mb, 'MiB')}"
+        )
 
 
 @dataclass(frozen=True)
@@ -113,11 +141,37 @@ class Sandbox:
         if self.kind == "bwrap":
             root_s, scratch_s = str(root.resolve()), str(scratch.resolve())
             return [
-                "bwrap", "--die-with-parent", "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
-                "--unshare-cgroup-try", "--cap-drop", "ALL",
-                "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/dev/shm",
-                "--bind", root_s, root_s, "--bind", scratch_s, scratch_s, "--chdir", root_s,
-                "--", *init, status, "0", *argv,
+                "bwrap",
+                "--die-with-parent",
+                "--unshare-net",
+                "--unshare-pid",
+                "--unshare-ipc",
+                "--unshare-uts",
+                "--unshare-cgroup-try",
+                "--cap-drop",
+                "ALL",
+                "--ro-bind",
+                "/",
+                "/",
+                "--dev",
+                "/dev",
+                "--proc",
+                "/proc",
+                "--tmpfs",
+                "/dev/shm",
+                "--bind",
+                root_s,
+                root_s,
+                "--bind",
+                scratch_s,
+                scratch_s,
+                "--chdir",
+                root_s,
+                "--",
+                *init,
+                status,
+                "0",
+                *argv,
             ]
         if self.kind == "unshare":
             return [*_UNSHARE, "--", *init, status, "1", *argv]
@@ -221,8 +275,9 @@ def _probe(kind: Kind) -> str | None:
         sandbox = Sandbox(kind)
         argv = sandbox.command([sys.executable, "-I", "-S", "-c", "pass"], scratch, scratch)
         try:
-            done = subprocess.run(argv, cwd=scratch, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                                  timeout=PROBE_TIMEOUT_S)
+            done = subprocess.run(
+                argv, cwd=scratch, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=PROBE_TIMEOUT_S
+            )
         except (OSError, subprocess.TimeoutExpired) as exc:
             return f"{program} cannot start ({exc})"
         if done.returncode != 0 or sandbox.exit_code(done.returncode, scratch) != 0:

@@ -24,7 +24,9 @@ from specmill.config import Settings
 from specmill.container import Container, build_container
 
 
-def create_app(settings: Settings | None = None, container: Container | None = None, graceful_stop: bool = False) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, container: Container | None = None, graceful_stop: bool = False
+) -> FastAPI:
     """`container` replaces the real adapters (tests pass fakes); it is then the caller's to close.
     With `graceful_stop`, shutting down lets the steps in flight finish (up to SPECMILL_WORKER_GRACE_S)
     and starts no new ones; the process must then exit, leaving unfinished runs to its next start."""
@@ -56,8 +58,12 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     errors.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     if settings.cors_origin_list():  # off unless configured: browsers elsewhere get no CORS headers
-        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origin_list(), allow_methods=["GET", "POST"],
-                           allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID"])
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origin_list(),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID"],
+        )
     for module in (runs, events, playbooks, health):
         app.include_router(module.router)
     return app

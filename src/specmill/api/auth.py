@@ -27,8 +27,12 @@ def require_token(
     if not tokens:
         return
     if credentials is None or not token_matches(credentials.credentials, tokens):
-        raise ApiError(401, "unauthorized", "a valid bearer token is required: send 'Authorization: Bearer <token>'",
-                       headers={"WWW-Authenticate": "Bearer"})
+        raise ApiError(
+            401,
+            "unauthorized",
+            "a valid bearer token is required: send 'Authorization: Bearer <token>'",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
 
 
 def token_matches(presented: str, tokens: list[str]) -> bool:

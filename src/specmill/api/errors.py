@@ -21,8 +21,16 @@ from specmill.errors import BadInput, RunNotFound, SpecmillError
 
 log = logging.getLogger("specmill.api")
 
-_PHRASES = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
-            409: "conflict", 413: "request_too_large", 422: "invalid_request", 503: "unavailable"}
+_PHRASES = {
+    400: "bad_request",
+    401: "unauthorized",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "request_too_large",
+    422: "invalid_request",
+    503: "unavailable",
+}
 
 
 class ApiError(Exception):
@@ -39,15 +47,23 @@ def error_response(status: int, code: str, message: str, headers: dict[str, str]
 
 def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for the error answers of an operation, so clients and schema checks know them."""
-    return {status: {"model": ErrorBody, "description": _PHRASES.get(status, "error").replace("_", " ")} for status in statuses}
+    return {
+        status: {"model": ErrorBody, "description": _PHRASES.get(status, "error").replace("_", " ")}
+        for status in statuses
+    }
 
 
 def documented_as_json(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """`documented` for a route whose success is not JSON: FastAPI would file a model-based
     answer under the route's own media type, so the error bodies are referenced explicitly."""
     schema = {"$ref": "#/components/schemas/ErrorBody"}
-    return {status: {"description": _PHRASES.get(status, "error").replace("_", " "), "content": {"application/json": {"schema": schema}}}
-            for status in statuses}
+    return {
+        status: {
+            "description": _PHRASES.get(status, "error").replace("_", " "),
+            "content": {"application/json": {"schema": schema}},
+        }
+        for status in statuses
+    }
 
 
 def install(app: FastAPI) -> None:

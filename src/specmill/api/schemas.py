@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from specmill.names import FORK_PHASES, OVERRIDABLE_FORK_PHASES, RUN_ID_PATTERN
 from specmill.models import CriterionVerdict, Ledger, RunRequest, TestReport, Usage
+from specmill.names import FORK_PHASES, OVERRIDABLE_FORK_PHASES
 from specmill.records import RunOverrides
 
 RunStatus = Literal["queued", "running", "succeeded", "failed", "budget_exhausted", "error", "cancelled"]
@@ -21,13 +21,28 @@ class StartRun(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    spec: str = Field(min_length=1, max_length=1000, pattern=TEXT_PATTERN, description="Permalink, title or memory:// URL of the spec note.")
-    repo: str = Field(min_length=1, max_length=4096, pattern=TEXT_PATTERN, description="Path of the git repository, on the server.")
-    project: str | None = Field(default=None, min_length=1, max_length=200, pattern=TEXT_PATTERN, description="Basic Memory project.")
-    playbook: str | None = Field(default=None, min_length=1, max_length=500, pattern=TEXT_PATTERN, description="Playbook name or path.")
-    base: str | None = Field(default=None, min_length=1, max_length=250, pattern=TEXT_PATTERN, description="Base ref; HEAD when omitted.")
+    spec: str = Field(
+        min_length=1,
+        max_length=1000,
+        pattern=TEXT_PATTERN,
+        description="Permalink, title or memory:// URL of the spec note.",
+    )
+    repo: str = Field(
+        min_length=1, max_length=4096, pattern=TEXT_PATTERN, description="Path of the git repository, on the server."
+    )
+    project: str | None = Field(
+        default=None, min_length=1, max_length=200, pattern=TEXT_PATTERN, description="Basic Memory project."
+    )
+    playbook: str | None = Field(
+        default=None, min_length=1, max_length=500, pattern=TEXT_PATTERN, description="Playbook name or path."
+    )
+    base: str | None = Field(
+        default=None, min_length=1, max_length=250, pattern=TEXT_PATTERN, description="Base ref; HEAD when omitted."
+    )
     max_iterations: int | None = Field(default=None, ge=1, le=20, description="Implement/test/validate rounds.")
-    budget_usd: float | None = Field(default=None, gt=0, le=1_000_000, description="Dollar cap of the run's model calls.")
+    budget_usd: float | None = Field(
+        default=None, gt=0, le=1_000_000, description="Dollar cap of the run's model calls."
+    )
     budget_tokens: int | None = Field(default=None, gt=0, le=10**12, description="Token cap of the run's model calls.")
 
     def to_request(self) -> RunRequest:
@@ -45,8 +60,10 @@ class ForkRun(BaseModel):
     @model_validator(mode="after")
     def _overrides_need_implement(self) -> ForkRun:
         if self.from_phase not in OVERRIDABLE_FORK_PHASES and self.overrides != RunOverrides():
-            raise ValueError(f"overrides take effect as the implement phase starts: fork from_phase "
-                             f"{' / '.join(OVERRIDABLE_FORK_PHASES)} to change them, or leave them out")
+            raise ValueError(
+                f"overrides take effect as the implement phase starts: fork from_phase "
+                f"{' / '.join(OVERRIDABLE_FORK_PHASES)} to change them, or leave them out"
+            )
         return self
 
 
@@ -118,6 +135,7 @@ class RunDetail(BaseModel):
     branch: str | None
     base_commit: str | None
     head_commit: str | None
+    commits: list[str] = Field(default_factory=list, description="The run's commits on its branch, oldest first.")
     iterations: int
     usage: Usage
     cost_usd: float = Field(description="Dollars spent on model calls so far, at the configured prices.")

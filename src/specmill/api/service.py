@@ -61,7 +61,11 @@ class RunService:
     async def cancel(self, run_id: str) -> RunSummary:
         state = await self.state(run_id)
         if not state.active:
-            raise ApiError(409, "not_cancellable", f"run '{run_id}' already ended ({views.run_status(state)}): there is nothing to cancel")
+            raise ApiError(
+                409,
+                "not_cancellable",
+                f"run '{run_id}' already ended ({views.run_status(state)}): there is nothing to cancel",
+            )
         await runtime.cancel_run(run_id)
         return await self.summary(run_id)
 
@@ -71,7 +75,11 @@ class RunService:
         state = await self.state(run_id)
         status = views.run_status(state)
         if status not in ("error", "cancelled", "budget_exhausted"):
-            raise ApiError(409, "not_resumable", f"run '{run_id}' is {status}: only a run in error, cancelled or budget_exhausted can be resumed")
+            raise ApiError(
+                409,
+                "not_resumable",
+                f"run '{run_id}' is {status}: only a run in error, cancelled or budget_exhausted can be resumed",
+            )
         await runtime.requeue_run(run_id, caps)
         return accepted(run_id)
 
@@ -79,7 +87,11 @@ class RunService:
         """A new run that reuses the original's recorded steps before `from_phase`."""
         state = await self.state(run_id)
         if key is not None and (existing := await self._record_or_run(key)) is not None:
-            if (existing.forked_from, existing.fork_phase, existing.overrides) != (run_id, body.from_phase, body.overrides):
+            if (existing.forked_from, existing.fork_phase, existing.overrides) != (
+                run_id,
+                body.from_phase,
+                body.overrides,
+            ):
                 raise _key_conflict(key)
             if await queries.run_state(key) is None and existing.fork_step is not None:  # indexed, never forked
                 await runtime.fork_run(run_id, existing.fork_step, key, self.settings.app_version)
@@ -87,15 +99,22 @@ class RunService:
         steps = await queries.run_steps(run_id, load_output=False)
         start = next((s.step_id for s in steps if names.phase_of(s.name) == body.from_phase), None)
         if start is None:
-            raise ApiError(409, "phase_not_reached", f"run '{run_id}' never reached {body.from_phase}: fork from an earlier phase")
+            raise ApiError(
+                409, "phase_not_reached", f"run '{run_id}' never reached {body.from_phase}: fork from an earlier phase"
+            )
         if body.overrides.playbook:
             await asyncio.to_thread(load_playbook, body.overrides.playbook, self.settings.playbooks_dir)
         original = await self._record_or_run(run_id)
         request = body.overrides.apply(original.request if original else state.request or RunRequest(spec="", repo=""))
         new_id = key or uuid.uuid4().hex[:12]
         record = RunRecord(
-            run_id=new_id, request=request, created_us=records.now_us(), forked_from=run_id,
-            fork_phase=body.from_phase, fork_step=start, overrides=body.overrides,
+            run_id=new_id,
+            request=request,
+            created_us=records.now_us(),
+            forked_from=run_id,
+            fork_phase=body.from_phase,
+            fork_step=start,
+            overrides=body.overrides,
         )
         if not await run_index.write_async(records.insert_run, record):
             return await self.fork(run_id, body, key)
@@ -134,22 +153,34 @@ class RunService:
         steps = await queries.run_steps(run_id)
         workspace, head = views.workspace_of(steps), views.head_commit(state, steps)
         if workspace is None or head is None:
-            raise ApiError(409, "no_workspace_yet", f"run '{run_id}' has no branch yet: try again once it is past prepare_workspace")
+            raise ApiError(
+                409,
+                "no_workspace_yet",
+                f"run '{run_id}' has no branch yet: try again once it is past prepare_workspace",
+            )
         recorded = await run_index.read_async(records.get_artifact, run_id, "diff")
         if recorded is not None and recorded.head_commit == head:
             text = recorded.content
         else:
-            text = self.container.redactor.redact(await asyncio.to_thread(self.container.workspace.diff, workspace, head))
-        return RunDiff(run_id=run_id, branch=workspace.branch, base_commit=workspace.base_commit, head_commit=head, diff=text)
+            text = self.container.redactor.redact(
+                await asyncio.to_thread(self.container.workspace.diff, workspace, head)
+            )
+        return RunDiff(
+            run_id=run_id, branch=workspace.branch, base_commit=workspace.base_commit, head_commit=head, diff=text
+        )
 
-    async def list(self, *, status: RunStatus | None, spec: str | None, repo: str | None, limit: int, cursor: str | None) -> RunPage:
+    async def list(
+        self, *, status: RunStatus | None, spec: str | None, repo: str | None, limit: int, cursor: str | None
+    ) -> RunPage:
         """Newest first. The index gives order and the spec/repo filters; DBOS gives each run's
         status, so a status filter scans the index in batches until the page is full."""
         after = decode_cursor(cursor)
         page: list[RunSummary] = []
         exhausted = False
         while len(page) < limit and not exhausted:
-            rows = await run_index.read_async(lambda conn: records.list_runs(conn, spec=spec, repo=repo, before=after, limit=SCAN_BATCH))
+            rows = await run_index.read_async(
+                lambda conn: records.list_runs(conn, spec=spec, repo=repo, before=after, limit=SCAN_BATCH)
+            )
             exhausted = len(rows) < SCAN_BATCH
             states = await queries.run_states([r.run_id for r in rows])
             for position, row in enumerate(rows):
@@ -200,7 +231,9 @@ def decode_cursor(cursor: str | None) -> tuple[int, str] | None:
             raise ValueError(cursor)
         return int(created), run_id
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise ApiError(422, "invalid_cursor", "cursor is not one this API returned: pass next_cursor from a previous page") from None
+        raise ApiError(
+            422, "invalid_cursor", "cursor is not one this API returned: pass next_cursor from a previous page"
+        ) from None
 
 
 def _key_conflict(key: str) -> ApiError:
@@ -216,4 +249,8 @@ def _same_request(stored: RunRequest, asked: RunRequest) -> bool:
 
 def _record_from(state: RunState) -> RunRecord:
     """A run started outside the API (`specmill run`) has no index row; its input says the same."""
-    return RunRecord(run_id=state.run_id, request=state.request or RunRequest(spec="", repo=""), created_us=(state.created_ms or 0) * 1000)
+    return RunRecord(
+        run_id=state.run_id,
+        request=state.request or RunRequest(spec="", repo=""),
+        created_us=(state.created_ms or 0) * 1000,
+    )

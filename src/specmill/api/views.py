@@ -9,12 +9,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from specmill.names import PHASES, phase_of
 from specmill.api.schemas import ArtifactRef, RunDetail, RunError, RunStatus, RunSummary, StepView
 from specmill.models import Ledger, ModelTurn, RunRequest, TestReport, ToolOutcome, Usage, Verdict, WorkspaceState
+from specmill.names import PHASES, phase_of
 from specmill.queries import RunState, StepRecord
 from specmill.records import RunRecord
 from specmill.run import Run
+
 
 def run_status(state: RunState) -> RunStatus:
     """DBOS's status in the words of a run: a run that finished but was not accepted `failed`;
@@ -69,16 +70,26 @@ def ledger_of(state: RunState, steps: list[StepRecord]) -> Ledger:
 def summary(record: RunRecord, state: RunState, steps: list[StepRecord]) -> RunSummary:
     status = run_status(state)
     return RunSummary(
-        run_id=record.run_id, status=status, phase=current_phase(status, steps),
-        spec=record.request.spec, repo=record.request.repo, project=record.request.project,
-        playbook=record.request.playbook, created_at=_time(state.created_ms) or _time(record.created_us // 1000),
-        updated_at=_time(state.updated_ms), finished_at=_time(state.completed_ms),
-        usage=usage_of(state, steps), forked_from=record.forked_from,
+        run_id=record.run_id,
+        status=status,
+        phase=current_phase(status, steps),
+        spec=record.request.spec,
+        repo=record.request.repo,
+        project=record.request.project,
+        playbook=record.request.playbook,
+        created_at=_time(state.created_ms) or _time(record.created_us // 1000),
+        updated_at=_time(state.updated_ms),
+        finished_at=_time(state.completed_ms),
+        usage=usage_of(state, steps),
+        forked_from=record.forked_from,
     )
 
 
 def detail(
-    record: RunRecord | None, state: RunState, steps: list[StepRecord], artifacts: list[tuple[str, int, int]],
+    record: RunRecord | None,
+    state: RunState,
+    steps: list[StepRecord],
+    artifacts: list[tuple[str, int, int]],
 ) -> RunDetail:
     status = run_status(state)
     request = record.request if record else state.request or RunRequest(spec="", repo="")
@@ -87,17 +98,28 @@ def detail(
     verdict = _last(steps, Verdict)
     result = state.result
     return RunDetail(
-        run_id=state.run_id, status=status, phase=current_phase(status, steps), request=request,
-        created_at=_time(state.created_ms), updated_at=_time(state.updated_ms), finished_at=_time(state.completed_ms),
-        forked_from=state.forked_from, fork_phase=record.fork_phase if record else None,
+        run_id=state.run_id,
+        status=status,
+        phase=current_phase(status, steps),
+        request=request,
+        created_at=_time(state.created_ms),
+        updated_at=_time(state.updated_ms),
+        finished_at=_time(state.completed_ms),
+        forked_from=state.forked_from,
+        fork_phase=record.fork_phase if record else None,
         timeline=timeline(steps, record.fork_step if record else None),
-        tests=tests, criteria=verdict.criteria if verdict else None, verdict_summary=verdict.summary if verdict else None,
+        tests=tests,
+        criteria=verdict.criteria if verdict else None,
+        verdict_summary=verdict.summary if verdict else None,
         branch=result.branch if result else workspace.branch if workspace else None,
         base_commit=workspace.base_commit if workspace else None,
         head_commit=head_commit(state, steps),
+        commits=commits_of(steps),
         iterations=result.iterations if result else sum(1 for s in steps if s.name == "run_tests" and s.error is None),
-        usage=usage_of(state, steps), reason=(result.reason or None) if result else None,
-        cost_usd=round(ledger_of(state, steps).cost_usd, 6), ledger=ledger_of(state, steps),
+        usage=usage_of(state, steps),
+        reason=(result.reason or None) if result else None,
+        cost_usd=round(ledger_of(state, steps).cost_usd, 6),
+        ledger=ledger_of(state, steps),
         error=error_of(state.error) if status == "error" and state.error is not None else None,
         artifacts=[ArtifactRef(kind=kind, attempt=attempt, size=size) for kind, attempt, size in artifacts],
     )
@@ -107,15 +129,29 @@ def timeline(steps: list[StepRecord], fork_step: int | None) -> list[StepView]:
     views = []
     for step in steps:
         started, ended = _time(step.started_ms), _time(step.completed_ms)
-        status = "failed" if step.error is not None else "running" if step.completed_ms is None and step.output is None else "succeeded"
+        status = (
+            "failed"
+            if step.error is not None
+            else "running"
+            if step.completed_ms is None and step.output is None
+            else "succeeded"
+        )
         duration = (step.completed_ms - step.started_ms) / 1000 if step.completed_ms and step.started_ms else None
         error = error_of(step.error) if step.error is not None else None
-        views.append(StepView(
-            step_id=step.step_id, name=step.name, phase=phase_of(step.name), status=status,
-            started_at=started, ended_at=ended, duration_s=duration,
-            reused=fork_step is not None and step.step_id < fork_step,
-            error=f"{error.type}: {error.message}" if error else None, traceback=error.traceback if error else None,
-        ))
+        views.append(
+            StepView(
+                step_id=step.step_id,
+                name=step.name,
+                phase=phase_of(step.name),
+                status=status,
+                started_at=started,
+                ended_at=ended,
+                duration_s=duration,
+                reused=fork_step is not None and step.step_id < fork_step,
+                error=f"{error.type}: {error.message}" if error else None,
+                traceback=error.traceback if error else None,
+            )
+        )
     return views
 
 
@@ -140,6 +176,18 @@ def head_commit(state: RunState, steps: list[StepRecord]) -> str | None:
     return workspace.base_commit if workspace else None
 
 
+def commits_of(steps: list[StepRecord]) -> list[str]:
+    """The commits the run made on its branch, oldest first: each file change of a tool step is one."""
+    workspace = workspace_of(steps)
+    seen = {workspace.base_commit} if workspace else set()
+    commits: list[str] = []
+    for step in steps:
+        if isinstance(step.output, ToolOutcome) and step.output.commit not in seen:
+            seen.add(step.output.commit)
+            commits.append(step.output.commit)
+    return commits
+
+
 def _last(steps: list[StepRecord], kind: type[Any]) -> Any:
     for step in reversed(steps):
         if isinstance(step.output, kind):
@@ -156,8 +204,11 @@ def error_of(exc: BaseException) -> RunError:
         return last.model_copy(update={"message": f"{last.message} (gave up after {len(attempts)} attempt(s))"})
     notes = getattr(exc, "__notes__", None) or []
     text = str(exc).strip()
-    return RunError(type=type(exc).__name__, message=text.splitlines()[0] if text else type(exc).__name__,
-                    traceback="\n".join(notes) or None)
+    return RunError(
+        type=type(exc).__name__,
+        message=text.splitlines()[0] if text else type(exc).__name__,
+        traceback="\n".join(notes) or None,
+    )
 
 
 def _time(ms: int | None) -> datetime | None:

@@ -19,7 +19,6 @@ from specmill.errors import BadInput, SpecmillError, SpecWithoutCriteria
 from specmill.models import Note, Spec
 
 
-
 def register(app: typer.Typer) -> None:
     app.command("analyze")(analyze)
 
@@ -29,8 +28,12 @@ def analyze(
     spec: Annotated[Optional[str], typer.Option(help="Permalink, title or memory:// URL of a spec note.")] = None,
     project: Annotated[Optional[str], typer.Option(help="Basic Memory project of --spec.")] = None,
     spec_file: Annotated[Optional[Path], typer.Option(help="A spec in a Markdown file, instead of --spec.")] = None,
-    budget: Annotated[Optional[int], typer.Option(help="Token budget; SPECMILL_BRIEF_BUDGET_TOKENS by default.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print {tokens, budget, files, conventions, markdown}.")] = False,
+    budget: Annotated[
+        Optional[int], typer.Option(help="Token budget; SPECMILL_BRIEF_BUDGET_TOKENS by default.")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print {tokens, budget, files, conventions, markdown}.")
+    ] = False,
 ) -> None:
     """Print the ranked repository map and convention brief for a spec, within a token budget."""
     from specmill.adapters.repo_map import RepoMapAnalyzer
@@ -41,7 +44,9 @@ def analyze(
             raise BadInput("give exactly one of --spec NOTE (with --project) or --spec-file FILE.md")
         if spec_file is not None and project is not None:
             raise BadInput("--project goes with --spec; a --spec-file needs no project")
-        parsed = _spec_from_file(spec_file) if spec_file is not None else _spec_from_store(settings, spec or "", project)
+        parsed = (
+            _spec_from_file(spec_file) if spec_file is not None else _spec_from_store(settings, spec or "", project)
+        )
         analyzer = RepoMapAnalyzer(cache_dir=settings.data_dir / "index")
         brief = analyzer.analyze(repo, parsed, settings.brief_budget_tokens if budget is None else budget)
     except SpecmillError as exc:
@@ -66,8 +71,9 @@ def lenient_spec(note: Note) -> Spec:
         block, body = split_frontmatter(note.content)
         frontmatter = parse_frontmatter(block, note.title or note.permalink)
         title = note.title or str(frontmatter.get("title") or note.permalink)
-        return Spec(project=note.project, permalink=note.permalink, title=title, frontmatter=frontmatter,
-                    body=body, criteria=[])
+        return Spec(
+            project=note.project, permalink=note.permalink, title=title, frontmatter=frontmatter, body=body, criteria=[]
+        )
 
 
 def _spec_from_file(path: Path) -> Spec:
@@ -76,7 +82,9 @@ def _spec_from_file(path: Path) -> Spec:
     except FileNotFoundError:
         raise BadInput(f"spec file {path} does not exist: pass the path of a Markdown spec") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise BadInput(f"spec file {path} cannot be read as UTF-8 text ({type(exc).__name__}): pass a Markdown file") from None
+        raise BadInput(
+            f"spec file {path} cannot be read as UTF-8 text ({type(exc).__name__}): pass a Markdown file"
+        ) from None
     return lenient_spec(Note(project="local", permalink=path.stem, title=_first_title(content), content=content))
 
 

@@ -7,7 +7,9 @@ import typer
 from specmill.cli.errors import EXIT_UNAVAILABLE, fail
 from specmill.config import Settings
 
-db_app = typer.Typer(help="specmill's own tables: the run index and the artifacts of each attempt.", no_args_is_help=True)
+db_app = typer.Typer(
+    help="specmill's own tables: the run index and the artifacts of each attempt.", no_args_is_help=True
+)
 
 
 def register(app: typer.Typer) -> None:

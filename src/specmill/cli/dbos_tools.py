@@ -22,7 +22,9 @@ CONFIG = "name: specmill\nlanguage: python\nsystem_database_url: ${DBOS_SYSTEM_D
 
 
 def register(app: typer.Typer) -> None:
-    app.command("dbos", context_settings={"allow_extra_args": True, "ignore_unknown_options": True}, add_help_option=False)(dbos)
+    app.command(
+        "dbos", context_settings={"allow_extra_args": True, "ignore_unknown_options": True}, add_help_option=False
+    )(dbos)
 
 
 def dbos(ctx: typer.Context) -> None:

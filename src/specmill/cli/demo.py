@@ -21,6 +21,7 @@ def demo() -> None:
     from specmill.cli.errors import fail
     from specmill.cli.run import execute
     from specmill.errors import SpecmillError
+    from specmill.names import branch_name
     from specmill.replay.server import MessagesServer
 
     settings = Settings()
@@ -45,4 +46,7 @@ def demo() -> None:
     finally:
         if replay is not None:
             replay.stop()
-        typer.echo(f"inspect the result: git -C {repo} log --stat specmill/specs-goodbye-endpoint-{run_id.replace('-', '')[:8]}", err=True)
+        typer.echo(
+            f"inspect the result: git -C {repo} log --stat {branch_name(example.SPEC_PERMALINK, run_id)}",
+            err=True,
+        )

@@ -38,7 +38,12 @@ def error_code_of(exc: BaseException) -> str:
 
 
 def fail(
-    exc: BaseException, *, as_json: bool = False, code: int | None = None, hint: str = "", context: str = "",
+    exc: BaseException,
+    *,
+    as_json: bool = False,
+    code: int | None = None,
+    hint: str = "",
+    context: str = "",
 ) -> NoReturn:
     """Print the error for people (and, with `as_json`, for scripts) and exit with its code.
     `context` goes before the message (what was going on), `hint` on a line of its own after it."""

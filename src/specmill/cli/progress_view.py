@@ -34,10 +34,14 @@ class ProgressView:
                 )
             detail = f" {event.detail}" if event.detail else ""
             self._console.print(
-                f"{clock} [green]{event.phase:<18}[/green] {event.step}{detail}{attempt} done in {event.elapsed_s:.2f}s{tokens}"
+                f"{clock} [green]{event.phase:<18}[/green] {event.step}{detail}{attempt} "
+                f"done in {event.elapsed_s:.2f}s{tokens}"
             )
         elif event.kind == "step_failed":
-            self._console.print(f"{clock} [red]{event.phase:<18}[/red] {event.step}{attempt} failed: {event.detail.splitlines()[0] if event.detail else ''}")
+            self._console.print(
+                f"{clock} [red]{event.phase:<18}[/red] {event.step}{attempt} "
+                f"failed: {event.detail.splitlines()[0] if event.detail else ''}"
+            )
         elif event.kind == "run_finished":
             u = self._usage
             self._console.print(

@@ -34,9 +34,13 @@ def run(
     playbook: Annotated[Optional[str], typer.Option(help="Playbook name (workflows/*.md) or path.")] = None,
     base: Annotated[Optional[str], typer.Option(help="Base ref; the repository's HEAD by default.")] = None,
     max_iterations: Annotated[Optional[int], typer.Option(help="Implement/test/validate rounds.")] = None,
-    run_id: Annotated[Optional[str], typer.Option(
-        help="Name the run (default: the id sweeps give this version of the spec); "
-        "an existing run is continued or reported.")] = None,
+    run_id: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Name the run (default: the id sweeps give this version of the spec); "
+            "an existing run is continued or reported."
+        ),
+    ] = None,
     budget_usd: Annotated[Optional[float], typer.Option(help="Dollar cap of the run's model calls.")] = None,
     budget_tokens: Annotated[Optional[int], typer.Option(help="Token cap of the run's model calls.")] = None,
     as_json: JsonFlag = False,
@@ -45,8 +49,17 @@ def run(
     from specmill import preflight, runtime
 
     settings = Settings()
-    request = _request(as_json, spec=spec, repo=str(repo), project=project, playbook=playbook, base=base,
-                       max_iterations=max_iterations, budget_usd=budget_usd, budget_tokens=budget_tokens)
+    request = _request(
+        as_json,
+        spec=spec,
+        repo=str(repo),
+        project=project,
+        playbook=playbook,
+        base=base,
+        max_iterations=max_iterations,
+        budget_usd=budget_usd,
+        budget_tokens=budget_tokens,
+    )
     try:
         checked = preflight.check_request(request, settings)
     except SpecmillError as exc:
@@ -73,8 +86,9 @@ def _version_run_id(store: SpecStore, request: RunRequest, project: str) -> str 
 
 def resume(
     run_id: Annotated[str, typer.Argument(help="The id of the run to continue.")],
-    budget_usd: Annotated[Optional[float], typer.Option(
-        help="A new dollar cap (for a run that exhausted its budget).")] = None,
+    budget_usd: Annotated[
+        Optional[float], typer.Option(help="A new dollar cap (for a run that exhausted its budget).")
+    ] = None,
     budget_tokens: Annotated[Optional[int], typer.Option(help="A new token cap.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -85,12 +99,19 @@ def resume(
     settings = Settings()
     recorded = queries.recorded_run(settings, run_id)
     if recorded is None:
-        fail(RunNotFound(f"no run '{run_id}' in the system database: check the id and DBOS_SYSTEM_DATABASE_URL"),
-             as_json=as_json)
+        fail(
+            RunNotFound(f"no run '{run_id}' in the system database: check the id and DBOS_SYSTEM_DATABASE_URL"),
+            as_json=as_json,
+        )
     status, executor = recorded
     budget = _budget(as_json, budget_usd, budget_tokens)
-    execute(settings, run_id, lambda: runtime.continue_run(run_id, budget), as_json,
-            executor_id=executor if status == "PENDING" else None)
+    execute(
+        settings,
+        run_id,
+        lambda: runtime.continue_run(run_id, budget),
+        as_json,
+        executor_id=executor if status == "PENDING" else None,
+    )
 
 
 def _request(as_json: bool, **fields: object) -> RunRequest:
@@ -111,7 +132,11 @@ def _budget(as_json: bool, usd: float | None, tokens: int | None) -> Budget | No
 
 
 def execute(
-    settings: Settings, run_id: str, action: Callable[[], RunResult], as_json: bool, executor_id: str | None = None,
+    settings: Settings,
+    run_id: str,
+    action: Callable[[], RunResult],
+    as_json: bool,
+    executor_id: str | None = None,
 ) -> None:
     """Launch DBOS as this run's own executor (so only this run recovers here), act, report."""
     from specmill import runtime
@@ -120,14 +145,21 @@ def execute(
     container = build_container(settings)
     unsubscribe = progress.subscribe(ProgressView())
     try:
-        runtime.launch(settings, container, executor_id=executor_id or f"cli-{run_id}", queues=[])  # never take queued runs
+        runtime.launch(
+            settings, container, executor_id=executor_id or f"cli-{run_id}", queues=[]
+        )  # never take queued runs
         typer.echo(f"run {run_id}", err=True)
         result = action()
     except SpecmillError as exc:
         fail(exc, as_json=as_json)
     except Exception as exc:
-        fail(exc, as_json=as_json, code=EXIT_FAILED, context=f"run {run_id} stopped: {type(exc).__name__}: ",
-             hint=f"continue it with: specmill resume {run_id}")
+        fail(
+            exc,
+            as_json=as_json,
+            code=EXIT_FAILED,
+            context=f"run {run_id} stopped: {type(exc).__name__}: ",
+            hint=f"continue it with: specmill resume {run_id}",
+        )
     finally:
         unsubscribe()
         _quietly(runtime.shutdown)

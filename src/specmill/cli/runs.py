@@ -34,8 +34,9 @@ def register(app: typer.Typer) -> None:
 
 @runs_app.command("list")
 def list_runs(
-    status: Annotated[Optional[str], typer.Option(
-        help="Only runs in this DBOS status: PENDING, ENQUEUED, SUCCESS, ERROR, CANCELLED.")] = None,
+    status: Annotated[
+        Optional[str], typer.Option(help="Only runs in this DBOS status: PENDING, ENQUEUED, SUCCESS, ERROR, CANCELLED.")
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 50,
     as_json: JsonFlag = False,
 ) -> None:
@@ -47,8 +48,10 @@ def list_runs(
         sys.stdout.write(json.dumps(found) + "\n")
         return
     for run in found:
-        typer.echo(f"{run['run_id']:<24} {run['status']:<10} {_when(run['created_at_ms'])}  "
-                   f"{run['executor_id']}  v{run['app_version']}")
+        typer.echo(
+            f"{run['run_id']:<24} {run['status']:<10} {_when(run['created_at_ms'])}  "
+            f"{run['executor_id']}  v{run['app_version']}"
+        )
 
 
 @runs_app.command("show")
@@ -62,8 +65,10 @@ def show(
     settings = Settings()
     recorded = _read(lambda: queries.recorded_run(settings, run_id), as_json)
     if recorded is None:
-        fail(RunNotFound(f"no run '{run_id}' in this system database: check the id and DBOS_SYSTEM_DATABASE_URL"),
-             as_json=as_json)
+        fail(
+            RunNotFound(f"no run '{run_id}' in this system database: check the id and DBOS_SYSTEM_DATABASE_URL"),
+            as_json=as_json,
+        )
     steps = _read(lambda: queries.recorded_steps(settings, run_id), as_json)
     if as_json:
         shown = {"run_id": run_id, "status": recorded[0], "executor_id": recorded[1], "steps": steps}
@@ -88,13 +93,17 @@ def fork(
 
     settings = Settings()
     if from_phase not in FORK_PHASES:
-        fail(BadInput(f"--from-phase {from_phase!r} is not a phase to fork from: use one of {', '.join(FORK_PHASES)}"),
-             as_json=as_json)
+        fail(
+            BadInput(f"--from-phase {from_phase!r} is not a phase to fork from: use one of {', '.join(FORK_PHASES)}"),
+            as_json=as_json,
+        )
     steps = _read(lambda: queries.recorded_steps(settings, run_id), as_json)
     start = next((int(str(s["step"])) for s in steps if phase_of(str(s["name"])) == from_phase), None)
     if start is None:
-        fail(BadInput(f"run '{run_id}' has no recorded {from_phase} step: check the id, or fork from an earlier phase"),
-             as_json=as_json)
+        fail(
+            BadInput(f"run '{run_id}' has no recorded {from_phase} step: check the id, or fork from an earlier phase"),
+            as_json=as_json,
+        )
     new_id = new_run_id or uuid.uuid4().hex[:12]
     execute(settings, new_id, lambda: runtime.fork_here(run_id, start, new_id, settings.app_version), as_json)
 
@@ -103,8 +112,12 @@ def _read(fn: Callable[[], T], as_json: bool) -> T:
     try:
         return fn()
     except Exception as exc:
-        fail(exc, as_json=as_json, code=EXIT_UNAVAILABLE,
-             context=f"cannot read the system database: {type(exc).__name__}: ")
+        fail(
+            exc,
+            as_json=as_json,
+            code=EXIT_UNAVAILABLE,
+            context=f"cannot read the system database: {type(exc).__name__}: ",
+        )
 
 
 def _when(ms: object) -> str:

@@ -19,7 +19,9 @@ def register(app: typer.Typer) -> None:
 
 
 def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on; beyond loopback only with SPECMILL_API_TOKENS set.")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(help="Address to listen on; beyond loopback only with SPECMILL_API_TOKENS set.")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8000,
 ) -> None:
     """Serve the API: start runs, follow them (Server-Sent Events) and steer them."""
@@ -33,8 +35,12 @@ def serve(
         )
         raise typer.Exit(EXIT_BAD_INPUT)
     uvicorn.run(
-        "specmill.api.app:serve_app", factory=True, host=host, port=port,
-        log_level="warning", timeout_graceful_shutdown=5,
+        "specmill.api.app:serve_app",
+        factory=True,
+        host=host,
+        port=port,
+        log_level="warning",
+        timeout_graceful_shutdown=5,
     )
     # Runs held between steps (or cut off mid-step) must not keep the process alive: they stay
     # PENDING and continue from their last completed step when this executor id starts again.

@@ -58,8 +58,10 @@ def sweep(
         sys.stdout.write(result.model_dump_json() + "\n")
         return
     verb = "would enqueue" if result.dry_run else "enqueued"
-    typer.echo(f"{result.sweep_id}: {result.spec_notes} spec notes, {len(result.candidates)} ready with a repository, "
-               f"{len(result.enqueued)} {verb}, {len(result.skipped)} skipped")
+    typer.echo(
+        f"{result.sweep_id}: {result.spec_notes} spec notes, {len(result.candidates)} ready with a repository, "
+        f"{len(result.enqueued)} {verb}, {len(result.skipped)} skipped"
+    )
     for c in result.enqueued:
         typer.echo(f"  {verb} {c.run_id}  {c.permalink} -> {c.repo}")
     not_ready = [s for s in result.skipped if s.reason.startswith(NOT_READY)]

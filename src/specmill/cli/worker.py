@@ -32,8 +32,12 @@ def register(app: typer.Typer) -> None:
 
 
 def worker(
-    executor_id: Annotated[Optional[str], typer.Option(help="DBOS executor id; SPECMILL_EXECUTOR_ID by default.")] = None,
-    concurrency: Annotated[Optional[int], typer.Option(min=1, help="Runs at once; SPECMILL_QUEUE_CONCURRENCY by default.")] = None,
+    executor_id: Annotated[
+        Optional[str], typer.Option(help="DBOS executor id; SPECMILL_EXECUTOR_ID by default.")
+    ] = None,
+    concurrency: Annotated[
+        Optional[int], typer.Option(min=1, help="Runs at once; SPECMILL_QUEUE_CONCURRENCY by default.")
+    ] = None,
 ) -> None:
     """Work queued runs until SIGTERM; a restart under the same executor id recovers its runs."""
     from specmill import runtime
@@ -54,13 +58,21 @@ def worker(
         runtime.register_run_queue(settings)
     except Exception as exc:
         fail(exc, code=EXIT_UNAVAILABLE, context=f"worker could not start: {type(exc).__name__}: ")
-    typer.echo(f"worker {settings.executor_id} (version {settings.app_version}) working queue {names.RUN_QUEUE}", err=True)
+    typer.echo(
+        f"worker {settings.executor_id} (version {settings.app_version}) working queue {names.RUN_QUEUE}", err=True
+    )
     stop.wait()
-    typer.echo(f"worker {settings.executor_id}: stopping; steps in flight get {settings.worker_grace_s:g} s to finish", err=True)
+    typer.echo(
+        f"worker {settings.executor_id}: stopping; steps in flight get {settings.worker_grace_s:g} s to finish",
+        err=True,
+    )
     try:
         cut_off = runtime.stop_working(settings.worker_grace_s)
-        typer.echo(f"worker {settings.executor_id}: stopped; {graceful_stop.held() + cut_off} run(s) continue at its next start"
-                   + (f" ({cut_off} cut off mid-step: that step runs again)" if cut_off else ""), err=True)
+        typer.echo(
+            f"worker {settings.executor_id}: stopped; {graceful_stop.held() + cut_off} run(s) continue "
+            "at its next start" + (f" ({cut_off} cut off mid-step: that step runs again)" if cut_off else ""),
+            err=True,
+        )
         container.close()
     finally:
         # Runs held between steps (or cut off mid-step) must not hold the process open: they stay

@@ -30,16 +30,20 @@ SPEC_FILE = "goodbye-endpoint.md"
 SPEC_PERMALINK = "specs/goodbye-endpoint"
 PROJECT = "specmill-demo"
 _GIT_IDENTITY = {
-    "GIT_AUTHOR_NAME": "specmill demo", "GIT_AUTHOR_EMAIL": "demo@specmill.invalid",
-    "GIT_COMMITTER_NAME": "specmill demo", "GIT_COMMITTER_EMAIL": "demo@specmill.invalid",
+    "GIT_AUTHOR_NAME": "specmill demo",
+    "GIT_AUTHOR_EMAIL": "demo@specmill.invalid",
+    "GIT_COMMITTER_NAME": "specmill demo",
+    "GIT_COMMITTER_EMAIL": "demo@specmill.invalid",
 }
 
 
 def prepare_repository(root: Path) -> Path:
     """A fresh git repository holding the example service."""
     if not SERVICE.is_dir():
-        raise BadInput(f"the bundled example is missing at '{SERVICE}': "
-                       "reinstall specmill (pip install --force-reinstall specmill)")
+        raise BadInput(
+            f"the bundled example is missing at '{SERVICE}': "
+            "reinstall specmill (pip install --force-reinstall specmill)"
+        )
     repo = root / "greeting-service"
     shutil.rmtree(repo, ignore_errors=True)
     shutil.copytree(SERVICE, repo, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
@@ -70,7 +74,9 @@ def isolate_basic_memory(root: Path, command: str) -> dict[str, str]:
         raise ServiceUnavailable(
             f"basic-memory not found as '{executable}': run scripts/demo, or set SPECMILL_BASIC_MEMORY_COMMAND"
         )
-    proc = subprocess.run([executable, "project", "add", PROJECT, str(notes)], capture_output=True, text=True, env=os.environ.copy())
+    proc = subprocess.run(
+        [executable, "project", "add", PROJECT, str(notes)], capture_output=True, text=True, env=os.environ.copy()
+    )
     if proc.returncode != 0:
         raise ServiceUnavailable(f"basic-memory could not create the demo project: {proc.stderr.strip()[-300:]}")
     return env

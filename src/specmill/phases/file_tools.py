@@ -75,7 +75,9 @@ class _Guard:
 
 
 def run_editor_command(
-    root: Path, tool_input: dict[str, Any], max_characters: int = MAX_VIEW_CHARS,
+    root: Path,
+    tool_input: dict[str, Any],
+    max_characters: int = MAX_VIEW_CHARS,
     protected: Sequence[str] | None = None,
 ) -> EditorResult:
     """Execute one editor call under `root`; problems come back as `is_error` results.
@@ -231,12 +233,14 @@ def _view(root: Path, target: Path, shown: str, view_range: Any, max_characters:
         return EditorResult(text=f"{shown} is empty")
     out: list[str] = []
     budget = max_characters
-    for line in _numbered(lines[start - 1:end], start):
+    for line in _numbered(lines[start - 1 : end], start):
         if len(line) + 1 > budget:
             if not out:  # one enormous line: show its start rather than nothing
                 out.append(line[:budget])
             shown_end = start + max(len(out), 1) - 1
-            out.append(f"[output truncated: showed lines {start}-{shown_end} of {len(lines)}; use view_range to see the rest]")
+            out.append(
+                f"[output truncated: showed lines {start}-{shown_end} of {len(lines)}; use view_range to see the rest]"
+            )
             break
         out.append(line)
         budget -= len(line) + 1
@@ -247,8 +251,11 @@ def _range(view_range: Any, count: int, shown: str) -> tuple[int, int]:
     """Validate a 1-based [start, end] (end -1 = last line); an end past the file is clamped."""
     if view_range is None:
         return 1, count
-    if (not isinstance(view_range, list) or len(view_range) != 2
-            or not all(isinstance(n, int) and not isinstance(n, bool) for n in view_range)):
+    if (
+        not isinstance(view_range, list)
+        or len(view_range) != 2
+        or not all(isinstance(n, int) and not isinstance(n, bool) for n in view_range)
+    ):
         raise _Refused(f"view_range must be a list of two integers [start, end]; {EXPECTED['view']}")
     start, end = view_range
     if start < 1 or (count and start > count) or (end != -1 and end < start):
@@ -272,7 +279,9 @@ def _listing(root: Path, target: Path, shown: str) -> str:
                     entries.append(_entry(root, depth_two))
     header = f"Files and directories up to 2 levels deep in {shown}, excluding hidden items:"
     if len(entries) > MAX_LISTING:
-        entries = entries[:MAX_LISTING] + [f"[listing truncated after {MAX_LISTING} entries; view a subdirectory to see more]"]
+        entries = entries[:MAX_LISTING] + [
+            f"[listing truncated after {MAX_LISTING} entries; view a subdirectory to see more]"
+        ]
     return "\n".join([header, *(entries or ["(empty)"])])
 
 
@@ -322,7 +331,7 @@ def _str_replace(target: Path, shown: str, old: str, new: str, guard: _Guard) ->
             "include more surrounding lines so it matches exactly once."
         )
     at = text.index(old)
-    updated = text[:at] + new + text[at + len(old):]
+    updated = text[:at] + new + text[at + len(old) :]
     if updated == text:
         return EditorResult(text=f"old_str and new_str are identical; {shown} is unchanged")
     _write_text(target, shown, updated, guard)
@@ -334,7 +343,9 @@ def _insert(target: Path, shown: str, insert_line: int, insert_text: str, guard:
     text = _read_text(target, shown)
     lines = _lines(text)
     if not 0 <= insert_line <= len(lines):
-        raise _Refused(f"insert_line {insert_line} is out of range: {shown} has {len(lines)} lines, so use 0 (top) to {len(lines)}")
+        raise _Refused(
+            f"insert_line {insert_line} is out of range: {shown} has {len(lines)} lines, so use 0 (top) to {len(lines)}"
+        )
     if not insert_text:
         return EditorResult(text=f"insert_text is empty; {shown} is unchanged")
     new_lines = _lines(insert_text) or [""]
@@ -349,5 +360,8 @@ def _edited(shown: str, text: str, first: int, last: int) -> str:
     lines = _lines(text)
     start = max(1, first - SNIPPET_CONTEXT)
     end = min(len(lines), last + SNIPPET_CONTEXT)
-    snippet = "\n".join(_numbered(lines[start - 1:end], start))
-    return f"The file {shown} has been edited. A snippet of the result:\n{snippet}\nReview the change and edit again if it is not as intended."
+    snippet = "\n".join(_numbered(lines[start - 1 : end], start))
+    return (
+        f"The file {shown} has been edited. A snippet of the result:\n{snippet}\n"
+        "Review the change and edit again if it is not as intended."
+    )

@@ -64,8 +64,13 @@ def opening_message(attempt: int, max_attempts: int, feedback: str) -> dict[str,
 
 
 def model_request(
-    model: str, playbook: Playbook, system: list[dict[str, Any]], messages: list[dict[str, Any]],
-    *, caching: bool = True, cache_ttl: str = "5m",
+    model: str,
+    playbook: Playbook,
+    system: list[dict[str, Any]],
+    messages: list[dict[str, Any]],
+    *,
+    caching: bool = True,
+    cache_ttl: str = "5m",
 ) -> ModelRequest:
     request = ModelRequest(
         model=model,
@@ -102,8 +107,11 @@ def trim_old_tool_results(messages: list[dict[str, Any]], keep: int) -> list[dic
     arrive, the oldest `keep` whole ones shrink together.
     """
     positions = [
-        (i, j) for i, m in enumerate(messages) if m["role"] == "user" and isinstance(m["content"], list)
-        for j, b in enumerate(m["content"]) if b.get("type") == "tool_result"
+        (i, j)
+        for i, m in enumerate(messages)
+        if m["role"] == "user" and isinstance(m["content"], list)
+        for j, b in enumerate(m["content"])
+        if b.get("type") == "tool_result"
     ]
     trimmed = max(0, (len(positions) - keep) // keep * keep)
     if not trimmed:
@@ -138,7 +146,12 @@ def execute_tool(
     root = workspace.checkout(state, commit)
     name, tool_input, use_id = tool_use.get("name"), tool_use.get("input"), tool_use["id"]
     if not isinstance(tool_input, dict):
-        return ToolOutcome(tool_use_id=use_id, content=f"tool input must be a JSON object, got {type(tool_input).__name__}", is_error=True, commit=commit)
+        return ToolOutcome(
+            tool_use_id=use_id,
+            content=f"tool input must be a JSON object, got {type(tool_input).__name__}",
+            is_error=True,
+            commit=commit,
+        )
     if name == EDITOR_TOOL:
         result = run_editor_command(root, tool_input, protected=protected)
         head = commit
@@ -149,7 +162,12 @@ def execute_tool(
         selection = tool_input.get("selection")
         extra = set(tool_input) - {"selection"}
         if extra or (selection is not None and not isinstance(selection, str)):
-            return ToolOutcome(tool_use_id=use_id, content="run_tests takes one optional string field, 'selection'", is_error=True, commit=commit)
+            return ToolOutcome(
+                tool_use_id=use_id,
+                content="run_tests takes one optional string field, 'selection'",
+                is_error=True,
+                commit=commit,
+            )
         report = tests.run(root, test_command, selection or None, test_timeout_s)
         workspace.checkout(state, commit)  # tests may leave files behind; the commit stays the truth
         return ToolOutcome(tool_use_id=use_id, content=summarize_report(report), commit=commit, test_report=report)

@@ -21,12 +21,25 @@ from pathlib import PurePosixPath
 
 DEFAULT_PROTECTED: tuple[str, ...] = (
     # the test command's configuration
-    "pytest.ini", "tox.ini", "noxfile.py", "pyproject.toml#tool.pytest", "setup.cfg#tool:pytest",
+    "pytest.ini",
+    "tox.ini",
+    "noxfile.py",
+    "pyproject.toml#tool.pytest",
+    "setup.cfg#tool:pytest",
     # continuous integration
-    ".github", ".gitlab-ci.yml", ".gitlab", ".circleci", ".travis.yml", "azure-pipelines.yml",
-    "Jenkinsfile", ".buildkite", ".drone.yml", "bitbucket-pipelines.yml",
+    ".github",
+    ".gitlab-ci.yml",
+    ".gitlab",
+    ".circleci",
+    ".travis.yml",
+    "azure-pipelines.yml",
+    "Jenkinsfile",
+    ".buildkite",
+    ".drone.yml",
+    "bitbucket-pipelines.yml",
     # playbooks and agent definitions
-    "workflows/*.md", ".claude",
+    "workflows/*.md",
+    ".claude",
 )
 _HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(?:[#;].*)?$")
 

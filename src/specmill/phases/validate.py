@@ -84,7 +84,9 @@ def parse_verdict(spec: Spec, turn: ModelTurn) -> Verdict:
         if found is None and index < len(ordered):
             found = ordered[index]
         if found is None:
-            result.append(CriterionVerdict(criterion=criterion.text, met=False, evidence="not assessed by the reviewer"))
+            result.append(
+                CriterionVerdict(criterion=criterion.text, met=False, evidence="not assessed by the reviewer")
+            )
         else:
             result.append(CriterionVerdict(criterion=criterion.text, met=found.met, evidence=found.evidence))
     return Verdict(criteria=result, summary=summary, usage=turn.usage)
@@ -93,7 +95,9 @@ def parse_verdict(spec: Spec, turn: ModelTurn) -> Verdict:
 def _entry(entry: Any) -> CriterionVerdict | None:
     if not isinstance(entry, dict) or not isinstance(entry.get("met"), bool):
         return None
-    return CriterionVerdict(criterion=str(entry.get("criterion", "")), met=entry["met"], evidence=str(entry.get("evidence", "")))
+    return CriterionVerdict(
+        criterion=str(entry.get("criterion", "")), met=entry["met"], evidence=str(entry.get("evidence", ""))
+    )
 
 
 def _norm(text: str) -> str:

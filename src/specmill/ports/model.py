@@ -59,7 +59,11 @@ class ScriptedModel:
 def _answer_from(script: SessionScript) -> Callable[[ModelRequest], ModelTurn]:
     def respond(request: ModelRequest) -> ModelTurn:
         message = script.route(request.model_dump(exclude_none=True)).message(request.model, {})
-        return ModelTurn(content=message["content"], stop_reason=message["stop_reason"], model=request.model,
-                         usage=Usage(input_tokens=1, output_tokens=1))
+        return ModelTurn(
+            content=message["content"],
+            stop_reason=message["stop_reason"],
+            model=request.model,
+            usage=Usage(input_tokens=1, output_tokens=1),
+        )
 
     return respond

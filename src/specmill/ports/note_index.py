@@ -18,7 +18,11 @@ class NoteRef(BaseModel):
 
 class NoteIndex(Protocol):
     def search(
-        self, project: str, *, note_types: list[str] | None = None, metadata_filters: dict[str, object] | None = None,
+        self,
+        project: str,
+        *,
+        note_types: list[str] | None = None,
+        metadata_filters: dict[str, object] | None = None,
     ) -> list[NoteRef]:
         """Every note matching the filters, all pages.
 

@@ -160,7 +160,11 @@ class MemorySpecStore:
     # -- NoteIndex port ------------------------------------------------------------------
 
     def search(
-        self, project: str, *, note_types: list[str] | None = None, metadata_filters: dict[str, object] | None = None,
+        self,
+        project: str,
+        *,
+        note_types: list[str] | None = None,
+        metadata_filters: dict[str, object] | None = None,
     ) -> list[NoteRef]:
         """Like Basic Memory's: `note_types` read the lowercase `type:` only, values match exactly."""
         found = []
@@ -174,8 +178,11 @@ class MemorySpecStore:
 
     def list_folder(self, project: str, folder: str) -> list[NoteRef]:
         prefix = folder.strip("/") + "/"
-        return [self._ref(note, _frontmatter(note.content)) for note in self._project_notes(project)
-                if note.permalink.startswith(prefix)]
+        return [
+            self._ref(note, _frontmatter(note.content))
+            for note in self._project_notes(project)
+            if note.permalink.startswith(prefix)
+        ]
 
     # -- internals -----------------------------------------------------------------------
 
@@ -185,8 +192,12 @@ class MemorySpecStore:
 
     @staticmethod
     def _ref(note: Note, frontmatter: dict[str, Any]) -> NoteRef:
-        return NoteRef(permalink=note.permalink, title=note.title, file_path=f"{note.permalink}.md",
-                       note_type=str(frontmatter.get("type") or "note"))
+        return NoteRef(
+            permalink=note.permalink,
+            title=note.title,
+            file_path=f"{note.permalink}.md",
+            note_type=str(frontmatter.get("type") or "note"),
+        )
 
     def _edit_locked(self, project: str, permalink: str, edit: Edit) -> Note:
         current = self._notes[(project, permalink)]

@@ -12,16 +12,20 @@ import hashlib
 import json
 import math
 import os
-import threading
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 ERROR_TYPES: dict[int, str] = {
-    400: "invalid_request_error", 401: "authentication_error", 403: "permission_error", 404: "not_found_error",
-    413: "request_too_large", 429: "rate_limit_error", 500: "api_error", 529: "overloaded_error"}
-TTL_SECONDS: dict[str, float] = {"5m": 300.0, "1h": 3600.0}
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    500: "api_error",
+    529: "overloaded_error",
+}
 CHARS_PER_TOKEN = 4
 
 
@@ -105,10 +109,16 @@ class Route:
     def message(self, model: str, usage: Mapping[str, Any]) -> dict[str, Any]:
         """The API's Message object; its id, like the tool ids, depends only on the route."""
         seed = f"{self.conversation.name}\x00{self.turn_index}".encode()
-        return {"id": "msg_" + hashlib.sha256(seed).hexdigest()[:24], "type": "message", "role": "assistant",
-                "model": model, "content": self.content(), "stop_reason": self.turn.resolved_stop_reason,
-                "stop_sequence": None,
-                "usage": {**usage, "output_tokens": self.output_tokens(), "service_tier": "standard"}}
+        return {
+            "id": "msg_" + hashlib.sha256(seed).hexdigest()[:24],
+            "type": "message",
+            "role": "assistant",
+            "model": model,
+            "content": self.content(),
+            "stop_reason": self.turn.resolved_stop_reason,
+            "stop_sequence": None,
+            "usage": {**usage, "output_tokens": self.output_tokens(), "service_tier": "standard"},
+        }
 
     def output_tokens(self) -> int:
         if self.turn.output_tokens is not None:
@@ -262,7 +272,7 @@ def _mismatch(match: Mapping[str, Any], text: str, tool: str | None) -> str:
     return ""
 
 
-def _prompt_units(body: Mapping[str, Any]) -> list[tuple[str, dict[str, Any] | None]]:
+def prompt_units(body: Mapping[str, Any]) -> list[tuple[str, dict[str, Any] | None]]:
     """The prompt in cache order (tools, system, messages) as (canonical JSON, cache_control) units."""
 
     def unit(kind: str, block: Any) -> tuple[str, dict[str, Any] | None]:
@@ -285,113 +295,4 @@ def _prompt_units(body: Mapping[str, Any]) -> list[tuple[str, dict[str, Any] | N
 
 def count_input_tokens(body: Mapping[str, Any]) -> int:
     """Total prompt tokens: ceil(characters of the canonical units / 4)."""
-    return estimate_tokens(sum(len(text) for text, _ in _prompt_units(body)))
-
-
-def _ttl(cache_control: Mapping[str, Any]) -> str:
-    ttl = cache_control.get("ttl", "5m")
-    if ttl not in TTL_SECONDS:
-        raise InvalidRequest(f"cache_control.ttl must be one of {sorted(TTL_SECONDS)}, got {ttl!r}")
-    return str(ttl)
-
-
-class PromptCache:
-    """Prompt caching as the API documents it, reduced to prefix hashes with expiry times.
-
-    Each `cache_control` breakpoint (or a top-level `cache_control`, meaning the last block)
-    marks a prefix; prefixes shorter than `min_tokens` are never cached. A lookup checks every
-    block boundary from each breakpoint back `LOOKBACK_BLOCKS` blocks, as the API does, and the
-    longest unexpired stored prefix is read (its TTL refreshed). Every eligible breakpoint past
-    it is written. input_tokens is what lies after the last eligible breakpoint, so
-    input + cache_read + cache_creation == count_input_tokens(body). The cache lives in memory
-    and is keyed by model too.
-    """
-
-    LOOKBACK_BLOCKS = 20
-
-    def __init__(self, min_tokens: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self.min_tokens = min_tokens
-        self.clock = clock
-        self._entries: dict[str, tuple[float, float]] = {}  # prefix hash -> (expires_at, ttl_s)
-        self._lock = threading.Lock()
-
-    def account(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        units = _prompt_units(body)
-        prefixes: list[tuple[int, str]] = []  # per block boundary: (prefix tokens, prefix hash)
-        breakpoints: dict[int, str] = {}  # boundary index -> ttl, eligible ones only
-        running = hashlib.sha256(str(body.get("model", "")).encode())
-        chars = 0
-        for i, (text, cache_control) in enumerate(units):
-            running.update(b"\x1e" + text.encode())
-            chars += len(text)
-            prefixes.append((estimate_tokens(chars), running.copy().hexdigest()))
-            if i == len(units) - 1 and cache_control is None and isinstance(body.get("cache_control"), dict):
-                cache_control = body["cache_control"]
-            if isinstance(cache_control, dict):
-                ttl = _ttl(cache_control)
-                if prefixes[i][0] >= self.min_tokens:
-                    breakpoints[i] = ttl
-        candidates = sorted(
-            {j for i in breakpoints for j in range(max(0, i - self.LOOKBACK_BLOCKS), i + 1)
-             if prefixes[j][0] >= self.min_tokens},
-            reverse=True,
-        )
-        created = {"5m": 0, "1h": 0}
-        read, hit = 0, -1
-        with self._lock:
-            now = self.clock()
-            for j in candidates:
-                entry = self._entries.get(prefixes[j][1])
-                if entry and entry[0] > now:
-                    self._entries[prefixes[j][1]] = (now + entry[1], entry[1])
-                    read, hit = prefixes[j][0], j
-                    break
-            previous = read
-            for i in sorted(b for b in breakpoints if b > hit):
-                ttl_s = TTL_SECONDS[breakpoints[i]]
-                self._entries[prefixes[i][1]] = (now + ttl_s, ttl_s)
-                created[breakpoints[i]] += prefixes[i][0] - previous
-                previous = prefixes[i][0]
-        cached_end = max(previous, read)
-        return {
-            "input_tokens": estimate_tokens(chars) - cached_end,
-            "cache_creation_input_tokens": created["5m"] + created["1h"],
-            "cache_read_input_tokens": read,
-            "cache_creation": {"ephemeral_5m_input_tokens": created["5m"], "ephemeral_1h_input_tokens": created["1h"]},
-        }
-
-
-def error_body(error_type: str, message: str) -> dict[str, Any]:
-    return {"type": "error", "error": {"type": error_type, "message": message}}
-
-
-def _chunks(text: str, size: int) -> list[str]:
-    return [text[i : i + size] for i in range(0, len(text), size)] or [""]
-
-
-def sse_events(message: dict[str, Any], chunk_chars: int, fault: Fault | None = None) -> Iterator[tuple[str, Any]]:
-    """The API's (event, data) sequence for `message`; a mid-stream fault follows message_start."""
-    usage = message["usage"]
-    yield "message_start", {"type": "message_start", "message": {
-        **message, "content": [], "stop_reason": None, "usage": {**usage, "output_tokens": 1}}}
-    if fault is not None:
-        yield "error", error_body(fault.error_type, fault.message or f"scripted mid-stream {fault.error_type}")
-        return
-    for index, block in enumerate(message["content"]):
-        is_text = block["type"] == "text"
-        start = {"type": "text", "text": ""} if is_text else {**block, "input": {}}
-        yield "content_block_start", {"type": "content_block_start", "index": index, "content_block": start}
-        if index == 0:
-            yield "ping", {"type": "ping"}
-        if is_text:
-            deltas = [{"type": "text_delta", "text": part} for part in _chunks(block["text"], chunk_chars)]
-        else:
-            parts = ["", *_chunks(json.dumps(block["input"]), chunk_chars)]
-            deltas = [{"type": "input_json_delta", "partial_json": part} for part in parts]
-        for delta in deltas:
-            yield "content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}
-        yield "content_block_stop", {"type": "content_block_stop", "index": index}
-    totals = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens", "output_tokens")
-    stop: dict[str, Any] = {"stop_reason": message["stop_reason"], "stop_sequence": None}
-    yield "message_delta", {"type": "message_delta", "delta": stop, "usage": {k: usage[k] for k in totals}}
-    yield "message_stop", {"type": "message_stop"}
+    return estimate_tokens(sum(len(text) for text, _ in prompt_units(body)))

@@ -29,52 +29,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from specmill.replay.scripts import (
-    InvalidRequest,
-    PromptCache,
-    Route,
-    Script,
-    canonical_json,
-    count_input_tokens,
-    error_body,
-    sse_events,
-)
+from specmill.replay.prompt_cache import PromptCache
+from specmill.replay.request_log import MESSAGES_PATH, read_request_log, request_sha256
+from specmill.replay.scripts import InvalidRequest, Route, Script, count_input_tokens
+from specmill.replay.wire import error_body, sse_events
 
-MESSAGES_PATH = "/v1/messages"
 COUNT_TOKENS_PATH = "/v1/messages/count_tokens"
-
-
-def request_sha256(body: Mapping[str, Any]) -> str:
-    """Identify a request regardless of whether it asked for a stream."""
-    stripped = {k: v for k, v in body.items() if k != "stream"}
-    return hashlib.sha256(canonical_json(stripped).encode()).hexdigest()
 
 
 class ClientGone(Exception):
     """The client closed its connection (or the server is stopping) before the answer was written."""
-
-
-def read_request_log(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """Entries of a JSONL request log; a torn last line (server killed mid-write) is skipped."""
-    entries: list[dict[str, Any]] = []
-    if not os.path.exists(path):
-        return entries
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            try:
-                entries.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-    return entries
-
-
-def completed_counts(entries: list[dict[str, Any]], status: int | None = 200) -> Counter[str]:
-    """How many times each request body got a fully written answer (of `status`, or any if None)."""
-    return Counter(
-        e["request_sha256"]
-        for e in entries
-        if e.get("completed") and e.get("path") == MESSAGES_PATH and (status is None or e.get("status") == status)
-    )
 
 
 class MessagesServer:
@@ -120,8 +84,9 @@ class MessagesServer:
         self.stopping.clear()
         self._httpd = _HTTPServer((self.host, self.port), _Handler, self)
         self.port = self._httpd.server_address[1]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), name="messages-server",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, args=(0.05,), name="messages-server", daemon=True
+        )
         self._thread.start()
         return self.base_url
 
@@ -249,8 +214,14 @@ class _Handler(BaseHTTPRequestHandler):
         app = self.server.app
         path = self.path.split("?", 1)[0]
         raw = self._read_body()
-        entry = {"seq": app.new_seq(), "path": path, "conversation": None, "turn": None,
-                 "request_sha256": hashlib.sha256(raw).hexdigest(), "stream": False}
+        entry = {
+            "seq": app.new_seq(),
+            "path": path,
+            "conversation": None,
+            "turn": None,
+            "request_sha256": hashlib.sha256(raw).hexdigest(),
+            "stream": False,
+        }
         route = None
         try:
             body = json.loads(raw or b"{}")
@@ -288,8 +259,10 @@ class _Handler(BaseHTTPRequestHandler):
         if fault and not stream_fault:
             headers = {}
             if fault.status == 429:
-                headers = {"retry-after": str(math.ceil(fault.retry_after_s)),
-                           "retry-after-ms": str(int(fault.retry_after_s * 1000))}
+                headers = {
+                    "retry-after": str(math.ceil(fault.retry_after_s)),
+                    "retry-after-ms": str(int(fault.retry_after_s * 1000)),
+                }
             text = fault.message or f"scripted {fault.error_type} ({route.conversation.name!r} turn {route.turn_index})"
             self._reject(entry, fault.status, fault.error_type, text, headers)
             return
@@ -301,8 +274,9 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._finish(entry, 200, lambda: self._send_json(200, message))
 
-    def _reject(self, entry: dict[str, Any], status: int, error_type: str, text: str,
-                headers: Mapping[str, str] | None = None) -> None:
+    def _reject(
+        self, entry: dict[str, Any], status: int, error_type: str, text: str, headers: Mapping[str, str] | None = None
+    ) -> None:
         self._finish(entry, status, lambda: self._send_json(status, error_body(error_type, text), headers))
 
     def _hold(self, delay_s: float) -> None:
@@ -355,8 +329,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send_events(self, events: Iterator[tuple[str, dict[str, Any]]]) -> None:
         """Server-Sent Events in chunked transfer encoding, one flush per event like the API."""
-        self._start(200, {"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache",
-                          "transfer-encoding": "chunked"})
+        self._start(
+            200,
+            {
+                "content-type": "text/event-stream; charset=utf-8",
+                "cache-control": "no-cache",
+                "transfer-encoding": "chunked",
+            },
+        )
         for name, data in events:
             frame = f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
             self.wfile.write(b"%x\r\n%s\r\n" % (len(frame), frame))

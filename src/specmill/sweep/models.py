@@ -95,12 +95,16 @@ class SweepResult(BaseModel):
     dry_run: bool = False
     spec_notes: int = Field(description="Spec notes seen (by type or by folder).")
     candidates: list[Candidate] = Field(default_factory=list, description="Ready, with a repository.")
-    enqueued: list[Candidate] = Field(default_factory=list, description="Put on the queue by this sweep (would be, on a dry run).")
+    enqueued: list[Candidate] = Field(
+        default_factory=list, description="Put on the queue by this sweep (would be, on a dry run)."
+    )
     skipped: list[Skipped] = Field(default_factory=list)
     superseded: list[str] = Field(default_factory=list, description="Queued runs of older versions, cancelled.")
     report: str | None = Field(default=None, description="Permalink of the sweep's report note.")
     previous_sweep: str | None = None
-    previous_runs: list[RunOutcome] = Field(default_factory=list, description="The previous sweep's runs, as they stood.")
+    previous_runs: list[RunOutcome] = Field(
+        default_factory=list, description="The previous sweep's runs, as they stood."
+    )
 
 
 class PreviousSweep(BaseModel):

@@ -17,7 +17,8 @@ def run_state(dbos_status: str, result_status: str | None) -> RunState:
     if dbos_status in _ACTIVE:
         return _ACTIVE[dbos_status]  # type: ignore[return-value]
     if dbos_status == "SUCCESS":
-        return result_status if result_status in ("succeeded", "failed", "budget_exhausted") else "succeeded"  # type: ignore[return-value]
+        finished = result_status if result_status in ("succeeded", "failed", "budget_exhausted") else "succeeded"
+        return finished  # type: ignore[return-value]
     if dbos_status == "CANCELLED":
         return "cancelled"
     return "error"  # ERROR, MAX_RECOVERY_ATTEMPTS_EXCEEDED
@@ -32,8 +33,14 @@ def decide(discovery: Discovery, existing: dict[str, RunOutcome]) -> tuple[list[
         if outcome is None:
             enqueue.append(candidate)
         else:
-            skipped.append(Skipped(permalink=candidate.permalink, title=candidate.title,
-                                   reason=existing_run_reason(outcome), run_id=outcome.run_id))
+            skipped.append(
+                Skipped(
+                    permalink=candidate.permalink,
+                    title=candidate.title,
+                    reason=existing_run_reason(outcome),
+                    run_id=outcome.run_id,
+                )
+            )
     return enqueue, sorted(skipped, key=lambda s: s.permalink)
 
 
@@ -45,8 +52,10 @@ def existing_run_reason(outcome: RunOutcome) -> str:
         "succeeded": f"this version was implemented by run {run}",
         "failed": f"run {run} of this version failed: edit the spec to try a new version, or 'specmill resume {run}'",
         "budget_exhausted": f"run {run} of this version ran out of budget: 'specmill resume {run} --budget-usd N'",
-        "error": f"run {run} of this version stopped with an error: fix the cause and 'specmill resume {run}', or edit the spec",
-        "cancelled": f"run {run} of this version was cancelled: 'specmill resume {run}' to continue it, or edit the spec",
+        "error": f"run {run} of this version stopped with an error: "
+        f"fix the cause and 'specmill resume {run}', or edit the spec",
+        "cancelled": f"run {run} of this version was cancelled: "
+        f"'specmill resume {run}' to continue it, or edit the spec",
     }[outcome.state]
 
 
@@ -57,7 +66,11 @@ def superseded(enqueue: list[Candidate], queued: list[RunOutcome], project: str)
     new = {(c.permalink, c.run_id) for c in enqueue}
     specs = {permalink for permalink, _ in new}
     return sorted(
-        o.run_id for o in queued
-        if o.state == "queued" and o.project == project and o.spec in specs
-        and is_version_run_id(o.run_id) and (o.spec, o.run_id) not in new
+        o.run_id
+        for o in queued
+        if o.state == "queued"
+        and o.project == project
+        and o.spec in specs
+        and is_version_run_id(o.run_id)
+        and (o.spec, o.run_id) not in new
     )

@@ -31,8 +31,13 @@ def render_report(result: SweepResult) -> str:
     when = f"{result.started_at:%Y-%m-%d %H:%M:%S %Z}".strip()
     trigger = result.trigger + (f" (slot {result.started_at.isoformat()})" if result.trigger == "schedule" else "")
     lines = [
-        "---", "type: sweep-report", f"sweep_id: {json.dumps(result.sweep_id)}", "---", "",
-        f"# Sweep {when}", "",
+        "---",
+        "type: sweep-report",
+        f"sweep_id: {json.dumps(result.sweep_id)}",
+        "---",
+        "",
+        f"# Sweep {when}",
+        "",
         f"- Sweep: `{result.sweep_id}`",
         f"- Project: `{result.project}`",
         f"- Trigger: {trigger}",
@@ -40,7 +45,9 @@ def render_report(result: SweepResult) -> str:
         f"enqueued: {len(result.enqueued)}; skipped: {len(result.skipped)}",
     ]
     if result.previous_sweep:
-        lines.append(f"- Previous sweep: `{result.previous_sweep}` (the final status of its runs is added to its report)")
+        lines.append(
+            f"- Previous sweep: `{result.previous_sweep}` (the final status of its runs is added to its report)"
+        )
     lines += ["", "## Enqueued", ""]
     if result.enqueued:
         lines += ["| Spec | Run | Repository |", "| --- | --- | --- |"]
@@ -104,7 +111,9 @@ def add_final_status(store: SpecStore, project: str, permalink: str, section: st
             return store.replace_note(note, merged)
         except NoteConflict:
             continue
-    raise NoteConflict(f"report {permalink!r} in project {project!r} kept changing; the next sweep adds its final status")
+    raise NoteConflict(
+        f"report {permalink!r} in project {project!r} kept changing; the next sweep adds its final status"
+    )
 
 
 def _cell(text: str) -> str:

@@ -59,8 +59,9 @@ def _digest(frontmatter: dict[str, Any], lines: list[str]) -> str:
         if line or (kept and kept[-1]):
             kept.append(line)
     meaning = {k: v for k, v in frontmatter.items() if k.casefold() not in IGNORED_KEYS}
-    canonical = json.dumps({"frontmatter": meaning, "body": "\n".join(kept).strip("\n")},
-                           sort_keys=True, ensure_ascii=False, default=str)
+    canonical = json.dumps(
+        {"frontmatter": meaning, "body": "\n".join(kept).strip("\n")}, sort_keys=True, ensure_ascii=False, default=str
+    )
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 

@@ -21,15 +21,22 @@ from dbos import DBOS, SetEnqueueOptions, SetWorkflowID
 from dbos import error as dbos_error
 
 from specmill import names, queries, records, run_index, steps, workflow
-from specmill.durable import Retry, durable
 from specmill.config import Settings
 from specmill.container import Container
+from specmill.durable import Retry, durable
 from specmill.errors import BadInput
 from specmill.models import RunRequest
 from specmill.sweep import plan
 from specmill.sweep.discover import discover
 from specmill.sweep.models import (
-    Candidate, Discovery, PreviousSweep, RunOutcome, Skipped, SweepConfig, SweepRequest, SweepResult,
+    Candidate,
+    Discovery,
+    PreviousSweep,
+    RunOutcome,
+    Skipped,
+    SweepConfig,
+    SweepRequest,
+    SweepResult,
 )
 from specmill.sweep.report import add_final_status, render_final_status, render_report, report_title
 
@@ -63,25 +70,37 @@ def _sweep(request: SweepRequest, started: datetime) -> SweepResult:
         try:
             _enqueue(candidate, request.project)
         except dbos_error.DBOSWorkflowIDInUseError as exc:
-            reason = (f"run {candidate.run_id} of this version was started meanwhile "
-                      f"(by another sweep or run; {exc.workflow_status.lower()})")
-            skipped.append(Skipped(permalink=candidate.permalink, title=candidate.title, reason=reason,
-                                   run_id=candidate.run_id))
+            reason = (
+                f"run {candidate.run_id} of this version was started meanwhile "
+                f"(by another sweep or run; {exc.workflow_status.lower()})"
+            )
+            skipped.append(
+                Skipped(permalink=candidate.permalink, title=candidate.title, reason=reason, run_id=candidate.run_id)
+            )
             continue
         enqueued.append(candidate)
     cancelled = supersede(run_ids=stale) if stale else []
 
     previous = find_previous_sweep(project=request.project, sweep_id=sweep_id)
     result = SweepResult(
-        sweep_id=sweep_id, project=request.project, trigger=request.trigger, started_at=started,
-        spec_notes=found.spec_notes, candidates=found.candidates, enqueued=enqueued,
-        skipped=sorted(skipped, key=lambda s: s.permalink), superseded=cancelled,
-        previous_sweep=previous.sweep_id if previous else None, previous_runs=previous.runs if previous else [],
+        sweep_id=sweep_id,
+        project=request.project,
+        trigger=request.trigger,
+        started_at=started,
+        spec_notes=found.spec_notes,
+        candidates=found.candidates,
+        enqueued=enqueued,
+        skipped=sorted(skipped, key=lambda s: s.permalink),
+        superseded=cancelled,
+        previous_sweep=previous.sweep_id if previous else None,
+        previous_runs=previous.runs if previous else [],
     )
     result.report = report(result=result)
     if previous is not None:
         final_status(project=request.project, previous=previous, sweep_id=sweep_id)
-    log.info("[%s] %d spec notes, %d enqueued, %d skipped", sweep_id, found.spec_notes, len(enqueued), len(result.skipped))
+    log.info(
+        "[%s] %d spec notes, %d enqueued, %d skipped", sweep_id, found.spec_notes, len(enqueued), len(result.skipped)
+    )
     return result
 
 
@@ -89,8 +108,10 @@ def _enqueue(candidate: Candidate, project: str) -> None:
     """Onto the run queue, in its repository's partition, under the version's id; then into the
     run index, so `GET /runs` lists the run like one started over HTTP."""
     request = RunRequest(spec=candidate.permalink, repo=candidate.repo, project=project)
-    with SetWorkflowID(candidate.run_id, workflow_id_reuse_policy="reject"), \
-            SetEnqueueOptions(queue_partition_key=names.partition_key(candidate.repo)):
+    with (
+        SetWorkflowID(candidate.run_id, workflow_id_reuse_policy="reject"),
+        SetEnqueueOptions(queue_partition_key=names.partition_key(candidate.repo)),
+    ):
         DBOS.enqueue_workflow(names.RUN_QUEUE, workflow.run_spec, request)
     index_run(run_id=candidate.run_id, request=request)
 
@@ -127,15 +148,22 @@ def outcomes_of(statuses: list[Any]) -> dict[str, RunOutcome]:
     for status in statuses:
         request = _request_of(status)
         found[status.workflow_id] = RunOutcome(
-            run_id=status.workflow_id, state=plan.run_state(status.status, getattr(status.output, "status", None)),
-            spec=request.spec if request else "", project=(request.project or "") if request else "",
+            run_id=status.workflow_id,
+            state=plan.run_state(status.status, getattr(status.output, "status", None)),
+            spec=request.spec if request else "",
+            project=(request.project or "") if request else "",
         )
     return found
 
 
 def queued_runs() -> list[RunOutcome]:
-    statuses = DBOS.list_workflows(name=names.RUN_WORKFLOW, status=["ENQUEUED", "DELAYED"], queue_name=names.RUN_QUEUE,
-                                   load_input=True, load_output=False)
+    statuses = DBOS.list_workflows(
+        name=names.RUN_WORKFLOW,
+        status=["ENQUEUED", "DELAYED"],
+        queue_name=names.RUN_QUEUE,
+        load_input=True,
+        load_output=False,
+    )
     return list(outcomes_of(statuses).values())
 
 
@@ -152,14 +180,28 @@ def cancel_queued(*, run_ids: list[str]) -> list[str]:
 
 def previous_sweep(*, project: str, sweep_id: str) -> PreviousSweep | None:
     """The newest finished sweep of `project` before this one, with its runs as they stand now."""
-    sweeps = DBOS.list_workflows(name=[SWEEP_WORKFLOW, SCHEDULED_SWEEP_WORKFLOW], status="SUCCESS", sort_desc=True,
-                                 limit=20, load_input=False, load_output=True)
+    sweeps = DBOS.list_workflows(
+        name=[SWEEP_WORKFLOW, SCHEDULED_SWEEP_WORKFLOW],
+        status="SUCCESS",
+        sort_desc=True,
+        limit=20,
+        load_input=False,
+        load_output=True,
+    )
     for status in sweeps:
         result = status.output
-        if isinstance(result, SweepResult) and result.project == project and result.sweep_id != sweep_id and result.report:
+        if (
+            isinstance(result, SweepResult)
+            and result.project == project
+            and result.sweep_id != sweep_id
+            and result.report
+        ):
             runs = run_outcomes(run_ids=[c.run_id for c in result.enqueued])
             specs = {c.run_id: c.permalink for c in result.enqueued}
-            ordered = [(runs.get(r) or RunOutcome(run_id=r, state="error")).model_copy(update={"spec": specs[r]}) for r in specs]
+            ordered = [
+                (runs.get(r) or RunOutcome(run_id=r, state="error")).model_copy(update={"spec": specs[r]})
+                for r in specs
+            ]
             return PreviousSweep(sweep_id=result.sweep_id, report=result.report, runs=ordered)
     return None
 
@@ -172,7 +214,9 @@ def write_report(*, result: SweepResult) -> str:
 
 
 def write_final_status(*, project: str, previous: PreviousSweep, sweep_id: str) -> str:
-    note = add_final_status(steps.ports().spec_store, project, previous.report, render_final_status(previous.runs, sweep_id))
+    note = add_final_status(
+        steps.ports().spec_store, project, previous.report, render_final_status(previous.runs, sweep_id)
+    )
     return note.checksum or ""
 
 
@@ -197,8 +241,15 @@ def dry_run(settings: Settings, container: Container, request: SweepRequest) -> 
     found = discover_with(container, request.project)
     to_enqueue, skipped = plan.decide(found, _recorded_outcomes(settings, [c.run_id for c in found.candidates]))
     return SweepResult(
-        sweep_id="dry-run", project=request.project, trigger=request.trigger, started_at=_now(), dry_run=True,
-        spec_notes=found.spec_notes, candidates=found.candidates, enqueued=to_enqueue, skipped=skipped,
+        sweep_id="dry-run",
+        project=request.project,
+        trigger=request.trigger,
+        started_at=_now(),
+        dry_run=True,
+        spec_notes=found.spec_notes,
+        candidates=found.candidates,
+        enqueued=to_enqueue,
+        skipped=skipped,
     )
 
 

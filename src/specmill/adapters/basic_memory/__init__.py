@@ -7,6 +7,11 @@ from specmill.adapters.basic_memory.spec_store import BasicMemorySpecStore
 from specmill.adapters.basic_memory.transport import McpTransport, basic_memory_env
 
 __all__ = [
-    "TOOL_ARGUMENTS", "BasicMemoryClient", "BasicMemoryNoteIndex", "BasicMemorySpecStore", "McpTransport",
-    "ToolAnswer", "basic_memory_env",
+    "TOOL_ARGUMENTS",
+    "BasicMemoryClient",
+    "BasicMemoryNoteIndex",
+    "BasicMemorySpecStore",
+    "McpTransport",
+    "ToolAnswer",
+    "basic_memory_env",
 ]

@@ -28,8 +28,16 @@ from specmill.errors import BadInput, NoteConflict, ProjectNotFound, SpecmillErr
 TOOL_ARGUMENTS: dict[str, frozenset[str]] = {
     "read_note": frozenset({"identifier", "project", "output_format", "include_frontmatter"}),
     "edit_note": frozenset(
-        {"identifier", "project", "operation", "find_text", "content", "expected_replacements", "expected_checksum",
-         "output_format"}
+        {
+            "identifier",
+            "project",
+            "operation",
+            "find_text",
+            "content",
+            "expected_replacements",
+            "expected_checksum",
+            "output_format",
+        }
     ),
     "write_note": frozenset({"title", "directory", "content", "project", "overwrite", "output_format"}),
     "search_notes": frozenset(

@@ -69,13 +69,21 @@ class BasicMemoryNoteIndex:
         self.client = client
 
     def search(
-        self, project: str, *, note_types: list[str] | None = None, metadata_filters: dict[str, object] | None = None,
+        self,
+        project: str,
+        *,
+        note_types: list[str] | None = None,
+        metadata_filters: dict[str, object] | None = None,
     ) -> list[NoteRef]:
         found: list[NoteRef] = []
         for page in range(1, MAX_PAGES + 1):
             arguments: dict[str, Any] = {
-                "project": project, "output_format": "json", "search_type": "text", "compact": True,
-                "page": page, "page_size": SEARCH_PAGE_SIZE,
+                "project": project,
+                "output_format": "json",
+                "search_type": "text",
+                "compact": True,
+                "page": page,
+                "page_size": SEARCH_PAGE_SIZE,
             }
             if note_types:
                 arguments["note_types"] = note_types
@@ -83,9 +91,14 @@ class BasicMemoryNoteIndex:
                 arguments["metadata_filters"] = metadata_filters
             batch = self._page(_SearchPage, "search_notes", arguments, project)
             found += [
-                NoteRef(permalink=hit.permalink, title=hit.title, file_path=hit.file_path,
-                        note_type=str((hit.metadata or {}).get("note_type") or ""))
-                for hit in batch.results if hit.type == "entity" and hit.permalink
+                NoteRef(
+                    permalink=hit.permalink,
+                    title=hit.title,
+                    file_path=hit.file_path,
+                    note_type=str((hit.metadata or {}).get("note_type") or ""),
+                )
+                for hit in batch.results
+                if hit.type == "entity" and hit.permalink
             ]
             if not batch.has_more or not batch.results:
                 return found
@@ -95,14 +108,23 @@ class BasicMemoryNoteIndex:
         found: list[NoteRef] = []
         for page in range(1, MAX_PAGES + 1):
             arguments: dict[str, Any] = {
-                "project": project, "dir_name": "/" + folder.strip("/"), "depth": FOLDER_DEPTH,
-                "output_format": "json", "page": page, "page_size": FOLDER_PAGE_SIZE,
+                "project": project,
+                "dir_name": "/" + folder.strip("/"),
+                "depth": FOLDER_DEPTH,
+                "output_format": "json",
+                "page": page,
+                "page_size": FOLDER_PAGE_SIZE,
             }
             batch = self._page(_FolderPage, "list_directory", arguments, project)
             found += [
-                NoteRef(permalink=node.permalink, title=node.title or "", file_path=node.file_path or "",
-                        note_type=node.note_type or "")
-                for node in batch.nodes if node.type == "file" and node.permalink
+                NoteRef(
+                    permalink=node.permalink,
+                    title=node.title or "",
+                    file_path=node.file_path or "",
+                    note_type=node.note_type or "",
+                )
+                for node in batch.nodes
+                if node.type == "file" and node.permalink
             ]
             if not batch.has_more or not batch.nodes:
                 return found

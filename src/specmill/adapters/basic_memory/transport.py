@@ -170,8 +170,13 @@ class McpTransport:
     """
 
     def __init__(
-        self, *, command: str = "basic-memory mcp", url: str | None = None, env: Mapping[str, str] | None = None,
-        start_timeout_s: float = 60.0, call_timeout_s: float = 120.0,
+        self,
+        *,
+        command: str = "basic-memory mcp",
+        url: str | None = None,
+        env: Mapping[str, str] | None = None,
+        start_timeout_s: float = 60.0,
+        call_timeout_s: float = 120.0,
     ) -> None:
         """`env` defaults to this process's environment at start time; `url` wins over `command`."""
         self.command, self.url, self._env = command, url, (dict(env) if env is not None else None)

@@ -230,15 +230,16 @@ def detect_dependencies(repo: Repo) -> list[Convention]:
         return []
     parts = []
     if aliases:
-        parts.append(f"`Annotated[..., Depends(...)]` aliases {listing([n for _, n in aliases], 5)} in "
-                     f"{listing(sorted({p for p, _ in aliases}), 3)}")
+        parts.append(
+            f"`Annotated[..., Depends(...)]` aliases {listing([n for _, n in aliases], 5)} in "
+            f"{listing(sorted({p for p, _ in aliases}), 3)}"
+        )
     if depends:
         parts.append(f"`Depends(...)` used in {listing(depends, 4)}")
     if overrides:
         parts.append(f"tests swap them with `app.dependency_overrides` in {listing(overrides, 3)}")
     files = sorted({p for p, _ in aliases}) + depends + overrides
-    return [Convention(kind="dependency-injection", summary="; ".join(parts),
-                       files=list(dict.fromkeys(files))[:12])]
+    return [Convention(kind="dependency-injection", summary="; ".join(parts), files=list(dict.fromkeys(files))[:12])]
 
 
 def anchor_paths(repo: Repo) -> set[str]:

@@ -9,12 +9,27 @@ from specmill.adapters.repo_scan.repo import Repo, code, is_test_file, listing, 
 from specmill.models import Convention
 
 FRAMEWORKS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("fastapi", ("fastapi",)), ("starlette", ("starlette",)), ("typer", ("typer",)), ("click", ("click",)),
-    ("dbos", ("dbos",)), ("pydantic", ("pydantic",)), ("pydantic-settings", ("pydantic_settings",)),
-    ("sqlalchemy", ("sqlalchemy",)), ("sqlmodel", ("sqlmodel",)), ("alembic", ("alembic",)),
-    ("django", ("django",)), ("flask", ("flask",)), ("celery", ("celery",)), ("httpx", ("httpx",)),
-    ("uvicorn", ("uvicorn",)), ("anthropic", ("anthropic",)), ("rich", ("rich",)), ("structlog", ("structlog",)),
-    ("pytest", ("pytest",)), ("pytest-asyncio", ("pytest_asyncio",)), ("hypothesis", ("hypothesis",)),
+    ("fastapi", ("fastapi",)),
+    ("starlette", ("starlette",)),
+    ("typer", ("typer",)),
+    ("click", ("click",)),
+    ("dbos", ("dbos",)),
+    ("pydantic", ("pydantic",)),
+    ("pydantic-settings", ("pydantic_settings",)),
+    ("sqlalchemy", ("sqlalchemy",)),
+    ("sqlmodel", ("sqlmodel",)),
+    ("alembic", ("alembic",)),
+    ("django", ("django",)),
+    ("flask", ("flask",)),
+    ("celery", ("celery",)),
+    ("httpx", ("httpx",)),
+    ("uvicorn", ("uvicorn",)),
+    ("anthropic", ("anthropic",)),
+    ("rich", ("rich",)),
+    ("structlog", ("structlog",)),
+    ("pytest", ("pytest",)),
+    ("pytest-asyncio", ("pytest_asyncio",)),
+    ("hypothesis", ("hypothesis",)),
 )
 """(distribution name, import names) in the order the brief lists them."""
 
@@ -120,13 +135,30 @@ def _render_settings(table: dict[str, Any], keys: tuple[str, ...], limit: int = 
 
 
 _TOOLS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("lint", "ruff", ("line-length", "target-version", "src", "select", "extend-select", "ignore", "lint.select",
-                      "lint.extend-select", "lint.ignore", "format.quote-style")),
+    (
+        "lint",
+        "ruff",
+        (
+            "line-length",
+            "target-version",
+            "src",
+            "select",
+            "extend-select",
+            "ignore",
+            "lint.select",
+            "lint.extend-select",
+            "lint.ignore",
+            "format.quote-style",
+        ),
+    ),
     ("lint", "flake8", ("max-line-length", "select", "extend-select", "ignore", "extend-ignore")),
     ("format", "black", ("line-length", "target-version", "skip-string-normalization")),
     ("format", "isort", ("profile", "line_length", "known_first_party", "force_single_line")),
-    ("types", "mypy", ("strict", "python_version", "disallow_untyped_defs", "plugins", "files",
-                       "ignore_missing_imports")),
+    (
+        "types",
+        "mypy",
+        ("strict", "python_version", "disallow_untyped_defs", "plugins", "files", "ignore_missing_imports"),
+    ),
     ("types", "pyright", ("typeCheckingMode", "pythonVersion", "include", "strict")),
 )
 _INI_SECTIONS = {
@@ -163,8 +195,13 @@ def detect_tooling(repo: Repo) -> list[Convention]:
         found.append(Convention(kind=kind, summary=summary, files=[where.split(" ")[0]]))
     hooks = re.findall(r"-\s*id:\s*([\w.-]+)", repo.config.texts.get(".pre-commit-config.yaml", ""))
     if hooks:
-        found.append(Convention(kind="pre-commit", summary="pre-commit hooks: " + listing(sorted(set(hooks)), 8),
-                                files=[".pre-commit-config.yaml"]))
+        found.append(
+            Convention(
+                kind="pre-commit",
+                summary="pre-commit hooks: " + listing(sorted(set(hooks)), 8),
+                files=[".pre-commit-config.yaml"],
+            )
+        )
     return found
 
 
@@ -185,12 +222,27 @@ def _make_target(text: str) -> str | None:
 
 def detect_test_command(repo: Repo) -> list[Convention]:
     names = repo.config.root_names
-    prefix = next((p for lock, p in (("uv.lock", "uv run "), ("poetry.lock", "poetry run "),
-                                     ("pdm.lock", "pdm run "), ("Pipfile.lock", "pipenv run ")) if lock in names), "")
+    prefix = next(
+        (
+            p
+            for lock, p in (
+                ("uv.lock", "uv run "),
+                ("poetry.lock", "poetry run "),
+                ("pdm.lock", "pdm run "),
+                ("Pipfile.lock", "pipenv run "),
+            )
+            if lock in names
+        ),
+        "",
+    )
     config = _pytest_config(repo)
-    uses_pytest = config is not None or any(
-        "pytest" in facts.imports or any(i.startswith("pytest.") for i in facts.imports) for _, facts in repo.parsed
-    ) or any(is_test_file(f.path) or f.name == "conftest.py" for f in repo.files)
+    uses_pytest = (
+        config is not None
+        or any(
+            "pytest" in facts.imports or any(i.startswith("pytest.") for i in facts.imports) for _, facts in repo.parsed
+        )
+        or any(is_test_file(f.path) or f.name == "conftest.py" for f in repo.files)
+    )
     uses_unittest = any("unittest" in facts.imports for _, facts in repo.parsed)
     if not (uses_pytest or uses_unittest):
         return []

@@ -24,7 +24,7 @@ def _mirror_pairs(repo: Repo, tests: list[str]) -> list[str]:
     pairs = []
     for test in tests:
         name = test.rsplit("/", 1)[-1]
-        stem = name[len("test_"):] if name.startswith("test_") else name[: -len("_test.py")] + ".py"
+        stem = name[len("test_") :] if name.startswith("test_") else name[: -len("_test.py")] + ".py"
         if candidates := sources.get(stem):
             pairs.append(f"{code(test)} <-> {code(min(candidates, key=lambda p: (p.count('/'), p)))}")
     return pairs
@@ -39,8 +39,10 @@ def detect_tests(repo: Repo) -> list[Convention]:
     roots = Counter(t.split("/")[0] + "/" if "/" in t else "./" for t in tests)
     naming = Counter("test_*.py" if t.rsplit("/", 1)[-1].startswith("test_") else "*_test.py" for t in tests)
     style = naming.most_common(1)[0][0]
-    where = code(next(iter(roots))) if len(roots) == 1 else listing(
-        [f"{code(r)} ({n})" for r, n in sorted(roots.items())], 4, quote=False
+    where = (
+        code(next(iter(roots)))
+        if len(roots) == 1
+        else listing([f"{code(r)} ({n})" for r, n in sorted(roots.items())], 4, quote=False)
     )
     parts = [f"{plural(len(tests), 'test file')} in {where}, named {code(style)}"]
     subdirs = sorted({dirname(t) for t in tests} - {r.rstrip("/") for r in roots} - {"."})

@@ -23,7 +23,9 @@ def encode(f: RepoFile) -> list[Any]:
         return [f.path, f.size, f.note]
     x = f.facts
     return [
-        f.path, f.size, f.note,
+        f.path,
+        f.size,
+        f.note,
         x.docstring,
         list(x.imports),
         [[s.text, s.name, s.lineno, s.parent, s.kind] for s in x.symbols],

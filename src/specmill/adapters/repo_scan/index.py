@@ -64,10 +64,12 @@ def git_blobs(root: Path) -> dict[str, str]:
     if not (root / ".git").exists():
         return {}
     try:
-        staged = subprocess.run(["git", "-C", str(root), "ls-files", "-s", "-z"],
-                                capture_output=True, check=True, timeout=60).stdout
-        dirty = subprocess.run(["git", "-C", str(root), "diff-files", "--name-only", "-z"],
-                               capture_output=True, check=True, timeout=60).stdout
+        staged = subprocess.run(
+            ["git", "-C", str(root), "ls-files", "-s", "-z"], capture_output=True, check=True, timeout=60
+        ).stdout
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "diff-files", "--name-only", "-z"], capture_output=True, check=True, timeout=60
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return {}
     changed = set(dirty.split(b"\0"))

@@ -18,10 +18,26 @@ from specmill.adapters.repo_scan.symbols import PyFacts, Symbol, shorten
 from specmill.adapters.repo_scan.words import term_set
 
 LANGUAGES = {
-    ".js": "javascript", ".jsx": "javascript", ".mjs": "javascript", ".cjs": "javascript",
-    ".ts": "typescript", ".tsx": "tsx", ".go": "go", ".rs": "rust", ".java": "java", ".rb": "ruby",
-    ".c": "c", ".h": "c", ".cc": "cpp", ".cpp": "cpp", ".hpp": "cpp", ".cs": "csharp", ".php": "php",
-    ".kt": "kotlin", ".swift": "swift", ".scala": "scala",
+    ".js": "javascript",
+    ".jsx": "javascript",
+    ".mjs": "javascript",
+    ".cjs": "javascript",
+    ".ts": "typescript",
+    ".tsx": "tsx",
+    ".go": "go",
+    ".rs": "rust",
+    ".java": "java",
+    ".rb": "ruby",
+    ".c": "c",
+    ".h": "c",
+    ".cc": "cpp",
+    ".cpp": "cpp",
+    ".hpp": "cpp",
+    ".cs": "csharp",
+    ".php": "php",
+    ".kt": "kotlin",
+    ".swift": "swift",
+    ".scala": "scala",
 }
 DEFINITIONS = frozenset(
     """function_declaration generator_function_declaration function_definition function_item method_definition
@@ -31,8 +47,21 @@ DEFINITIONS = frozenset(
     mod_item type_spec method singleton_method class module""".split()
 )
 """Node types that define something, across the grammars above (they share most names)."""
-CONTAINERS = frozenset({"class_body", "declaration_list", "body_statement", "field_declaration_list", "class",
-                        "class_declaration", "impl_item", "trait_item", "interface_body", "enum_body", "module"})
+CONTAINERS = frozenset(
+    {
+        "class_body",
+        "declaration_list",
+        "body_statement",
+        "field_declaration_list",
+        "class",
+        "class_declaration",
+        "impl_item",
+        "trait_item",
+        "interface_body",
+        "enum_body",
+        "module",
+    }
+)
 FUNCTION_VALUES = frozenset({"arrow_function", "function_expression", "function"})
 MAX_DEPTH = 4
 MAX_SYMBOLS = 60
@@ -140,6 +169,14 @@ def parse_other(path: str, text: str) -> PyFacts | None:
     except Exception:  # a grammar crash must not cost the whole brief; the file is listed by name
         return None
     return PyFacts(
-        docstring="", imports=(), symbols=tuple(symbols), calls=(), decorators=(), classes=(), aliases=(),
-        identifiers=frozenset(), words=term_set(text), signature_words=term_set("\n".join(s.text for s in symbols)),
+        docstring="",
+        imports=(),
+        symbols=tuple(symbols),
+        calls=(),
+        decorators=(),
+        classes=(),
+        aliases=(),
+        identifiers=frozenset(),
+        words=term_set(text),
+        signature_words=term_set("\n".join(s.text for s in symbols)),
     )

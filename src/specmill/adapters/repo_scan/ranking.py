@@ -144,7 +144,9 @@ class Ranking:
     def symbol_score(self, symbol: Symbol) -> float:
         """Spec words in the symbol's line, weighted by rarity; a symbol the spec names outranks them all."""
         score = sum(self.wanted[t] * self.idf.get(t, 1.0) for t in set(terms(symbol.text)) if t in self.wanted)
-        if symbol.name and (symbol.name in self.mentioned or any(m.endswith("." + symbol.name) for m in self.mentioned)):
+        if symbol.name and (
+            symbol.name in self.mentioned or any(m.endswith("." + symbol.name) for m in self.mentioned)
+        ):
             score += SYMBOL_MENTION
         return score
 

@@ -185,8 +185,11 @@ def render_brief(repo: Repo, conventions: list[Convention], ranking: Ranking, bu
     more = [keys[: 1 + MORE_SYMBOLS] for keys in per_file]
     headers = [keys[:1] for keys in per_file]
     draft.want(layout_keys[:1] + convention_keys[:1] + _flat(first[:1]))
-    draft.want(layout_keys[: len(layout)] + convention_keys[: min(len(key_conventions), LEADING_CONVENTIONS)]
-               + _flat(first[1:3]))
+    draft.want(
+        layout_keys[: len(layout)]
+        + convention_keys[: min(len(key_conventions), LEADING_CONVENTIONS)]
+        + _flat(first[1:3])
+    )
     draft.want(_flat(headers[3:HEADLINE_FILES]))
     draft.want(convention_keys + _flat(more[:3]) + _flat(first[3:10]) + layout_keys[: len(layout) + 12])
     draft.want(_flat(headers[HEADLINE_FILES:LISTED_FILES]) + _flat(more[3:10]) + layout_keys + _flat(first[10:]))

@@ -11,8 +11,19 @@ from specmill.adapters.repo_scan.words import term_set
 
 DETECTED_CALLS = frozenset(
     {
-        "FastAPI", "APIRouter", "include_router", "Typer", "add_typer", "add_command", "DBOS", "launch",
-        "Depends", "SettingsConfigDict", "TestClient", "CliRunner", "Queue",
+        "FastAPI",
+        "APIRouter",
+        "include_router",
+        "Typer",
+        "add_typer",
+        "add_command",
+        "DBOS",
+        "launch",
+        "Depends",
+        "SettingsConfigDict",
+        "TestClient",
+        "CliRunner",
+        "Queue",
     }
 )
 """Calls the convention detectors look for; any other call is ignored to keep facts small."""
@@ -250,7 +261,9 @@ def parse_module(source: str, module: str, is_package: bool = False) -> PyFacts:
             imports.update(f"{base}.{a.name}".lstrip(".") for a in node.names if a.name != "*")
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             for d in node.decorator_list:
-                decorators.append((d.lineno, d.col_offset, DecoratorUse(dotted(d), "@" + shorten(ast.unparse(d), 80), node.name)))
+                decorators.append(
+                    (d.lineno, d.col_offset, DecoratorUse(dotted(d), "@" + shorten(ast.unparse(d), 80), node.name))
+                )
     classes = [
         ClassInfo(n.name, tuple(dotted(b) or ast.unparse(b) for b in n.bases), _class_config(n))
         for n in tree.body

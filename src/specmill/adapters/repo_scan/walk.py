@@ -54,10 +54,7 @@ class Tree:
 
 def _skip_dir(path: Path, name: str) -> bool:
     return (
-        name.startswith(".")
-        or name in SKIP_DIRS
-        or name.endswith(".egg-info")
-        or (path / name / "pyvenv.cfg").exists()
+        name.startswith(".") or name in SKIP_DIRS or name.endswith(".egg-info") or (path / name / "pyvenv.cfg").exists()
     )
 
 

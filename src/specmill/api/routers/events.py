@@ -75,7 +75,9 @@ def parse_last_event_id(value: str | None) -> Resume:
         return Resume()
     match = _EVENT_ID.match(value.strip())
     if match is None:
-        raise ApiError(422, "invalid_last_event_id", f"Last-Event-ID '{value}' is not an id this stream sent: reconnect without it")
+        raise ApiError(
+            422, "invalid_last_event_id", f"Last-Event-ID '{value}' is not an id this stream sent: reconnect without it"
+        )
     prefix, number = match.group(1), int(match.group(2))
     if prefix == "p":
         return Resume(read_from=number, skip_phase=True)
@@ -108,9 +110,13 @@ async def _stream(runs: RunService, run_id: str, resume: Resume) -> AsyncIterato
                 previous_phase, first = phase, False
                 continue
             if phase and phase != previous_phase and not (first and resume.skip_phase):
-                yield _sse(f"p{offset}", "phase_started", {"run_id": run_id, "phase": phase, "previous_phase": previous_phase})
+                yield _sse(
+                    f"p{offset}", "phase_started", {"run_id": run_id, "phase": phase, "previous_phase": previous_phase}
+                )
             previous_phase, first = phase or previous_phase, False
-            yield _sse(str(offset), str(event.get("kind", "progress")) if isinstance(event, dict) else "progress", event)
+            yield _sse(
+                str(offset), str(event.get("kind", "progress")) if isinstance(event, dict) else "progress", event
+            )
         yield _sse(f"end{next_offset}", "run_ended", await _final(runs, run_id))
     finally:
         pump.cancel()
@@ -133,8 +139,11 @@ async def _final(runs: RunService, run_id: str) -> dict[str, Any]:
     summary = await runs.summary(run_id)
     state = await runs.state(run_id)
     error = views.error_of(state.error) if summary.status == "error" and state.error is not None else None
-    return {**summary.model_dump(mode="json"), "error": error.model_dump() if error else None,
-            "reason": state.result.reason if state.result else None}
+    return {
+        **summary.model_dump(mode="json"),
+        "error": error.model_dump() if error else None,
+        "reason": state.result.reason if state.result else None,
+    }
 
 
 def _sse(event_id: str, event: str, data: Any) -> str:

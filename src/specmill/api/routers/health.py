@@ -20,7 +20,9 @@ CHECK_TIMEOUT_S = 10.0
 @router.get("/healthz", responses={503: {"model": Health, "description": "a dependency is unreachable"}})
 async def healthz(runs: RunsDep) -> Health:
     database, memory = await asyncio.gather(_check(queries.ping()), _check(_basic_memory(runs.container.spec_store)))
-    health = Health(status="ok" if database.ok and memory.ok else "unavailable", system_database=database, basic_memory=memory)
+    health = Health(
+        status="ok" if database.ok and memory.ok else "unavailable", system_database=database, basic_memory=memory
+    )
     if health.status != "ok":
         return JSONResponse(health.model_dump(), status_code=503)  # type: ignore[return-value]
     return health
@@ -37,5 +39,7 @@ async def _check(probe: object) -> CheckResult:
     try:
         await asyncio.wait_for(probe, CHECK_TIMEOUT_S)  # type: ignore[arg-type]
     except Exception as exc:
-        return CheckResult(ok=False, detail=f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300])
+        return CheckResult(
+            ok=False, detail=f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300]
+        )
     return CheckResult(ok=True)

@@ -30,8 +30,15 @@ def _playbooks(extra_dir: Path | None) -> list[PlaybookView]:
             book = parse_playbook(path.read_text(encoding="utf-8"), source=str(path))
         except (BadInput, OSError):
             continue
-        views.append(PlaybookView(
-            name=name, description=book.description, model=book.model, test_command=book.test_command,
-            max_iterations=book.max_iterations, max_turns=book.max_turns, source=str(path),
-        ))
+        views.append(
+            PlaybookView(
+                name=name,
+                description=book.description,
+                model=book.model,
+                test_command=book.test_command,
+                max_iterations=book.max_iterations,
+                max_turns=book.max_turns,
+                source=str(path),
+            )
+        )
     return views

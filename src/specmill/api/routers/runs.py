@@ -9,12 +9,11 @@ from fastapi import APIRouter, Depends, Header, Path, Query
 from specmill.api.auth import require_token
 from specmill.api.deps import RunsDep
 from specmill.api.errors import documented
-from specmill.models import Budget
 from specmill.api.schemas import (
-    ResumeRun,
     RUN_ID_PATTERN,
     TEXT_PATTERN,
     ForkRun,
+    ResumeRun,
     RunAccepted,
     RunDetail,
     RunDiff,
@@ -23,14 +22,19 @@ from specmill.api.schemas import (
     RunSummary,
     StartRun,
 )
+from specmill.models import Budget
 
 router = APIRouter(prefix="/runs", tags=["runs"], dependencies=[Depends(require_token)], responses=documented(401))
 
 RunId = Annotated[str, Path(pattern=RUN_ID_PATTERN, description="The run id (its DBOS workflow id).")]
-IdempotencyKey = Annotated[str | None, Header(
-    alias="Idempotency-Key", pattern=RUN_ID_PATTERN,
-    description="Becomes the run id: the same key returns the same run instead of starting another.",
-)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        pattern=RUN_ID_PATTERN,
+        description="Becomes the run id: the same key returns the same run instead of starting another.",
+    ),
+]
 
 
 @router.post("", status_code=202, responses=documented(409, 413, 422, 503))
@@ -44,10 +48,16 @@ async def start_run(body: StartRun, runs: RunsDep, idempotency_key: IdempotencyK
 async def list_runs(
     runs: RunsDep,
     status: RunStatus | None = None,
-    spec: Annotated[str | None, Query(max_length=1000, pattern=TEXT_PATTERN, description="As the run was started.")] = None,
-    repo: Annotated[str | None, Query(max_length=4096, pattern=TEXT_PATTERN, description="The repository root.")] = None,
+    spec: Annotated[
+        str | None, Query(max_length=1000, pattern=TEXT_PATTERN, description="As the run was started.")
+    ] = None,
+    repo: Annotated[
+        str | None, Query(max_length=4096, pattern=TEXT_PATTERN, description="The repository root.")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=400, pattern=r"^[A-Za-z0-9_-]*$", description="A `next_cursor`.")] = None,
+    cursor: Annotated[
+        str | None, Query(max_length=400, pattern=r"^[A-Za-z0-9_-]*$", description="A `next_cursor`.")
+    ] = None,
 ) -> RunPage:
     """Runs, newest first."""
     return await runs.list(status=status, spec=spec, repo=repo, limit=limit, cursor=cursor)
@@ -75,7 +85,11 @@ async def cancel_run(run_id: RunId, runs: RunsDep) -> RunSummary:
 async def resume_run(run_id: RunId, runs: RunsDep, body: ResumeRun | None = None) -> RunAccepted:
     """Continue a run in `error`, `cancelled` or `budget_exhausted` from the step that stopped it, with
     `budget_usd` / `budget_tokens` as its new caps when given; completed steps are not run again."""
-    caps = Budget(usd=body.budget_usd, tokens=body.budget_tokens) if body and (body.budget_usd or body.budget_tokens) else None
+    caps = (
+        Budget(usd=body.budget_usd, tokens=body.budget_tokens)
+        if body and (body.budget_usd or body.budget_tokens)
+        else None
+    )
     return await runs.resume(run_id, caps)
 
 
