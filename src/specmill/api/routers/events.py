@@ -24,8 +24,8 @@ from specmill.api import views
 from specmill.api.auth import require_token
 from specmill.api.deps import RunsDep
 from specmill.api.errors import ApiError, documented_as_json
-from specmill.api.schemas import RUN_ID_PATTERN
 from specmill.api.service import RunService
+from specmill.names import RUN_ID_PATTERN
 
 log = logging.getLogger("specmill.api")
 router = APIRouter(tags=["events"], dependencies=[Depends(require_token)], responses=documented_as_json(401))

@@ -10,7 +10,6 @@ from specmill.api.auth import require_token
 from specmill.api.deps import RunsDep
 from specmill.api.errors import documented
 from specmill.api.schemas import (
-    RUN_ID_PATTERN,
     TEXT_PATTERN,
     ForkRun,
     ResumeRun,
@@ -23,6 +22,7 @@ from specmill.api.schemas import (
     StartRun,
 )
 from specmill.models import Budget
+from specmill.names import RUN_ID_PATTERN
 
 router = APIRouter(prefix="/runs", tags=["runs"], dependencies=[Depends(require_token)], responses=documented(401))
 
