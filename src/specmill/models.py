@@ -72,6 +72,26 @@ class WorkspaceState(BaseModel):
     head_commit: str
 
 
+class RepoEnvironment(BaseModel):
+    """The repository's own environment, in which every test run of a run happens.
+
+    Provisioned for the worktree before its first test run, once per lock and Python version
+    and then reused; it never points at the main checkout's code. `read_only` lists what the
+    test sandbox must make visible (read-only) for the environment to work.
+    """
+
+    kind: Literal["setup_command", "uv", "poetry", "pip", "none"] = "none"
+    reason: str = Field(default="", description="Why this kind was chosen, for the run's record.")
+    python: str = Field(default="", description="The environment's interpreter; `python` in a test command.")
+    venv: str | None = Field(default=None, description="The environment's root, exported as VIRTUAL_ENV.")
+    variables: dict[str, str] = Field(default_factory=dict, description="Set for every test run.")
+    path_prefix: list[str] = Field(default_factory=list, description="Put first on PATH (the environment's bin).")
+    read_only: list[str] = Field(default_factory=list, description="Host paths the sandbox binds read-only.")
+    test_command: str | None = Field(default=None, description="The repository's own test command, when detected.")
+    setup_s: float = Field(default=0.0, description="Seconds the provisioning took (0 when reused).")
+    cached: bool = Field(default=False, description="Reused from an earlier run with the same lock and Python.")
+
+
 class TestCaseFailure(BaseModel):
     test: str
     message: str

@@ -34,7 +34,7 @@ from typing import BinaryIO
 
 from specmill.adapters.sandbox import Limits, Sandbox, detect_sandbox, kill_stragglers
 from specmill.config import Settings
-from specmill.models import TestCaseFailure, TestReport
+from specmill.models import RepoEnvironment, TestCaseFailure, TestReport
 
 OUTPUT_CAP = 20_000
 KILL_GRACE_S = 1.0
@@ -78,7 +78,14 @@ class SubprocessTestRunner:
     def isolation(self) -> str:
         return f"{self.sandbox.describe()}; output cap {self.max_output_bytes / MIB:g} MiB"
 
-    def run(self, root: Path, command: str, selection: str | None = None, timeout_s: float = 600.0) -> TestReport:
+    def run(
+        self,
+        root: Path,
+        command: str,
+        selection: str | None = None,
+        timeout_s: float = 600.0,
+        environment: RepoEnvironment | None = None,
+    ) -> TestReport:
         shown = f"{command} {selection}" if selection else command
         try:
             argv = shlex.split(command) + (shlex.split(selection) if selection else [])
@@ -86,7 +93,7 @@ class SubprocessTestRunner:
             return _error_report(shown, f"the test command cannot be parsed: {exc}", self.isolation)
         if not argv:
             return _error_report(shown, "the test command is empty", self.isolation)
-        argv = _with_interpreter(argv)
+        argv = _with_interpreter(argv, environment)
         with tempfile.TemporaryDirectory(prefix="specmill-tests-") as folder:
             scratch = Path(folder)
             junit = scratch / "junit.xml"
@@ -95,6 +102,9 @@ class SubprocessTestRunner:
                 argv += [f"--junitxml={junit}", "-p", "no:cacheprovider"]
             marker = uuid.uuid4().hex
             env = self.sandbox.environment(os.environ, scratch, marker)
+            if environment is not None:
+                env.update(environment.variables)
+                env["PATH"] = os.pathsep.join([*environment.path_prefix, env.get("PATH", os.defpath)])
             if "/" not in argv[0] and shutil.which(argv[0], path=env.get("PATH")) is None:
                 return _error_report(
                     shown, f"the test command could not start: {argv[0]!r} is not on PATH", self.isolation
@@ -103,7 +113,12 @@ class SubprocessTestRunner:
                 started = time.monotonic()
                 try:
                     returncode, stopped = self._execute(
-                        self.sandbox.command(argv, root, scratch), root, env, output, timeout_s, marker
+                        self.sandbox.command(argv, root, scratch, environment.read_only if environment else ()),
+                        root,
+                        env,
+                        output,
+                        timeout_s,
+                        marker,
                     )
                 except OSError as exc:
                     return _error_report(shown, f"the test command could not start: {exc}", self.isolation)
@@ -193,9 +208,12 @@ class SubprocessTestRunner:
             kill_stragglers(marker)
 
 
-def _with_interpreter(argv: list[str]) -> list[str]:
+def _with_interpreter(argv: list[str], environment: RepoEnvironment | None = None) -> list[str]:
+    """`python` is the environment's interpreter, or (without one) the interpreter specmill runs under."""
     if argv[0] in ("python", "python3"):
-        return [sys.executable, *argv[1:]]
+        return [environment.python if environment and environment.python else sys.executable, *argv[1:]]
+    if environment is not None:
+        return argv
     if argv[0] == "pytest" and shutil.which("pytest") is None:
         return [sys.executable, "-m", "pytest", *argv[1:]]
     return argv

@@ -134,8 +134,9 @@ class Sandbox:
     limits: Limits = field(default_factory=Limits)
     env_allow: tuple[str, ...] = DEFAULT_ENV_ALLOW
 
-    def command(self, argv: Sequence[str], root: Path, scratch: Path) -> list[str]:
-        """`argv` wrapped so that it runs inside the sandbox, in `root`."""
+    def command(self, argv: Sequence[str], root: Path, scratch: Path, read_only: Sequence[str] = ()) -> list[str]:
+        """`argv` wrapped so that it runs inside the sandbox, in `root`; `read_only` host paths stay visible
+        (read-only) inside it."""
         status = str(scratch / STATUS_FILE)
         init = [sys.executable, "-I", "-S", "-c", _INIT]
         if self.kind == "bwrap":
