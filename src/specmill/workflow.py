@@ -63,12 +63,14 @@ validate = durable("validate", _validate, retry=Retry.MODEL, announce=True)
 def run_spec(request: RunRequest) -> RunResult:
     run_id = DBOS.workflow_id or "run"
     playbook = load_playbook(request=request)
-    spec = read_spec(request=request)  # 1. read the spec
+    # 1. read the spec
+    spec = read_spec(request=request)
     _check_version(run_id, spec)
     try:
         workspace = prepare_workspace(run_id=run_id, request=request, spec=spec)
         run = Run(id=run_id, request=request, playbook=playbook, spec=spec, workspace=workspace)
-        brief = analyze_patterns(run=run)  # 2. analyze the repository's patterns
+        # 2. analyze the repository's patterns
+        brief = analyze_patterns(run=run)
         update_spec(run=run, status=Status.in_progress(head=workspace.base_commit))
         return _implement_until_accepted(apply_fork(run=run), brief)
     except Exception as exc:
@@ -90,21 +92,19 @@ def _implement_until_accepted(run: Run, brief: PatternBrief) -> RunResult:
     try:
         for attempt in range(1, run.limits.max_iterations + 1):
             work.attempt = attempt
-            transcript = _implement(run, brief, work)  # 3. implement
-            work.report = run_tests(run=run, head=work.head, attempt=attempt)  # 4. run the tests
+            # 3. implement
+            transcript = _implement(run, brief, work)
+            # 4. run the tests
+            work.report = run_tests(run=run, head=work.head, attempt=attempt)
             work.longest_test_s = max(work.longest_test_s, work.report.duration_s)
+            # 5. write progress back into the spec
             update_spec(
                 run=run,
-                status=Status.in_progress(  # 5. write progress back
-                    head=work.head, attempt=attempt, tests=work.report, ledger=work.ledger
-                ),
+                status=Status.in_progress(head=work.head, attempt=attempt, tests=work.report, ledger=work.ledger),
             )
+            # 6. validate against the success criteria
             work.verdict = validate(
-                run=run,
-                head=work.head,
-                report=work.report,
-                attempt=attempt,  # 6. validate
-                guard=_guard(run, work),
+                run=run, head=work.head, report=work.report, attempt=attempt, guard=_guard(run, work)
             )
             work.ledger = work.ledger.add("validate", work.verdict.usage, work.verdict.cost_usd)
             record_attempt(run=run, work=work, transcript=transcript)
