@@ -55,6 +55,10 @@ class Settings(BaseSettings):
         default_factory=lambda: f"specmill-{socket.gethostname()}",
         description="Stable id of this process in DBOS; pending runs are recovered by the same id.",
     )
+    mcp_executor_id: str = Field(
+        default_factory=lambda: f"mcp-{socket.gethostname()}",
+        description="Executor id of `specmill mcp`; a second live process on this data dir takes ID-2, ID-3...",
+    )
     app_version: str = Field(
         default=__version__,
         description="DBOS application version; runs recover only under the version that started them.",

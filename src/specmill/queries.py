@@ -33,6 +33,9 @@ class RunState:
     updated_ms: int | None
     completed_ms: int | None
     forked_from: str | None
+    executor_id: str | None = None
+    """The process that executes (or last executed) the run; none while it waits on the queue."""
+    queue: str | None = None
 
     @property
     def active(self) -> bool:
@@ -104,6 +107,8 @@ def state_of(status: Any) -> RunState:
         updated_ms=status.updated_at,
         completed_ms=status.completed_at,
         forked_from=status.forked_from,
+        executor_id=getattr(status, "executor_id", None),
+        queue=getattr(status, "queue_name", None),
     )
 
 

@@ -22,6 +22,7 @@ from specmill.api.routers import events, health, playbooks, runs
 from specmill.api.service import RunService
 from specmill.config import Settings
 from specmill.container import Container, build_container
+from specmill.mcp_server import http as mcp_http
 
 
 def create_app(
@@ -40,7 +41,8 @@ def create_app(
             await asyncio.to_thread(runtime.register_run_queue, settings)
             await asyncio.to_thread(runtime.apply_sweep_schedule, settings)
             app.state.runs = RunService(ports)
-            yield
+            async with app.state.mcp.session_manager.run():
+                yield
         finally:
             if graceful_stop:
                 await asyncio.to_thread(runtime.stop_working, settings.worker_grace_s)
@@ -66,6 +68,7 @@ def create_app(
         )
     for module in (runs, events, playbooks, health):
         app.include_router(module.router)
+    app.state.mcp = mcp_http.mount(app, settings)
     return app
 
 
