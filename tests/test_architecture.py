@@ -23,7 +23,7 @@ DBOS_MODULES = {
     "specmill.queries",
     "specmill.sweep.workflow",
 }
-ENTRY_POINTS = ("specmill.api", "specmill.cli")
+ENTRY_POINTS = ("specmill.api", "specmill.cli", "specmill.mcp_server")
 
 
 def module_name(root: Path, path: Path) -> str:

@@ -20,7 +20,7 @@ from specmill.replay.server import MessagesServer
 from tests import scenarios
 from tests.fixtures.api import start_server, stop_server
 from tests.fixtures.git_repos import CALC_FILES, git, init_repo
-from tests.fixtures.mcp import McpClient, connect, http_session, stdio_session, text_of
+from tests.fixtures.mcp import McpClient, connect, http_session, mcp_env, new_spec, stdio_session, text_of
 from tests.fixtures.runtime import fresh_postgres_database
 
 pytestmark = [pytest.mark.basic_memory, pytest.mark.slow]
@@ -48,25 +48,6 @@ class Served:
     base_url: str | None
 
 
-def mcp_env(basic_memory, data_dir: Path, model_url: str, database: str | None) -> dict[str, str]:
-    env = {
-        **basic_memory.specmill_env(),
-        "SPECMILL_DATA_DIR": str(data_dir),
-        "SPECMILL_QUEUE_POLLING_INTERVAL_S": "0.1",
-        "SPECMILL_MODEL_RETRY_INTERVAL_S": "0.1",
-        "SPECMILL_MCP_EXECUTOR_ID": f"mcp-test-{uuid.uuid4().hex[:6]}",
-        "ANTHROPIC_API_KEY": "test-key",
-        "ANTHROPIC_BASE_URL": model_url,
-        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
-        "PYTHONUNBUFFERED": "1",
-    }
-    env.pop("ANTHROPIC_AUTH_TOKEN", None)
-    env.pop("DBOS_SYSTEM_DATABASE_URL", None)
-    if database:
-        env["DBOS_SYSTEM_DATABASE_URL"] = database
-    return env
-
-
 @pytest.fixture(scope="module", params=["stdio-sqlite", "stdio-postgres", "http-sqlite", "http-postgres"])
 def served(request: pytest.FixtureRequest, basic_memory, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     transport, database = request.param.split("-")
@@ -86,11 +67,6 @@ def served(request: pytest.FixtureRequest, basic_memory, tmp_path_factory: pytes
             base_url = server.base_url
             client = stack.enter_context(connect(http_session(f"{base_url}/mcp", TOKEN)))
         yield Served(client, transport, model, init_repo(root / "calc", CALC_FILES, "calc: add"), base_url)
-
-
-def new_spec(basic_memory) -> str:
-    title = f"Multiply {uuid.uuid4().hex[:8]}"
-    return basic_memory.write_spec(title, scenarios.spec_note(title), folder="mcp").permalink
 
 
 def test_lists_its_tools_with_input_and_output_schemas_and_its_resources(served: Served) -> None:
