@@ -70,7 +70,8 @@ def review_of(event: str, payload: dict[str, Any]) -> ReviewRequest | None:
 def _request(repository: str, number: Any, comment: str) -> ReviewRequest | None:
     if not repository or not isinstance(number, int):
         return None
-    return ReviewRequest(repository=repository, number=number, comments=[re.sub(re.escape(MENTION) + r"\s*", "", comment).strip()])
+    text = re.sub(re.escape(MENTION) + r"\s*", "", comment).strip()
+    return ReviewRequest(repository=repository, number=number, comments=[text])
 
 
 def revision_run_id(delivery: str | None) -> str:
