@@ -12,10 +12,10 @@ import uuid
 
 import pytest
 
-from tests import scenarios
 from tests.fixtures.cli import specmill
 from tests.fixtures.git_repos import git
 from tests.fixtures.github import REPOSITORY, TOKEN
+from tests.test_publish import DOCSTRING, publish_script
 
 pytestmark = [pytest.mark.basic_memory, pytest.mark.slow]
 
@@ -26,7 +26,7 @@ def test_kill_between_pull_request_and_checkpoint_opens_one(
     remote = tmp_path / "remote.git"
     git(tmp_path, "init", "--bare", "--quiet", str(remote))
     git(calc_repo, "remote", "add", "origin", str(remote))
-    server = messages_server(scenarios.succeeds_first_time())
+    server = messages_server(publish_script())
     env = {
         **cli_env,
         "ANTHROPIC_BASE_URL": server.base_url,
@@ -72,3 +72,17 @@ def test_kill_between_pull_request_and_checkpoint_opens_one(
     ]
     assert git(remote, "rev-parse", f"refs/heads/{branch}").strip() == pushed == result["head_commit"]
     assert github.rejected == []
+
+    # Review follow-up by hand: a second commit on the same branch, a reply on the same pull request.
+    revised = specmill(["revise", run_id, "--comment", "Please document multiply.", "--json"], env)
+    assert revised.returncode == 0, revised.stderr[-3000:]
+    revision = json.loads(revised.stdout)
+    assert revision["branch"] == branch and revision["pull_request"]["number"] == 1
+    assert git(remote, "rev-parse", f"refs/heads/{branch}").strip() == revision["head_commit"] != pushed
+    assert DOCSTRING in git(remote, "show", f"{revision['head_commit']}:calc/__init__.py")
+    [comment] = github.comments
+    assert comment["number"] == 1 and revision["run_id"] in comment["body"]
+    assert len(github.pulls) == 1
+
+    unknown = specmill(["revise", "no-such-run", "--comment", "x", "--json"], env)
+    assert unknown.returncode == 2 and json.loads(unknown.stdout)["error"]["message"].startswith("no run 'no-such-run'")
