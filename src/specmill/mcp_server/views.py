@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from specmill.api.schemas import RunDetail, RunStatus, RunSummary
 from specmill.api.service import RunService
-from specmill.models import CriterionVerdict, TestReport, Usage
+from specmill.models import CriterionVerdict, PullRequestRef, TestReport, Usage
 from specmill.queries import RunState
 
 MAX_FAILURES_SHOWN = 10
@@ -53,6 +53,7 @@ class RunView(BaseModel):
     reason: str | None = Field(description="Why a finished run was not accepted.")
     error: str | None = Field(description="What stopped a run in `error`; resume_run continues it.")
     execution: Execution
+    pull_request: PullRequestRef | None = Field(default=None, description="The pull request the run opened.")
     forked_from: str | None
     created_at: datetime | None
     finished_at: datetime | None
@@ -104,6 +105,7 @@ def run_view(detail: RunDetail, state: RunState) -> RunView:
         reason=detail.reason,
         error=f"{detail.error.type}: {detail.error.message}" if detail.error else None,
         execution=execution(detail.status, state),
+        pull_request=detail.pull_request,
         forked_from=detail.forked_from,
         created_at=detail.created_at,
         finished_at=detail.finished_at,
@@ -134,6 +136,8 @@ def describe(view: RunView) -> str:
         parts.append(f"criteria: {sum(c.met for c in view.criteria)}/{len(view.criteria)} met")
     if view.branch:
         parts.append(f"branch {view.branch}" + (f" at {view.head_commit[:12]}" if view.head_commit else ""))
+    if view.pull_request:
+        parts.append(f"pull request {view.pull_request.url}")
     parts.append(f"cost ${view.cost_usd:.4f}")
     text = "; ".join(parts)
     if view.reason:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from typing import Annotated, Literal
 
 from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
@@ -28,6 +28,10 @@ async def start_run(
     base: Annotated[str | None, Field(description="Branch, tag or commit to start from; HEAD when omitted.")] = None,
     max_iterations: Annotated[int | None, Field(ge=1, le=20, description="Implement/test/validate rounds.")] = None,
     budget_usd: Annotated[float | None, Field(gt=0, le=1_000_000, description="Dollar cap of the model calls.")] = None,
+    publish: Annotated[
+        Literal["none", "push", "pr"] | None,
+        Field(description="After the run: push its branch, or push it and open a pull request."),
+    ] = None,
 ) -> Annotated[CallToolResult, RunStarted]:
     """Implement a spec note in a git repository: queue a durable run and answer with its id at once.
 
@@ -43,6 +47,7 @@ async def start_run(
             base=base,
             max_iterations=max_iterations,
             budget_usd=budget_usd,
+            publish=publish,
         )
         await check_spec(runs, body)
         accepted = await runs.start(body, None)
