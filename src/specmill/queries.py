@@ -72,9 +72,10 @@ async def run_steps(run_id: str, *, load_output: bool = True) -> list[StepRecord
     return [step_of(s) for s in steps]
 
 
-async def run_events(run_id: str, offset: int) -> AsyncIterator[tuple[int, Any]]:
-    """(offset, event) from the run's progress stream, waiting for more until the run ends."""
-    values = DBOS.read_stream_async(run_id, names.EVENTS_STREAM, offset=offset)
+async def run_events(run_id: str, offset: int, poll_s: float | None = None) -> AsyncIterator[tuple[int, Any]]:
+    """(offset, event) from the run's progress stream, waiting for more until the run ends; without
+    a notification, the stream is read again every `poll_s` (DBOS's notification interval when None)."""
+    values = DBOS.read_stream_async(run_id, names.EVENTS_STREAM, offset=offset, polling_interval_sec=poll_s)
     try:
         async for value in values:
             yield offset, value

@@ -68,7 +68,7 @@ class RunOverrides(BaseModel):
         min_length=1,
         max_length=500,
         pattern=r"^[^\x00]*$",
-        description="Playbook name or path from implement on.",
+        description="Playbook name from implement on (the CLI also takes a path).",
     )
     max_iterations: int | None = Field(default=None, ge=1, le=20, description="Implement/test/validate rounds.")
 

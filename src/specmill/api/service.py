@@ -14,10 +14,11 @@ from typing import Any
 from specmill import names, preflight, queries, records, run_index, runtime
 from specmill.api import views
 from specmill.api.errors import ApiError
+from specmill.api.event_hub import EventHub
 from specmill.api.schemas import ForkRun, RunAccepted, RunDetail, RunDiff, RunPage, RunStatus, RunSummary, StartRun
 from specmill.container import Container
 from specmill.models import Budget, RunRequest
-from specmill.playbooks import load_playbook
+from specmill.playbooks import Playbook, load_named
 from specmill.queries import RunState, StepRecord
 from specmill.records import RunRecord
 
@@ -30,12 +31,21 @@ class RunService:
     def __init__(self, container: Container) -> None:
         self.container = container
         self.settings = container.settings
+        self.hub = EventHub(self._read_events, self.settings.max_event_streams)
+
+    # --- checks every entry point shares (HTTP, MCP, console) --------------------------
+
+    async def check_playbook(self, name: str | None) -> Playbook:
+        """A playbook a remote caller named: a name from the server's playbook folders, never a path."""
+        return await asyncio.to_thread(load_named, name, self.settings.playbooks_dir)
 
     # --- commands ----------------------------------------------------------------------
 
     async def start(self, body: StartRun, key: str | None) -> RunAccepted:
         """Enqueue a run. The same `key` returns the same run; a different request under it is a conflict."""
         request = body.to_request()
+        check_key(key)
+        await self.check_playbook(request.playbook)
         run_id = key or uuid.uuid4().hex[:12]
         if key is not None and (existing := await self._record_or_run(key)) is not None:
             if not _same_request(existing.request, request):
@@ -85,6 +95,7 @@ class RunService:
 
     async def fork(self, run_id: str, body: ForkRun, key: str | None) -> RunAccepted:
         """A new run that reuses the original's recorded steps before `from_phase`."""
+        check_key(key)
         state = await self.state(run_id)
         if key is not None and (existing := await self._record_or_run(key)) is not None:
             if (existing.forked_from, existing.fork_phase, existing.overrides) != (
@@ -103,7 +114,7 @@ class RunService:
                 409, "phase_not_reached", f"run '{run_id}' never reached {body.from_phase}: fork from an earlier phase"
             )
         if body.overrides.playbook:
-            await asyncio.to_thread(load_playbook, body.overrides.playbook, self.settings.playbooks_dir)
+            await self.check_playbook(body.overrides.playbook)
         original = await self._record_or_run(run_id)
         request = body.overrides.apply(original.request if original else state.request or RunRequest(spec="", repo=""))
         new_id = key or uuid.uuid4().hex[:12]
@@ -195,8 +206,12 @@ class RunService:
         return RunPage(runs=page, next_cursor=None if exhausted else encode_cursor(after))
 
     async def events(self, run_id: str, offset: int) -> AsyncIterator[tuple[int, Any]]:
-        async for item in queries.run_events(run_id, offset):
+        """The run's events from `offset`, through the run's one shared reader."""
+        async for item in self.hub.follow(run_id, offset):
             yield item
+
+    def _read_events(self, run_id: str, offset: int) -> AsyncIterator[tuple[int, Any]]:
+        return queries.run_events(run_id, offset, self.settings.event_poll_s)
 
     async def _steps_for_summary(self, state: RunState) -> list[StepRecord]:
         """A finished run's summary needs no steps; a live one's phase and usage so far do."""
@@ -236,13 +251,24 @@ def decode_cursor(cursor: str | None) -> tuple[int, str] | None:
         ) from None
 
 
+def check_key(key: str | None) -> None:
+    """Version ids (`v<12 hex>-...`) belong to the sweep and to `specmill run` of that version."""
+    if key is not None and names.is_version_run_id(key):
+        raise ApiError(
+            422,
+            "reserved_run_id",
+            f"Idempotency-Key '{key}' has the form of a spec version id, which only the sweep and "
+            "`specmill run` use: choose a key that does not start with v and 12 hex digits",
+        )
+
+
 def _key_conflict(key: str) -> ApiError:
     return ApiError(409, "idempotency_conflict", f"Idempotency-Key '{key}' was used for another request: use a new key")
 
 
 def _same_request(stored: RunRequest, asked: RunRequest) -> bool:
     """The same run was asked for; the stored repo is the resolved root of the asked path."""
-    fields = ("spec", "project", "playbook", "base", "max_iterations")
+    fields = [name for name in RunRequest.model_fields if name != "repo"]
     same_repo = os.path.realpath(asked.repo) == os.path.realpath(stored.repo)
     return same_repo and all(getattr(stored, f) == getattr(asked, f) for f in fields)
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query
 from specmill.api.auth import require_token
 from specmill.api.deps import RunsDep
 from specmill.api.errors import documented
+from specmill.api.guards import JSON_BODY
 from specmill.api.schemas import (
     TEXT_PATTERN,
     ForkRun,
@@ -24,7 +25,9 @@ from specmill.api.schemas import (
 from specmill.models import Budget
 from specmill.names import RUN_ID_PATTERN
 
-router = APIRouter(prefix="/runs", tags=["runs"], dependencies=[Depends(require_token)], responses=documented(401))
+router = APIRouter(
+    prefix="/runs", tags=["runs"], dependencies=[Depends(require_token), JSON_BODY], responses=documented(401, 403)
+)
 
 RunId = Annotated[str, Path(pattern=RUN_ID_PATTERN, description="The run id (its DBOS workflow id).")]
 IdempotencyKey = Annotated[
