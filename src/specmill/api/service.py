@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from specmill import names, preflight, queries, records, run_index, runtime
-from specmill.api import views
+from specmill.api import quotas, views
 from specmill.api.errors import ApiError
 from specmill.api.event_hub import EventHub
 from specmill.api.schemas import ForkRun, RunAccepted, RunDetail, RunDiff, RunPage, RunStatus, RunSummary, StartRun
@@ -41,10 +41,10 @@ class RunService:
 
     # --- commands ----------------------------------------------------------------------
 
-    async def start(self, body: StartRun, key: str | None) -> RunAccepted:
+    async def start(self, body: StartRun, key: str | None, caller: str = quotas.LOCAL_CALLER) -> RunAccepted:
         """Enqueue a run. The same `key` returns the same run; a different request under it is a conflict."""
-        request = body.to_request()
         check_key(key)
+        request = quotas.capped(body.to_request(), self.settings)
         await self.check_playbook(request.playbook)
         run_id = key or uuid.uuid4().hex[:12]
         if key is not None and (existing := await self._record_or_run(key)) is not None:
@@ -53,14 +53,15 @@ class RunService:
             if await queries.run_state(key) is None:  # indexed, but the enqueue never happened
                 await runtime.enqueue_run(existing.request, key)
             return accepted(key)
+        await quotas.check_queue(caller, self.settings)
         try:
             checked = await asyncio.to_thread(preflight.check_request, request, self.settings)
         except OSError as exc:  # for example a path component longer than the file system allows
             message = f"repo '{request.repo[:200]}' cannot be read ({exc.strerror}): pass the root of a git checkout"
             raise ApiError(422, "unreadable_repo", message) from None
-        record = RunRecord(run_id=run_id, request=checked, created_us=records.now_us())
+        record = RunRecord(run_id=run_id, request=checked, created_us=records.now_us(), caller=caller)
         if not await run_index.write_async(records.insert_run, record):
-            return await self.start(body, key)  # a concurrent request with this key got there first
+            return await self.start(body, key, caller)  # a concurrent request with this key got there first
         try:
             await runtime.enqueue_run(checked, run_id)
         except Exception:
@@ -90,10 +91,10 @@ class RunService:
                 "not_resumable",
                 f"run '{run_id}' is {status}: only a run in error, cancelled or budget_exhausted can be resumed",
             )
-        await runtime.requeue_run(run_id, caps)
+        await runtime.requeue_run(run_id, quotas.capped_budget(caps, self.settings))
         return accepted(run_id)
 
-    async def fork(self, run_id: str, body: ForkRun, key: str | None) -> RunAccepted:
+    async def fork(self, run_id: str, body: ForkRun, key: str | None, caller: str = quotas.LOCAL_CALLER) -> RunAccepted:
         """A new run that reuses the original's recorded steps before `from_phase`."""
         check_key(key)
         state = await self.state(run_id)
@@ -107,6 +108,7 @@ class RunService:
             if await queries.run_state(key) is None and existing.fork_step is not None:  # indexed, never forked
                 await runtime.fork_run(run_id, existing.fork_step, key, self.settings.app_version)
             return accepted(key)
+        await quotas.check_queue(caller, self.settings)
         steps = await queries.run_steps(run_id, load_output=False)
         start = next((s.step_id for s in steps if names.phase_of(s.name) == body.from_phase), None)
         if start is None:
@@ -126,9 +128,10 @@ class RunService:
             fork_phase=body.from_phase,
             fork_step=start,
             overrides=body.overrides,
+            caller=caller,
         )
         if not await run_index.write_async(records.insert_run, record):
-            return await self.fork(run_id, body, key)
+            return await self.fork(run_id, body, key, caller)
         try:
             await runtime.fork_run(run_id, start, new_id, self.settings.app_version)
         except Exception:
