@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from dbos import DBOS, DBOSClient
 
-from specmill import names, run_index
+from specmill import checkpoints, names, run_index
 from specmill.config import Settings
 from specmill.models import RunRequest, RunResult
 
@@ -123,6 +123,7 @@ def step_of(step: Any) -> StepRecord:
 @contextmanager
 def dbos_client(settings: Settings) -> Iterator[DBOSClient]:
     """A client on the system database: reads and commands without becoming an executor."""
+    checkpoints.guard_unpickling()
     client = DBOSClient(system_database_url=settings.database_url())
     try:
         yield client

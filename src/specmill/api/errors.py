@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from specmill.api.schemas import ErrorBody
+from specmill.checkpoints import TamperedRecord
 from specmill.errors import BadInput, RunNotFound, SpecmillError
 
 log = logging.getLogger("specmill.api")
@@ -86,6 +87,9 @@ async def _specmill_error(request: Request, exc: Exception) -> JSONResponse:
     message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     if isinstance(exc, RunNotFound):
         return error_response(404, "not_found", message)
+    if isinstance(exc, TamperedRecord):
+        log.error("%s on %s %s: %s", type(exc).__name__, request.method, request.url.path, message)
+        return error_response(500, "tampered_record", message)
     if isinstance(exc, BadInput):
         return error_response(422, _snake(type(exc).__name__), message)
     log.warning("%s on %s %s: %s", type(exc).__name__, request.method, request.url.path, message)
