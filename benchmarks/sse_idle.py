@@ -13,6 +13,7 @@ Run: .venv/bin/python benchmarks/sse_idle.py [--streams 100] [--runs 10] [--seco
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 import subprocess
 import sys
@@ -129,9 +130,10 @@ def main() -> None:
         print(f"per stream:               {(streaming - quiet) * 100 / args.streams:6.2f} % of a core")
         for sock in sockets:
             sock.close()
-        never.set()
         server.should_exit = True
         thread.join(30)
+    sys.stdout.flush()
+    os._exit(0)  # the stalled model call holds a worker thread; there is nothing to finish
 
 
 if __name__ == "__main__":
