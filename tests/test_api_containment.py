@@ -125,6 +125,8 @@ def test_quotas_per_token_budgets_idempotency_and_the_stream_cap(api_client, cal
         assert over.status_code == 429 and over.json()["error"]["code"] == "budget_over_quota"
         assert "2" in over.json()["error"]["message"]
 
+        resume = client.post("/runs/q-0/resume", json={"budget_usd": 3}, headers=alpha)
+        assert resume.status_code == 429 and resume.json()["error"]["code"] == "budget_over_quota"
         first = client.post("/runs", json={**start, "budget_usd": 1.5}, headers={**alpha, "Idempotency-Key": "q-1"})
         assert first.status_code == 202
         changed = client.post("/runs", json={**start, "budget_usd": 2}, headers={**alpha, "Idempotency-Key": "q-1"})

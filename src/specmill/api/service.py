@@ -83,6 +83,7 @@ class RunService:
     async def resume(self, run_id: str, caps: Budget | None = None) -> RunAccepted:
         """Continue a run in `error`, `cancelled` or `budget_exhausted` from the step that stopped it
         (with new caps, when given); completed steps stay done."""
+        caps = quotas.capped_budget(caps, self.settings)
         state = await self.state(run_id)
         status = views.run_status(state)
         if status not in ("error", "cancelled", "budget_exhausted"):
@@ -91,7 +92,7 @@ class RunService:
                 "not_resumable",
                 f"run '{run_id}' is {status}: only a run in error, cancelled or budget_exhausted can be resumed",
             )
-        await runtime.requeue_run(run_id, quotas.capped_budget(caps, self.settings))
+        await runtime.requeue_run(run_id, caps)
         return accepted(run_id)
 
     async def fork(self, run_id: str, body: ForkRun, key: str | None, caller: str = quotas.LOCAL_CALLER) -> RunAccepted:
