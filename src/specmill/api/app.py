@@ -19,7 +19,7 @@ from specmill import __version__, runtime
 from specmill.api import errors
 from specmill.api.guards import RequestGuard
 from specmill.api.limits import BodySizeLimit
-from specmill.api.routers import docs, events, health, playbooks, runs
+from specmill.api.routers import docs, events, health, playbooks, runs, webhooks
 from specmill.api.service import RunService
 from specmill.config import Settings
 from specmill.container import Container, build_container
@@ -61,7 +61,7 @@ def create_app(
     app.state.settings = settings
     errors.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
-    app.add_middleware(RequestGuard, settings=settings)
+    app.add_middleware(RequestGuard, settings=settings, signed_prefixes=(webhooks.router.prefix + "/",))
     if settings.cors_origin_list():  # off unless configured: browsers elsewhere get no CORS headers
         app.add_middleware(
             CORSMiddleware,
@@ -69,7 +69,7 @@ def create_app(
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID"],
         )
-    for module in (runs, events, playbooks, health, docs):
+    for module in (runs, events, playbooks, health, webhooks, docs):
         app.include_router(module.router)
     return app
 

@@ -1,7 +1,7 @@
 """Who started each run over the API (a digest of its token), for the per-token queue quota.
 
 Revision ID: 0011
-Revises: 0001
+Revises: 0015
 Create Date: 2026-12-04
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0001"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
