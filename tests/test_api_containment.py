@@ -7,12 +7,14 @@ lifespan); the header deadline needs a real `specmill serve`.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 from pathlib import Path
 
 import pytest
 
+from specmill.api.event_hub import EventHub
 from specmill.models import ModelRequest, ModelTurn
 from specmill.ports.model import ScriptedModel
 from specmill.replay.scripts import Script
@@ -98,8 +100,38 @@ def test_without_tokens_only_loopback_names_and_the_servers_own_origin_get_in(ap
     assert reserved.status_code == 422 and reserved.json()["error"]["code"] == "reserved_run_id"
     assert client.get("/runs").json()["runs"] == []
 
+    # A signed webhook may come through a proxy under any name (it is off here: 404, not 403).
+    assert client.post("/webhooks/github", content=b"{}", headers={"Host": "hooks.example"}).status_code == 404
+
     assert client.get("/openapi.json").json()["info"]["title"] == "specmill"
     assert "swagger" in client.get("/docs").text.lower() and client.get("/redoc").status_code == 200
+
+
+def test_followers_of_a_run_share_one_reader_and_each_gets_every_event_from_its_offset() -> None:
+    reads: list[tuple[str, int]] = []
+    release = asyncio.Event()
+
+    async def read(run_id: str, offset: int):  # noqa: ANN202
+        reads.append((run_id, offset))
+        for n in range(3):
+            yield n, {"n": n}
+        await release.wait()
+        yield 3, {"n": 3}
+
+    async def follow(hub: EventHub, offset: int) -> list[int]:
+        return [event["n"] async for _, event in hub.follow("r1", offset)]
+
+    async def scenario() -> tuple[list[int], list[int], int]:
+        hub = EventHub(read, max_streams=2)
+        first = asyncio.create_task(follow(hub, 0))
+        second = asyncio.create_task(follow(hub, 2))
+        await asyncio.sleep(0)
+        release.set()
+        return await first, await second, len(hub._feeds)
+
+    first, second, feeds_left = asyncio.run(scenario())
+    assert (first, second) == ([0, 1, 2, 3], [2, 3])
+    assert reads == [("r1", 0)] and feeds_left == 0  # one reader for both, dropped when they left
 
 
 def test_quotas_per_token_budgets_idempotency_and_the_stream_cap(api_client, calc_repo: Path, database) -> None:
