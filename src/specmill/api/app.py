@@ -19,7 +19,7 @@ from specmill import __version__, runtime
 from specmill.api import errors
 from specmill.api.guards import RequestGuard
 from specmill.api.limits import BodySizeLimit
-from specmill.api.routers import docs, events, health, playbooks, runs, webhooks
+from specmill.api.routers import artifacts, docs, events, health, playbooks, runs, webhooks
 from specmill.api.service import RunService
 from specmill.config import Settings
 from specmill.container import Container, build_container
@@ -69,7 +69,7 @@ def create_app(
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID"],
         )
-    for module in (runs, events, playbooks, health, webhooks, docs):
+    for module in (runs, artifacts, events, playbooks, health, webhooks, docs):
         app.include_router(module.router)
     return app
 

@@ -70,14 +70,21 @@ def run(
         publish_on_failure=publish_on_failure,
     )
     try:
+        preflight.check_model_key()
         checked = preflight.check_request(request, settings)
     except SpecmillError as exc:
         fail(exc, as_json=as_json)
-    if run_id is None:
-        from specmill.adapters.basic_memory import BasicMemorySpecStore
+    from specmill.adapters.basic_memory import BasicMemorySpecStore
+    from specmill.phases.read_spec import read_spec
 
-        store = BasicMemorySpecStore.from_settings(settings)  # the session the run itself uses
-        run_id = _version_run_id(store, checked, checked.project or settings.project or "") or uuid.uuid4().hex[:12]
+    store = BasicMemorySpecStore.from_settings(settings)  # the session the run itself uses
+    project = checked.project or settings.project or ""
+    try:  # a spec that is missing or has no criteria stops here: nothing written, no branch, no DBOS
+        read_spec(store, checked.spec, project)
+    except SpecmillError as exc:
+        fail(exc, as_json=as_json)
+    if run_id is None:
+        run_id = _version_run_id(store, checked, project) or uuid.uuid4().hex[:12]
     execute(settings, run_id, lambda: runtime.start_run(checked, run_id), as_json)
 
 
@@ -102,10 +109,14 @@ def resume(
     as_json: JsonFlag = False,
 ) -> None:
     """Continue an interrupted or failed run from its last completed step."""
-    from specmill import queries, runtime
+    from specmill import preflight, queries, runtime
     from specmill.errors import RunNotFound
 
     settings = Settings()
+    try:
+        preflight.check_model_key()
+    except SpecmillError as exc:
+        fail(exc, as_json=as_json)
     recorded = queries.recorded_run(settings, run_id)
     if recorded is None:
         fail(
