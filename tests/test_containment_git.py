@@ -148,7 +148,7 @@ def test_a_hook_planted_by_model_written_tests_never_fires(calc_repo, launch_run
         launch_runtime, tmp_path / "data", calc_repo, store, script, run_id="hook-plant", max_iterations=1
     )
     assert result.status == "failed"  # the verdict says no; the run ends with a clear status
-    planted = [o.test_report for o in step_outputs("hook-plant", "implement.tool") if o.test_report]
+    planted = [o.test_report for o in step_outputs("hook-plant", "implement.tool") if getattr(o, "test_report", None)]
     assert planted and planted[0].ok, planted[0].output_tail  # the attack itself ran inside the sandbox
     assert not marker.exists()
     worktree = tmp_path / "data" / "worktrees" / "hook-plant"
