@@ -16,7 +16,7 @@ import pytest
 
 from specmill.adapters import sandbox as sandbox_module
 from specmill.adapters.pytest_runner import MIB, SubprocessTestRunner
-from specmill.adapters.sandbox import Limits, Sandbox, detect_sandbox
+from specmill.adapters.sandbox import Limits, detect_sandbox
 from specmill.config import Settings
 from specmill.errors import EnvironmentProblem
 from tests.test_pytest_runner import running_with

@@ -78,7 +78,8 @@ class SubprocessTestRunner:
             processes=settings.test_max_processes,
         )
         runner = cls(max_output_bytes=settings.test_output_mb * MIB)
-        runner._choose = functools.partial(detect_sandbox, settings.test_sandbox, limits, settings.test_env_allow_list())
+        allow = settings.test_env_allow_list()
+        runner._choose = functools.partial(detect_sandbox, settings.test_sandbox, limits, allow)
         return runner
 
     @property

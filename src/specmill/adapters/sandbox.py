@@ -230,9 +230,7 @@ class Sandbox:
                 "private HOME, /tmp and /proc; no /run, no data dir)"
             )
         else:
-            what = (
-                f"sandbox: NONE ({SETTING}=none) — tests run as this user, with its files, network and processes"
-            )
+            what = f"sandbox: NONE ({SETTING}=none) — tests run as this user, with its files, network and processes"
         return f"{what}; limits: {self.limits.describe()}; environment: allow-list"
 
 
