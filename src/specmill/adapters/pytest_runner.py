@@ -151,52 +151,28 @@ class SubprocessTestRunner:
                 output_tail=tail,
                 isolation=self.isolation,
             )
-            if stopped == "timeout":
-                return report.model_copy(
-                    update={
-                        "timed_out": True,
-                        "failures": [
-                            TestCaseFailure(
-                                test="<timeout>",
-                                message=(
-                                    f"the test command did not finish within {timeout_s:g} s; "
-                                    "it was killed with every process it started"
-                                ),
-                            )
-                        ],
-                    }
-                )
-            if stopped == "processes":
-                return report.model_copy(
-                    update={
-                        "errors": 1,
-                        "failures": [
-                            TestCaseFailure(
-                                test="<limits>",
-                                message=(
-                                    f"the test command started more than {sandbox.limits.processes} processes at "
-                                    "once; every one of them was killed"
-                                ),
-                            )
-                        ],
-                    }
-                )
-            if stopped == "output":
-                return report.model_copy(
-                    update={
-                        "errors": 1,
-                        "failures": [
-                            TestCaseFailure(
-                                test="<output>",
-                                message=(
-                                    f"the test command printed more than {self.max_output_bytes / MIB:g} MiB of "
-                                    "output; it was stopped with every process it started (the end of its output "
-                                    "is kept)"
-                                ),
-                            )
-                        ],
-                    }
-                )
+            stops = {
+                "timeout": (
+                    "<timeout>",
+                    f"the test command did not finish within {timeout_s:g} s; "
+                    "it was killed with every process it started",
+                ),
+                "processes": (
+                    "<limits>",
+                    f"the test command started more than {sandbox.limits.processes} processes at once; "
+                    "every one of them was killed",
+                ),
+                "output": (
+                    "<output>",
+                    f"the test command printed more than {self.max_output_bytes / MIB:g} MiB of output; it was "
+                    "stopped with every process it started (the end of its output is kept)",
+                ),
+            }
+            if stopped in stops:
+                test, message = stops[stopped]
+                update = {"timed_out": True} if stopped == "timeout" else {"errors": 1}
+                failures = [TestCaseFailure(test=test, message=message)]
+                return report.model_copy(update={**update, "failures": failures})
             return _finish(report, _parse_junit(junit), pytest, self.sandbox.limits)
 
     def _execute(

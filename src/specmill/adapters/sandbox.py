@@ -136,7 +136,7 @@ while status is None:
         os.waitpid(child, 0)
         status = 9
     elif status is None:
-        time.sleep(0.01)
+        time.sleep(0.05)
 with open(status_file, "w") as f:
     f.write(str(status))
 """
