@@ -18,7 +18,8 @@ from specmill.adapters.pytest_runner import SubprocessTestRunner
 from specmill.adapters.sandbox import Limits, detect_sandbox
 from specmill.ports.spec_store import MemorySpecStore
 from tests import scenarios
-from tests.safety_support import EDITOR, start, step_outputs, text, tool
+from tests.fixtures.git_repos import git
+from tests.safety_support import EDITOR, postgres_dump, sqlite_dump, start, step_outputs, text, tool
 from tests.test_pytest_runner import running_with
 
 SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nplanted-home-secret-5c1d\n"
@@ -129,15 +130,26 @@ def test_forge_a_checkpoint():
         reached.append("tcp")
     except OSError:
         pass
+    home_key = pathlib.Path("HOME_KEY")  # the server user's SSH key, and its tokens
+    if home_key.exists():
+        reached.append(home_key.read_text())
+    reached += [f"{name}={value}" for name, value in os.environ.items() if "planted" in value]
     assert not reached, reached
 '''
 
 
-def test_a_test_cannot_reach_the_database_to_forge_a_checkpoint(database, calc_repo, launch_runtime, tmp_path) -> None:
+def test_a_test_cannot_reach_the_database_to_forge_a_checkpoint(
+    database, calc_repo, launch_runtime, tmp_path, monkeypatch
+) -> None:
+    home = tmp_path / "server-home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "id_ed25519").write_text(SSH_KEY)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("SPECMILL_API_TOKENS", "planted-forge-token-9d2")
     data = tmp_path / "data"
     url = make_url(database or "postgresql://127.0.0.1:5432/x")
     forge = FORGE.replace("SQLITE", str(data / "specmill.sqlite")).replace("HOST", url.host or "127.0.0.1")
-    forge = forge.replace("PORT", str(url.port or 5432))
+    forge = forge.replace("PORT", str(url.port or 5432)).replace("HOME_KEY", str(home / ".ssh" / "id_ed25519"))
     if database is not None:  # the server's unix socket is there on the host, so the test is meaningful
         assert Path("/var/run/postgresql/.s.PGSQL.5432").exists() or Path("/run/postgresql/.s.PGSQL.5432").exists()
         psycopg.connect(database).close()
@@ -163,3 +175,8 @@ def test_a_test_cannot_reach_the_database_to_forge_a_checkpoint(database, calc_r
     final = step_outputs("forge", "run_tests")[0]
     assert final.passed >= 2 and "sandbox: bubblewrap" in final.isolation
     assert len(DBOS.list_workflow_steps("forge")) > 5  # every recorded output still reads back as it was written
+    dump, _ = sqlite_dump(data / "specmill.sqlite") if database is None else postgres_dump(database)
+    branch = git(calc_repo, "log", "-p", result.branch)
+    note = store.content("specs", "specs/multiply")
+    for planted in ("planted-home-secret-5c1d", "planted-forge-token-9d2"):
+        assert planted not in dump and planted not in branch and planted not in note
