@@ -149,7 +149,8 @@ def test_a_hook_planted_by_model_written_tests_never_fires(calc_repo, launch_run
     )
     assert result.status == "failed"  # the verdict says no; the run ends with a clear status
     planted = [o.test_report for o in step_outputs("hook-plant", "implement.tool") if getattr(o, "test_report", None)]
-    assert planted and planted[0].ok, planted[0].output_tail  # the attack itself ran inside the sandbox
+    assert planted and planted[0].failed == 1  # the attack ran inside the sandbox, where .git is read-only
+    assert "Read-only file system" in planted[0].failures[0].message
     assert not marker.exists()
     worktree = tmp_path / "data" / "worktrees" / "hook-plant"
     admin = worktree_git_dir(repo_dirs(calc_repo)[1], worktree)

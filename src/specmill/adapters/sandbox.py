@@ -9,7 +9,8 @@ written into every `TestReport`, i.e. the run's record.
 
 Inside bubblewrap the tests see:
 
-- the worktree (read-write) and a scratch directory of their own, which holds HOME;
+- the worktree (read-write, but for its `.git` pointer file) and a scratch directory of
+  their own, which holds HOME;
 - read-only: the toolchain (/usr, /bin, /lib*, a few files of /etc, the Python prefixes in
   use) and the repository environment's `read_only` paths; never a path that contains the
   worktree (that would show the data dir, whose SQLite file holds the checkpoints);
@@ -262,6 +263,8 @@ def bwrap_arguments(root: Path, scratch: Path, read_only: Sequence[str] = ()) ->
         mounts.append((str(writable), ["--bind", str(writable), str(writable)]))
     for _, mount in sorted(mounts, key=lambda item: (len(Path(item[0]).parts), item[0])):
         args += mount
+    if (root / ".git").is_file():  # the worktree's pointer to its git directory: tests may read, not change it
+        args += ["--ro-bind", str(root / ".git"), str(root / ".git")]
     return [*args, "--remount-ro", "/", "--chdir", str(root)]
 
 
