@@ -5,17 +5,21 @@ TCP or unix socket), so a test cannot forge a checkpoint. Real bubblewrap throug
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 import uuid
 from pathlib import Path
 
 import psycopg
+import pytest
 from dbos import DBOS
 from sqlalchemy.engine import make_url
 
+from specmill.adapters import sandbox as sandbox_module
 from specmill.adapters.pytest_runner import SubprocessTestRunner
 from specmill.adapters.sandbox import Limits, detect_sandbox
+from specmill.errors import EnvironmentProblem
 from specmill.ports.spec_store import MemorySpecStore
 from tests import scenarios
 from tests.fixtures.git_repos import git
@@ -180,3 +184,27 @@ def test_a_test_cannot_reach_the_database_to_forge_a_checkpoint(
     note = store.content("specs", "specs/multiply")
     for planted in ("planted-home-secret-5c1d", "planted-forge-token-9d2"):
         assert planted not in dump and planted not in branch and planted not in note
+
+
+def test_where_bubblewrap_cannot_work_the_run_stops_naming_the_setting(
+    calc_repo, launch_runtime, tmp_path, monkeypatch
+) -> None:
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    fake = tools / "bwrap"  # as in a container whose seccomp profile refuses new namespaces
+    fake.write_text("#!/bin/sh\necho 'bwrap: No permissions to create new namespace' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tools}{os.pathsep}{os.environ['PATH']}")
+    sandbox_module._probe.cache_clear()
+    store = MemorySpecStore()
+    store.write_note("specs", scenarios.SPEC_TITLE, "specs", scenarios.SPEC)
+    turns = [{"content": [tool("run_tests", selection="tests/test_calc.py")]}, {"content": [text("Done.")]}]
+    script = {"conversations": [scenarios.conversation("implement-1", 1, turns)]}
+    try:
+        with pytest.raises(EnvironmentProblem) as stopped:
+            start(launch_runtime, tmp_path / "data", calc_repo, store, script, run_id="no-bwrap", max_iterations=1)
+    finally:
+        sandbox_module._probe.cache_clear()
+    assert "SPECMILL_TEST_SANDBOX=none" in str(stopped.value) and "cannot create namespaces" in str(stopped.value)
+    assert DBOS.get_workflow_status("no-bwrap").status == "ERROR"
+    assert not any(getattr(o, "test_report", None) for o in step_outputs("no-bwrap", "implement.tool"))
