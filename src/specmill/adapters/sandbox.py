@@ -43,7 +43,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -232,7 +232,8 @@ class Sandbox:
             )
         else:
             what = f"sandbox: NONE ({SETTING}=none) — tests run as this user, with its files, network and processes"
-        return f"{what}; limits: {self.limits.describe()}; environment: allow-list"
+        limits = self.limits if self.kind == "bwrap" else replace(self.limits, processes=0)  # init counts them
+        return f"{what}; limits: {limits.describe()}; environment: allow-list"
 
 
 def toolchain_paths(extra: Sequence[str] = ()) -> list[str]:
