@@ -35,6 +35,7 @@ from typing import Any
 from specmill import __version__
 from specmill.adapters.repo_scan import facts_codec, other_languages, symbols, walk, words
 from specmill.adapters.repo_scan.walk import Listed, RepoFile, Tree, describe, list_files, parse_plan
+from specmill.adapters.safe_git import GitCommandFailed, run_git
 
 KEEP_TREES = 8
 """Snapshots kept; older ones are deleted. Each is a few MB for a large repository."""
@@ -64,13 +65,9 @@ def git_blobs(root: Path) -> dict[str, str]:
     if not (root / ".git").exists():
         return {}
     try:
-        staged = subprocess.run(
-            ["git", "-C", str(root), "ls-files", "-s", "-z"], capture_output=True, check=True, timeout=60
-        ).stdout
-        dirty = subprocess.run(
-            ["git", "-C", str(root), "diff-files", "--name-only", "-z"], capture_output=True, check=True, timeout=60
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
+        staged = run_git(["ls-files", "-s", "-z"], cwd=root, text=False, timeout=60).stdout
+        dirty = run_git(["diff-files", "--name-only", "-z"], cwd=root, text=False, timeout=60).stdout
+    except (OSError, subprocess.SubprocessError, GitCommandFailed):
         return {}
     changed = set(dirty.split(b"\0"))
     blobs: dict[str, str] = {}
