@@ -34,7 +34,7 @@ from typing import Any
 
 from specmill import __version__
 from specmill.adapters.repo_scan import facts_codec, other_languages, symbols, walk, words
-from specmill.adapters.repo_scan.walk import Listed, RepoFile, Tree, describe, list_files, parse_plan
+from specmill.adapters.repo_scan.walk import Listed, RepoFile, Tree, describe, list_files, parse_plan, read_bytes
 
 KEEP_TREES = 8
 """Snapshots kept; older ones are deleted. Each is a few MB for a large repository."""
@@ -140,11 +140,11 @@ class Index:
             elif isinstance(known, list) and known[:2] == [item.size, item.mtime_ns] and item.mtime_ns < trusted_before:
                 blobs[item.path] = str(known[2])
             else:
-                try:
-                    read[item.path] = (root / item.path).read_bytes()
-                except OSError:
+                raw = read_bytes(root / item.path)
+                if raw is None:
                     continue  # described as unreadable, never cached
-                blobs[item.path] = blob_id(read[item.path])
+                read[item.path] = raw
+                blobs[item.path] = blob_id(raw)
         return blobs, read
 
     def scan(self, root: Path) -> Tree:

@@ -1,4 +1,12 @@
-"""A conservative token estimate for the pattern brief.
+"""Two local token counts: a conservative one for request budgets, a calibrated one for the brief.
+
+`estimate_tokens` (below) guards spending: it must never under-count a request. `brief_tokens`
+sizes the pattern brief when the token-counting endpoint cannot answer: it must not overshoot
+the budget, yet a brief sized by the conservative count used only about 58% of its budget by a
+real tokenizer's count. So it is calibrated against cl100k (`benchmarks/brief_recall.py`
+measures it): about 1.15-1.2x cl100k's count on briefs, never below it on any sample brief.
+
+The conservative estimate:
 
 Claude's tokenizer is not public and differs between model generations, so the brief
 is sized with an estimate built to over-count. It splits text the way byte-level BPE
@@ -44,4 +52,35 @@ def estimate_tokens(text: str) -> int:
             total += 1 if len(piece) > 1 else 0
         else:
             total += len(piece.encode("utf-8")) if not piece.isascii() else 1
+    return total
+
+
+_BRIEF_PIECES = re.compile(
+    r" ?(?P<letters>[A-Za-z]+)| ?(?P<digits>[0-9]{1,3})|(?P<other> ?[^A-Za-z0-9\s]+)|(?P<blank>\s+)"
+)
+WORD_LETTERS, PART_LETTERS, SYMBOLS_PER_TOKEN = 8, 3, 2
+"""A word of up to 8 letters is one token (BPE vocabularies hold most of them whole); each 3 more
+letters cost one more. A run of punctuation costs one token per 2 characters (`->`, `):`, `("`
+merge). Fitted on briefs of three real repositories: the sum over any 30 lines stayed above
+cl100k's count by 5% or more."""
+
+
+def brief_tokens(text: str) -> int:
+    """A calibrated estimate of `text`'s tokens: slightly above cl100k's count on brief-shaped text.
+
+    Pieces follow the BPE pre-tokenizer (a word with its leading space, up to 3 digits, a run of
+    symbols, a run of blanks). It is sub-additive over lines - `brief_tokens(a + "\\n" + b) <=
+    brief_tokens(a) + 1 + brief_tokens(b)` - so a greedy fit line by line never overshoots.
+    """
+    total = 0
+    for match in _BRIEF_PIECES.finditer(text):
+        kind = match.lastgroup
+        piece = match.group(kind or 0)
+        if kind == "letters":
+            total += 1 + max(0, len(piece) - WORD_LETTERS + PART_LETTERS - 1) // PART_LETTERS
+        elif kind == "other":
+            size = len(piece.encode("utf-8"))
+            total += -(-size // SYMBOLS_PER_TOKEN) if piece.isascii() else size
+        else:
+            total += 1
     return total
