@@ -40,7 +40,8 @@ PACKAGE_AND_BENCHMARKS = {
     "benchmarks/src/notes_bench/__init__.py": "",
     "benchmarks/src/notes_bench/cli.py": CLI.format(name="bench")
     + "datasets_app = typer.Typer()\napp.add_typer(datasets_app, name='datasets')\n\n\n"
-    "@datasets_app.command('fetch')\ndef fetch_benchmark_datasets() -> None:\n    '''Fetch the benchmark datasets.'''\n",
+    "@datasets_app.command('fetch')\ndef fetch_benchmark_datasets() -> None:\n"
+    "    '''Fetch the benchmark datasets.'''\n",
     "benchmarks/tests/test_bench_cli.py": "def test_cli() -> None:\n    assert True\n",
 }
 CLI_SPEC = make_spec("Add an export command to the notes CLI", "A new `export` group writes notes to a folder.")
