@@ -60,10 +60,12 @@ class RepoMapAnalyzer:
         if not root.is_dir():
             raise BadInput(f"{root} is not a directory; pass the repository's working tree")
         repo = scan(root, self.cache_dir)
-        ranking = rank(repo, spec, anchor_paths(main_project(repo)))
-        project = focus(repo, ranking.files)
+        main = main_project(repo)
+        ranking = rank(repo, spec, anchor_paths(main))
+        project = focus(repo, ranking.files, main)
         conventions = project_note(repo, project) + detect_conventions(project)
-        draft = build_draft(repo, conventions, ranking, 2 * budget_tokens)
+        # a counter may find the local estimate high and ask for more lines than the budget's worth
+        draft = build_draft(repo, conventions, ranking, 2 * budget_tokens if self.count_tokens else budget_tokens)
         return fill(draft, budget_tokens, self.count_tokens)
 
 

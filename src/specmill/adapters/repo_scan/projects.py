@@ -64,8 +64,10 @@ def main_project(repo: Repo, projects: list[str] | None = None) -> Repo:
     return replace(repo, files=tuple(f for f in repo.files if not owner(f.path, projects)))
 
 
-def focus(repo: Repo, ranked: list[tuple[str, float]]) -> Repo:
-    """The project the spec is about, as a Repo of its own; its `subproject` says which folder it is."""
+def focus(repo: Repo, ranked: list[tuple[str, float]], main: Repo | None = None) -> Repo:
+    """The project the spec is about, as a Repo of its own; its `subproject` says which folder it is.
+
+    `main` is `main_project(repo)` when the caller has it already (its parsed views are cached)."""
     projects = subprojects(repo)
     if not projects:
         return repo
@@ -78,7 +80,7 @@ def focus(repo: Repo, ranked: list[tuple[str, float]]) -> Repo:
         votes[project] = votes.get(project, 0.0) + score
     chosen = max(votes, key=lambda p: (votes[p], p == ""), default="")
     if chosen == "" or votes[chosen] <= votes.get("", 0.0):
-        return main_project(repo, projects)
+        return main if main is not None else main_project(repo, projects)
     prefix = chosen + "/"
     inner = subprojects_within(repo, chosen)
     files = tuple(

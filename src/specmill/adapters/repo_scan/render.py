@@ -25,8 +25,9 @@ LAYOUT, CONVENTIONS, FILES = 0, 1, 2
 HEADINGS = {LAYOUT: "## Layout", CONVENTIONS: "## Conventions", FILES: "## Relevant files"}
 CANDIDATE_FILES = 200
 """At most this many top-ranked files compete for space; the rest show up in Layout's counts."""
-TOKENS_PER_CANDIDATE = 10
-"""No file line costs less, so a budget can show at most budget / 10 files: no need to lay out more."""
+TOKENS_PER_CANDIDATE = 40
+"""A brief shows about one file per 100 tokens of budget (a header and a few signatures each), so
+budget / 40 candidates leave ample room for the tail of names-only files; laying out more is wasted work."""
 FIRST_SYMBOLS, MORE_SYMBOLS = 4, 12
 HEADLINE_FILES, LISTED_FILES = 15, 40
 """The first files by rank get their line before any file gets more symbols, so a tight budget

@@ -58,6 +58,9 @@ def estimate_tokens(text: str) -> int:
 _BRIEF_PIECES = re.compile(
     r" ?(?P<letters>[A-Za-z]+)| ?(?P<digits>[0-9]{1,3})|(?P<other> ?[^A-Za-z0-9\s]+)|(?P<blank>\s+)"
 )
+_LONG_WORDS = re.compile(r"[A-Za-z]{9,}")
+_SYMBOL_RUNS = re.compile(r"[^A-Za-z0-9\s]{2,}|[^\x00-\x7f]")
+"""Runs of symbols that may cost more than one token: two or more characters, or non-ASCII ones."""
 WORD_LETTERS, PART_LETTERS, SYMBOLS_PER_TOKEN = 8, 3, 2
 """A word of up to 8 letters is one token (BPE vocabularies hold most of them whole); each 3 more
 letters cost one more. A run of punctuation costs one token per 2 characters (`->`, `):`, `("`
@@ -71,16 +74,13 @@ def brief_tokens(text: str) -> int:
     Pieces follow the BPE pre-tokenizer (a word with its leading space, up to 3 digits, a run of
     symbols, a run of blanks). It is sub-additive over lines - `brief_tokens(a + "\\n" + b) <=
     brief_tokens(a) + 1 + brief_tokens(b)` - so a greedy fit line by line never overshoots.
+    Every piece costs one token, plus the extra that long words, long symbol runs and non-ASCII
+    characters cost; counting those apart keeps the loop in C for the common pieces.
     """
-    total = 0
-    for match in _BRIEF_PIECES.finditer(text):
-        kind = match.lastgroup
-        piece = match.group(kind or 0)
-        if kind == "letters":
-            total += 1 + max(0, len(piece) - WORD_LETTERS + PART_LETTERS - 1) // PART_LETTERS
-        elif kind == "other":
-            size = len(piece.encode("utf-8"))
-            total += -(-size // SYMBOLS_PER_TOKEN) if piece.isascii() else size
-        else:
-            total += 1
+    total = len(_BRIEF_PIECES.findall(text))
+    for word in _LONG_WORDS.findall(text):
+        total += (len(word) - WORD_LETTERS + PART_LETTERS - 1) // PART_LETTERS
+    for run in _SYMBOL_RUNS.findall(text):
+        size = len(run.encode("utf-8"))
+        total += (-(-size // SYMBOLS_PER_TOKEN) if run.isascii() else size) - 1
     return total

@@ -53,9 +53,12 @@ class Tree:
     """Files a cached scan had to parse because the cache did not know their content."""
 
 
-def _skip_dir(path: Path, name: str) -> bool:
+def _skip_dir(folder: str, name: str) -> bool:
     return (
-        name.startswith(".") or name in SKIP_DIRS or name.endswith(".egg-info") or (path / name / "pyvenv.cfg").exists()
+        name.startswith(".")
+        or name in SKIP_DIRS
+        or name.endswith(".egg-info")
+        or os.path.lexists(f"{folder}/{name}/pyvenv.cfg")
     )
 
 
@@ -128,7 +131,7 @@ def list_files(root: Path) -> tuple[list[Listed], bool]:
             rel = f"{rel_dir}{name}"
             try:
                 if entry.is_dir(follow_symlinks=False):
-                    if not _skip_dir(Path(folder), name):
+                    if not _skip_dir(folder, name):
                         subdirs.append((entry.path, rel + "/"))
                     continue
                 if name.startswith(".") or os.path.splitext(name)[1].lower() in BINARY_SUFFIXES:
