@@ -181,7 +181,8 @@ class Index:
             _write_json(self._tree_path(tree_hash), {"parser": self.fingerprint, "files": rows})
             self._prune()
         stats = {i.path: [i.size, i.mtime_ns, blobs[i.path]] for i in due if i.path in blobs}
-        _write_json(self._state_path(root), {"tree": tree_hash, "saved_ns": time.time_ns(), "stats": stats})
+        if not (exact and not reparsed and state.get("tree") == tree_hash and state.get("stats") == stats):
+            _write_json(self._state_path(root), {"tree": tree_hash, "saved_ns": time.time_ns(), "stats": stats})
         self._set_latest(tree_hash)
         return Tree(tuple(sorted(files, key=lambda f: f.path)), truncated, tuple(sorted(reparsed)))
 

@@ -78,10 +78,21 @@ class FileTerms:
         return self.path | self.symbols | self.body
 
 
-def file_terms(repo: Repo) -> dict[str, FileTerms]:
+def _prefixes(wanted: Iterable[str]) -> tuple[str, ...]:
+    """A term's stem minus its last letter is in the lower-cased text of any word that folds to it."""
+    return tuple({t[:-1] if len(t) > 3 else t for t in wanted})
+
+
+def file_terms(repo: Repo, wanted: Iterable[str] | None = None) -> dict[str, FileTerms]:
+    """Each file's terms; with `wanted`, a path's terms only when it may hold one of them (the rest never score)."""
+    may_hold = re.compile("|".join(map(re.escape, _prefixes(wanted)))).search if wanted is not None else None
     found = {}
     for f in repo.files:
-        path_terms = frozenset(terms(f.path.rsplit(".", 1)[0].replace("/", " ")))
+        stem = f.path.rsplit(".", 1)[0]
+        if may_hold is not None and not may_hold(stem.lower()):
+            path_terms: frozenset[str] = frozenset()
+        else:
+            path_terms = frozenset(terms(stem.replace("/", " ")))
         facts = f.facts
         if facts is None:
             found[f.path] = FileTerms(path_terms, frozenset(), frozenset())
@@ -144,8 +155,7 @@ class Ranking:
 
     @cached_property
     def prefixes(self) -> tuple[str, ...]:
-        """A wanted term's stem minus its last letter is in the lower-cased text of any word that folds to it."""
-        return tuple({t[:-1] if len(t) > 3 else t for t in self.wanted})
+        return _prefixes(self.wanted)
 
     def symbol_score(self, symbol: Symbol) -> float:
         """Spec words in the symbol's line, weighted by rarity; a symbol the spec names outranks them all."""
@@ -165,7 +175,7 @@ def rank(repo: Repo, spec: Spec, anchors: Iterable[str]) -> Ranking:
     wanted = spec_terms(spec)
     wanted_keys = frozenset(wanted)
     mentioned = mentioned_names(spec_text(spec))
-    per_file = file_terms(repo)
+    per_file = file_terms(repo, wanted)
     hits = {
         path: (wanted_keys & ft.path) | (wanted_keys & ft.symbols) | (wanted_keys & ft.body)
         for path, ft in per_file.items()

@@ -11,6 +11,7 @@ another budget for that estimate, which is how a count by the Messages API steer
 from __future__ import annotations
 
 from collections import Counter
+from itertools import islice
 from dataclasses import dataclass
 
 from specmill.adapters.repo_scan.conventions import KEY_KINDS, LAYOUT_KINDS
@@ -157,8 +158,8 @@ def build_draft(repo: Repo, conventions: list[Convention], ranking: Ranking, bud
         draft.add((CONVENTIONS, i), f"- {convention.kind}: {convention.summary}")
 
     by_path = {f.path: f for f in repo.files}
-    ranked = [(p, score) for p, score in ranked if not _is_blank_init(by_path[p])]
-    ranked = ranked[: min(CANDIDATE_FILES, budget // TOKENS_PER_CANDIDATE)]
+    wanted = min(CANDIDATE_FILES, budget // TOKENS_PER_CANDIDATE)
+    ranked = list(islice(((p, score) for p, score in ranked if not _is_blank_init(by_path[p])), wanted))
     symbol_order: list[list[Key]] = []
     for r, (path, _) in enumerate(ranked[:CANDIDATE_FILES]):
         f = by_path[path]
