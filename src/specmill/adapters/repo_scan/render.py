@@ -11,8 +11,8 @@ another budget for that estimate, which is how a count by the Messages API steer
 from __future__ import annotations
 
 from collections import Counter
-from itertools import islice
 from dataclasses import dataclass
+from itertools import islice
 
 from specmill.adapters.repo_scan.conventions import KEY_KINDS, LAYOUT_KINDS
 from specmill.adapters.repo_scan.ranking import Ranking
