@@ -12,6 +12,7 @@ can replace it behind the same port.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from pathlib import Path
 
@@ -59,6 +60,15 @@ class RepoMapAnalyzer:
             )
         if not root.is_dir():
             raise BadInput(f"{root} is not a directory; pass the repository's working tree")
+        paused = gc.isenabled()
+        gc.disable()  # see `repo_scan.repo.scan`: ranking and rendering build many small acyclic objects too
+        try:
+            return self._analyze(root, spec, budget_tokens)
+        finally:
+            if paused:
+                gc.enable()
+
+    def _analyze(self, root: Path, spec: Spec, budget_tokens: int) -> PatternBrief:
         repo = scan(root, self.cache_dir)
         main = main_project(repo)
         ranking = rank(repo, spec, anchor_paths(main))
