@@ -9,12 +9,13 @@ calibrated estimate.
 from __future__ import annotations
 
 import os
-from typing import Any
-
-import anthropic
+from typing import TYPE_CHECKING, Any
 
 from specmill.config import Settings
 from specmill.playbooks import Playbook
+
+if TYPE_CHECKING:  # the SDK takes about half a second to import: only a count needs it
+    import anthropic
 
 TIMEOUT_S = 10.0
 
@@ -35,8 +36,15 @@ class MessagesTokenCounter:
         """Counts for the configured model, else the default playbook's: one generation shares a tokenizer."""
         return cls(settings.model or Playbook.model_fields["model"].default)
 
+    @property
+    def available(self) -> bool:
+        """False once the API has failed, or when no key is set: the brief is then sized locally."""
+        return not self._unavailable
+
     def _count(self, text: str) -> int:
         if self._client is None:
+            import anthropic
+
             self._client = anthropic.Anthropic(max_retries=0, timeout=TIMEOUT_S)
         message: dict[str, Any] = {"role": "user", "content": [{"type": "text", "text": text}]}
         return int(self._client.messages.count_tokens(model=self.model, messages=[message]).input_tokens)
@@ -44,6 +52,8 @@ class MessagesTokenCounter:
     def __call__(self, text: str) -> int | None:
         if self._unavailable:
             return None
+        import anthropic
+
         try:
             if self._overhead is None:
                 self._overhead = max(self._count("x") - 1, 0)  # the message's framing, not the brief's

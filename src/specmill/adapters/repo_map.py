@@ -75,8 +75,12 @@ class RepoMapAnalyzer:
         project = focus(repo, ranking.files, main)
         conventions = project_note(repo, project) + detect_conventions(project)
         # a counter may find the local estimate high and ask for more lines than the budget's worth
-        draft = build_draft(repo, conventions, ranking, 2 * budget_tokens if self.count_tokens else budget_tokens)
-        return fill(draft, budget_tokens, self.count_tokens)
+        draft = build_draft(repo, conventions, ranking, 2 * budget_tokens if self._counting else budget_tokens)
+        return fill(draft, budget_tokens, self.count_tokens if self._counting else None)
+
+    @property
+    def _counting(self) -> bool:
+        return self.count_tokens is not None and getattr(self.count_tokens, "available", True)
 
 
 def fill(draft: BriefDraft, budget: int, count_tokens: TokenCounter | None) -> PatternBrief:
