@@ -77,7 +77,9 @@ def test_empty_repository(tmp_path: Path) -> None:
 
 
 def test_small_budget_keeps_the_most_useful_lines(tmp_path: Path) -> None:
-    brief = RepoMapAnalyzer().analyze(_repo("service", tmp_path), SPEC, 300)
+    smallest = RepoMapAnalyzer().analyze(_repo("service", tmp_path), SPEC, MIN_BUDGET)
+    assert smallest.markdown.startswith("## Relevant files\n- `app/routers/users.py`"), "the spec's files come first"
+    brief = RepoMapAnalyzer().analyze(_repo("service", tmp_path), SPEC, 450)
     assert "flat layout" in brief.markdown
     assert "fastapi-router:" in brief.markdown
     assert "lint: ruff" not in brief.markdown

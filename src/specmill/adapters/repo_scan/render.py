@@ -26,9 +26,11 @@ LAYOUT, CONVENTIONS, FILES = 0, 1, 2
 HEADINGS = {LAYOUT: "## Layout", CONVENTIONS: "## Conventions", FILES: "## Relevant files"}
 CANDIDATE_FILES = 200
 """At most this many top-ranked files compete for space; the rest show up in Layout's counts."""
-TOKENS_PER_CANDIDATE = 40
-"""A brief shows about one file per 100 tokens of budget (a header and a few signatures each), so
-budget / 40 candidates leave ample room for the tail of names-only files; laying out more is wasted work."""
+TOKENS_PER_CANDIDATE = 12
+"""A names-only file line costs about 12 tokens, so a budget can show at most budget / 12 files."""
+TAIL_SHARE = 1 / 40
+"""Right after the headline files, budget * TAIL_SHARE more files are named (path only, about a third of
+the budget), before any file gets more signatures: a change touches more files than a brief can detail."""
 FIRST_SYMBOLS, MORE_SYMBOLS = 4, 12
 HEADLINE_FILES, LISTED_FILES = 15, 40
 """The first files by rank get their line before any file gets more symbols, so a tight budget
@@ -164,7 +166,7 @@ def build_draft(repo: Repo, conventions: list[Convention], ranking: Ranking, bud
     for r, (path, _) in enumerate(ranked[:CANDIDATE_FILES]):
         f = by_path[path]
         header: Key = (FILES, r)
-        draft.add(header, _file_header(f))
+        draft.add(header, _file_header(f) if r < LISTED_FILES else f"- `{f.path}`")
         symbols = f.facts.symbols if f.facts is not None else ()
         owner: dict[str, Key] = {}
         for j, symbol in enumerate(symbols):
@@ -176,7 +178,11 @@ def build_draft(repo: Repo, conventions: list[Convention], ranking: Ranking, bud
                 owner[symbol.name] = key
                 draft.add(key, f"  - {symbol.text}", (header,))
         order = [
-            (-ranking.symbol_score(s), PROMINENCE.get(s.kind, 4) + (s.parent != "") + 4 * s.name.startswith("_"), j)
+            (
+                -ranking.symbol_score(s) if r < LISTED_FILES else 0.0,  # the tail shows few symbols, if any
+                PROMINENCE.get(s.kind, 4) + (s.parent != "") + 4 * s.name.startswith("_"),
+                j,
+            )
             for j, s in enumerate(symbols)
         ]
         by_relevance = [j for *_, j in sorted(order)]
@@ -189,10 +195,10 @@ def build_draft(repo: Repo, conventions: list[Convention], ranking: Ranking, bud
     more = [keys[: 1 + MORE_SYMBOLS] for keys in per_file]
     headers = [keys[:1] for keys in per_file]
     # The files the spec is about come first: at a small budget they say more than any convention.
-    draft.want(_flat(headers[:3]) + _flat(first[:1]))
+    draft.want(_flat(headers[:HEADLINE_FILES]) + _flat(first[:1]))
     draft.want(layout_keys[:1] + convention_keys[:1] + _flat(first[1:3]))
+    draft.want(_flat(headers[HEADLINE_FILES : HEADLINE_FILES + int(budget * TAIL_SHARE)]))
     draft.want(layout_keys[: len(layout)] + convention_keys[: min(len(key_conventions), LEADING_CONVENTIONS)])
-    draft.want(_flat(headers[3:HEADLINE_FILES]))
     draft.want(convention_keys + _flat(more[:3]) + _flat(first[3:10]) + layout_keys[: len(layout) + 12])
     draft.want(_flat(headers[HEADLINE_FILES:LISTED_FILES]) + _flat(more[3:10]) + layout_keys + _flat(first[10:]))
     draft.want(_flat(per_file))

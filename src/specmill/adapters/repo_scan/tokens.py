@@ -56,22 +56,23 @@ def estimate_tokens(text: str) -> int:
 
 
 _BRIEF_PIECES = re.compile(
-    r" ?(?P<letters>[A-Za-z]+)| ?(?P<digits>[0-9]{1,3})|(?P<other> ?[^A-Za-z0-9\s]+)|(?P<blank>\s+)"
+    r"[ _/]?(?P<letters>[A-Za-z]+)| ?(?P<digits>[0-9]{1,3})|(?P<other> ?[^A-Za-z0-9\s]+)|(?P<blank>\s+)"
 )
-_LONG_WORDS = re.compile(r"[A-Za-z]{9,}")
+_LONG_WORDS = re.compile(r"[A-Za-z]{7,}")
 _SYMBOL_RUNS = re.compile(r"[^A-Za-z0-9\s]{2,}|[^\x00-\x7f]")
 """Runs of symbols that may cost more than one token: two or more characters, or non-ASCII ones."""
-WORD_LETTERS, PART_LETTERS, SYMBOLS_PER_TOKEN = 8, 3, 2
-"""A word of up to 8 letters is one token (BPE vocabularies hold most of them whole); each 3 more
-letters cost one more. A run of punctuation costs one token per 2 characters (`->`, `):`, `("`
-merge). Fitted on briefs of three real repositories: the sum over any 30 lines stayed above
-cl100k's count by 5% or more."""
+WORD_LETTERS, PART_LETTERS, SYMBOLS_PER_TOKEN = 6, 3, 2
+"""A word of up to 6 letters, with the space, `_` or `/` before it, is one token (BPE vocabularies
+hold most of them whole: ` memory`, `_router`, `/api`); each 3 more letters cost one more. A run of
+punctuation costs one token per 2 characters (`->`, `):`, `("` merge). Fitted with cl100k on
+5,400 lines of briefs of four real repositories at 1,000 and 8,000 tokens: 1.18x cl100k's count
+overall, 1.15x on path lines, and the sum over any 30 consecutive lines 1.07x or more."""
 
 
 def brief_tokens(text: str) -> int:
     """A calibrated estimate of `text`'s tokens: slightly above cl100k's count on brief-shaped text.
 
-    Pieces follow the BPE pre-tokenizer (a word with its leading space, up to 3 digits, a run of
+    Pieces follow the BPE pre-tokenizer (a word with its leading space, `_` or `/`, up to 3 digits, a run of
     symbols, a run of blanks). It is sub-additive over lines - `brief_tokens(a + "\\n" + b) <=
     brief_tokens(a) + 1 + brief_tokens(b)` - so a greedy fit line by line never overshoots.
     Every piece costs one token, plus the extra that long words, long symbol runs and non-ASCII
