@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from specmill import __version__, runtime
+from specmill import __version__, console, runtime
 from specmill.api import errors
 from specmill.api.limits import BodySizeLimit
 from specmill.api.routers import events, health, playbooks, runs
@@ -66,6 +66,7 @@ def create_app(
         )
     for module in (runs, events, playbooks, health):
         app.include_router(module.router)
+    console.install(app)
     return app
 
 

@@ -140,13 +140,17 @@ class RunService:
         return views.summary(record or _record_from(state), state, steps)
 
     async def detail(self, run_id: str) -> RunDetail:
+        return (await self.detail_and_steps(run_id))[0]
+
+    async def detail_and_steps(self, run_id: str) -> tuple[RunDetail, list[StepRecord]]:
+        """The detail, and the step records it was computed from (the console shows more of them)."""
         state = await self.state(run_id)
         steps, record, artifacts = await asyncio.gather(
             queries.run_steps(run_id),
             run_index.read_async(records.get_run, run_id),
             run_index.read_async(records.list_artifacts, run_id),
         )
-        return views.detail(record, state, steps, artifacts)
+        return views.detail(record, state, steps, artifacts), steps
 
     async def diff(self, run_id: str) -> RunDiff:
         state = await self.state(run_id)
