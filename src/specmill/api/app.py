@@ -15,12 +15,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from specmill import __version__, console, runtime
+from specmill import __version__, runtime
 from specmill.api import errors
 from specmill.api.limits import BodySizeLimit
 from specmill.api.routers import events, health, playbooks, runs
 from specmill.api.service import RunService
 from specmill.config import Settings
+from specmill.console.app import install as install_console
 from specmill.container import Container, build_container
 
 
@@ -66,7 +67,7 @@ def create_app(
         )
     for module in (runs, events, playbooks, health):
         app.include_router(module.router)
-    console.install(app)
+    install_console(app)
     return app
 
 
