@@ -234,6 +234,7 @@ def test_a_running_run_is_cancelled_from_its_page(tab: Watched, console: Console
 def test_a_run_is_forked_from_implement_with_an_override(tab: Watched, succeeded_run: str) -> None:
     page = tab.page
     page.goto(f"/console/runs/{succeeded_run}")
+    page.get_by_text("Fork from a phase").click()
     expect(page.get_by_label("From phase")).to_have_value("implement")
     page.get_by_label("Iterations (optional)").fill("2")
     confirm(tab, "Fork…")
