@@ -192,11 +192,11 @@ def _describe(error: BaseException | None) -> str | None:
     return f"{type(last).__name__}: {last}"
 
 
-async def run_events_so_far(run_id: str, wait_s: float = 0.05) -> list[Any]:
-    """The run's progress events recorded until now, without waiting for the run to end: a live
-    run's stream is read until it stays quiet for `wait_s`."""
+async def run_events_so_far(run_id: str, offset: int = 0, wait_s: float = 0.05) -> list[Any]:
+    """The run's progress events from `offset` until now, without waiting for the run to end: a
+    live run's stream is read until it stays quiet for `wait_s`."""
     found: list[Any] = []
-    values = DBOS.read_stream_async(run_id, names.EVENTS_STREAM, timeout_seconds=wait_s)
+    values = DBOS.read_stream_async(run_id, names.EVENTS_STREAM, offset=offset, timeout_seconds=wait_s)
     try:
         async for value in values:
             found.append(value)

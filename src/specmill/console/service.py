@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +23,7 @@ from specmill.sweep.models import SweepRequest, SweepResult
 PAGE_SIZE = 50
 _TITLE_CACHE_SIZE = 5000
 _UNKNOWN_TITLE_TTL_S = 30.0
+_EVENT_LOGS = 200
 
 
 class ConsoleService:
@@ -29,6 +31,7 @@ class ConsoleService:
         self.runs = runs
         self.settings = runs.settings
         self._titles: dict[str, tuple[str, float]] = {}
+        self._events: OrderedDict[str, list[dict[str, str]]] = OrderedDict()
 
     # --- runs ------------------------------------------------------------------------------
 
@@ -72,12 +75,12 @@ class ConsoleService:
         return found
 
     async def run_page(self, run_id: str) -> dict[str, Any]:
-        (detail, steps), events = await asyncio.gather(
-            self.runs.detail_and_steps(run_id), queries.run_events_so_far(run_id)
+        (detail, steps, state), events = await asyncio.gather(
+            self.runs.detail_and_steps(run_id), self.step_events(run_id)
         )
         spec = next((s.output for s in steps if isinstance(s.output, Spec)), None)
         try:
-            diff = await self.runs.diff(run_id)
+            diff = await self.runs.diff_of(state, steps)
             files = diffs.parse(diff.diff)
         except ApiError:
             diff, files = None, []
@@ -96,6 +99,17 @@ class ConsoleService:
             "cancellable": views.CANCELLABLE,
             "can_approve": callable(getattr(self.runs, "approve", None)),
         }
+
+    async def step_events(self, run_id: str) -> list[dict[str, str]]:
+        """The kind and step of each progress event of the run. Its stream only grows, so what was read
+        is kept (for the most recently viewed runs) and only newer entries are read again."""
+        known = self._events.pop(run_id, [])
+        new = await queries.run_events_so_far(run_id, offset=len(known))
+        known = known + [{"kind": str(_field(e, "kind")), "step": str(_field(e, "step"))} for e in new]
+        self._events[run_id] = known
+        while len(self._events) > _EVENT_LOGS:
+            self._events.popitem(last=False)
+        return known
 
     # --- specs and sweeps -----------------------------------------------------------------
 
@@ -161,6 +175,10 @@ def next_time(cron: str, timezone: str, now: datetime | None = None) -> datetime
         return croniter(cron.strip(), start, second_at_beginning=len(cron.split()) == 6).get_next(datetime)
     except Exception:
         return None
+
+
+def _field(event: Any, key: str) -> Any:
+    return event.get(key, "") if isinstance(event, dict) else getattr(event, key, "")
 
 
 def _sweep_row(status: Any) -> dict[str, Any]:
