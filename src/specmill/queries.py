@@ -142,6 +142,15 @@ def recorded_run(settings: Settings, run_id: str) -> tuple[str, str | None] | No
     return status.status, status.executor_id
 
 
+def recorded_state(settings: Settings, run_id: str) -> RunState | None:
+    """The run with its request and result, read without launching DBOS; None if unknown."""
+    if recorded_run(settings, run_id) is None:
+        return None
+    with dbos_client(settings) as client:
+        found = client.list_workflows(workflow_ids=[run_id], load_input=True, load_output=True)
+    return state_of(found[0]) if found and found[0].name == names.RUN_WORKFLOW else None
+
+
 def recorded_runs(settings: Settings, status: str | None = None, limit: int = 50) -> list[dict[str, object]]:
     """The newest runs as DBOS recorded them (no launch), for `specmill runs list`."""
     with dbos_client(settings) as client:

@@ -43,6 +43,13 @@ def run(
     ] = None,
     budget_usd: Annotated[Optional[float], typer.Option(help="Dollar cap of the run's model calls.")] = None,
     budget_tokens: Annotated[Optional[int], typer.Option(help="Token cap of the run's model calls.")] = None,
+    publish: Annotated[
+        Optional[str],
+        typer.Option(help="After the run: none, push (the branch) or pr (push and open a pull request)."),
+    ] = None,
+    publish_on_failure: Annotated[
+        bool, typer.Option("--publish-on-failure", help="Publish a run that did not succeed too, as a draft.")
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Implement SPEC in REPO: read, analyze, implement, test, update the spec, validate."""
@@ -59,6 +66,8 @@ def run(
         max_iterations=max_iterations,
         budget_usd=budget_usd,
         budget_tokens=budget_tokens,
+        publish=publish,
+        publish_on_failure=publish_on_failure,
     )
     try:
         checked = preflight.check_request(request, settings)
@@ -179,6 +188,8 @@ def report(result: RunResult, as_json: bool) -> None:
     for c in result.criteria:
         typer.echo(f"  [{'x' if c.met else ' '}] {c.criterion}")
     typer.echo(f"cost: ${result.cost_usd:.4f}")
+    if result.pull_request is not None:
+        typer.echo(f"pull request: {result.pull_request.url}")
     if result.reason:
         typer.echo(result.reason)
 
