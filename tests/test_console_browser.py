@@ -7,6 +7,7 @@ Every test's tab fails the test if it logs an error or asks anything of another 
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -34,7 +35,7 @@ def script() -> dict[str, object]:
     """Every run implements multiply; a spec titled `Slow multiply ...` waits long in its validation,
     so a test can cancel it mid-run."""
     slow = scenarios.verdict(True, True)
-    slow["delay_s"] = 20.0
+    slow["delay_s"] = 30.0
     return {
         "conversations": [
             {
@@ -53,6 +54,7 @@ def script() -> dict[str, object]:
 @dataclass
 class Console:
     server: ServerProcess
+    model: MessagesServer
     repo: Path
     basic_memory: object
     finished: list[str] = field(default_factory=list)
@@ -106,7 +108,12 @@ def console(
             env["DBOS_SYSTEM_DATABASE_URL"] = stack.enter_context(fresh_postgres_database())
         server = start_server(env, root)
         stack.callback(stop_server, server)
-        yield Console(server=server, repo=init_repo(root / "calc", CALC_FILES, "calc: add"), basic_memory=basic_memory)
+        yield Console(
+            server=server,
+            model=model,
+            repo=init_repo(root / "calc", CALC_FILES, "calc: add"),
+            basic_memory=basic_memory,
+        )
 
 
 @pytest.fixture
@@ -224,7 +231,11 @@ def test_a_running_run_is_cancelled_from_its_page(tab: Watched, console: Console
     run_id = console.start(console.new_spec(SLOW))
     page = tab.page
     page.goto(f"/console/runs/{run_id}")
-    expect(page.locator("#run-phase")).to_have_text("validate", timeout=WAIT_MS)
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while not any(entry["conversation"] == "verdict-slow" for entry in console.model.requests()):
+        assert time.monotonic() < deadline, "the run never reached its slow validation"
+        page.wait_for_timeout(100)
+    expect(page.locator("#run-status")).to_have_text("running")  # and stays so for 30 s
     confirm(tab, "Cancel run…")
     expect(page.locator("#action-result")).to_contain_text("Cancelled")
     expect(page.locator("#run-status")).to_have_text("cancelled", timeout=WAIT_MS)
