@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from dbos import DBOS, DBOSClient
 from dbos import error as dbos_error
 
-from specmill import names, run_index
+from specmill import checkpoints, names, run_index
 from specmill.config import Settings
 from specmill.models import RunRequest, RunResult
 
@@ -73,9 +73,10 @@ async def run_steps(run_id: str, *, load_output: bool = True) -> list[StepRecord
     return [step_of(s) for s in steps]
 
 
-async def run_events(run_id: str, offset: int) -> AsyncIterator[tuple[int, Any]]:
-    """(offset, event) from the run's progress stream, waiting for more until the run ends."""
-    values = DBOS.read_stream_async(run_id, names.EVENTS_STREAM, offset=offset)
+async def run_events(run_id: str, offset: int, poll_s: float | None = None) -> AsyncIterator[tuple[int, Any]]:
+    """(offset, event) from the run's progress stream, waiting for more until the run ends; without
+    a notification, the stream is read again every `poll_s` (DBOS's notification interval when None)."""
+    values = DBOS.read_stream_async(run_id, names.EVENTS_STREAM, offset=offset, polling_interval_sec=poll_s)
     try:
         async for value in values:
             yield offset, value
@@ -123,6 +124,7 @@ def step_of(step: Any) -> StepRecord:
 @contextmanager
 def dbos_client(settings: Settings) -> Iterator[DBOSClient]:
     """A client on the system database: reads and commands without becoming an executor."""
+    checkpoints.guard_unpickling()
     client = DBOSClient(system_database_url=settings.database_url())
     try:
         yield client
@@ -149,6 +151,17 @@ def recorded_state(settings: Settings, run_id: str) -> RunState | None:
     with dbos_client(settings) as client:
         found = client.list_workflows(workflow_ids=[run_id], load_input=True, load_output=True)
     return state_of(found[0]) if found and found[0].name == names.RUN_WORKFLOW else None
+
+
+def recorded_statuses(settings: Settings, run_ids: list[str]) -> dict[str, str]:
+    """DBOS status of each of `run_ids` that DBOS knows (no launch)."""
+    if not run_ids or (
+        settings.database_url().startswith("sqlite") and not (settings.data_dir / "specmill.sqlite").exists()
+    ):
+        return {}
+    with dbos_client(settings) as client:
+        found = client.list_workflows(workflow_ids=run_ids, load_input=False, load_output=False)
+    return {w.workflow_id: w.status for w in found}
 
 
 def recorded_runs(settings: Settings, status: str | None = None, limit: int = 50) -> list[dict[str, object]]:
