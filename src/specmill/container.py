@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from specmill.config import Settings
-from specmill.ports import Model, NoteIndex, RepoAnalyzer, SpecStore, TestRunner, Workspace
+from specmill.ports import Environments, Model, NoteIndex, RepoAnalyzer, SpecStore, TestRunner, Workspace
+from specmill.ports.environments import FixedEnvironments
 from specmill.redaction import Redactor
 
 
@@ -21,6 +22,9 @@ class Container:
     # Keyword-only, so a construction that predates it fails loudly instead of shifting arguments.
     note_index: NoteIndex = field(kw_only=True)
     """Basic Memory's index, for sweeps; the real one shares the spec store's MCP session."""
+    environments: Environments = field(kw_only=True, default_factory=FixedEnvironments)
+    """The repository's own environment for test runs; build_container sets the real one. The default
+    (no environment: specmill's interpreter) keeps containers built by hand in tests as they were."""
 
     @cached_property
     def redactor(self) -> Redactor:
@@ -39,6 +43,7 @@ def build_container(settings: Settings) -> Container:
     from specmill.adapters.basic_memory import BasicMemoryClient, BasicMemoryNoteIndex, BasicMemorySpecStore
     from specmill.adapters.git_worktree import GitWorktreeWorkspace
     from specmill.adapters.pytest_runner import SubprocessTestRunner
+    from specmill.adapters.repo_environments import RepoEnvironments
     from specmill.adapters.repo_map import RepoMapAnalyzer
 
     basic_memory = BasicMemoryClient.from_settings(settings)
@@ -50,4 +55,5 @@ def build_container(settings: Settings) -> Container:
         workspace=GitWorktreeWorkspace(settings.data_dir),
         tests=SubprocessTestRunner.from_settings(settings),
         analyzer=RepoMapAnalyzer(settings.data_dir / "index"),
+        environments=RepoEnvironments.from_settings(settings),
     )

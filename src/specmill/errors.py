@@ -98,3 +98,8 @@ class RepeatedToolCall(RoundOver):
 
 class EnvironmentProblem(SpecmillError):
     """The machine cannot run specmill as configured (for example an old SQLite)."""
+
+
+class EnvironmentSetupFailed(SpecmillError):
+    """The repository's environment cannot be provisioned (an out-of-date lock, a missing Python, a
+    failing build). Ends the run before any model call; the message names the cause and the fix."""

@@ -12,7 +12,18 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from specmill.models import Budget, Ledger, RunRequest, RunStatus, Spec, StopReason, TestReport, Verdict, WorkspaceState
+from specmill.models import (
+    Budget,
+    Ledger,
+    RepoEnvironment,
+    RunRequest,
+    RunStatus,
+    Spec,
+    StopReason,
+    TestReport,
+    Verdict,
+    WorkspaceState,
+)
 from specmill.playbooks import Playbook
 
 SpecStatus = Literal["in-progress", "implemented", "needs-attention"]
@@ -51,10 +62,17 @@ class Run(BaseModel):
     playbook: Playbook
     spec: Spec
     workspace: WorkspaceState
+    environment: RepoEnvironment | None = Field(default=None, description="Where its tests run, once prepared.")
 
     @property
     def limits(self) -> Limits:
         return Limits.of(self.request, self.playbook)
+
+    @property
+    def test_command(self) -> str:
+        """The playbook's, else the one detected in the repository, else `python -m pytest`."""
+        detected = self.environment.test_command if self.environment else None
+        return self.playbook.test_command or detected or "python -m pytest"
 
 
 class Status(BaseModel):

@@ -18,6 +18,7 @@ from specmill.models import (
     ModelRequest,
     ModelTurn,
     PatternBrief,
+    RepoEnvironment,
     RunRequest,
     RunResult,
     Spec,
@@ -80,6 +81,22 @@ def analyze(*, run: Run) -> PatternBrief:
     return c.redactor.scrub(brief, "markdown", "files", "conventions")
 
 
+def prepare_environment(*, run: Run) -> RepoEnvironment:
+    """The repository's own environment for the run's worktree, before its first test run: built once
+    per lock and Python version, then reused. A setup failure raises `EnvironmentSetupFailed`."""
+    c = ports()
+    root = c.workspace.checkout(run.workspace, run.workspace.base_commit)
+    try:
+        return c.environments.prepare(
+            root,
+            setup_command=run.playbook.setup_command,
+            environment=run.playbook.environment if run.playbook.environment != "auto" else None,
+            test_command=run.playbook.test_command,
+        )
+    finally:
+        c.workspace.checkout(run.workspace, run.workspace.base_commit)  # whatever setup left behind goes
+
+
 def call_model(*, request: ModelRequest, guard: BudgetGuard | None) -> ModelTurn:
     """One Messages API call, refused beforehand when it could cross the run's cap, priced after."""
     model = ports().model
@@ -98,9 +115,10 @@ def run_tool(*, run: Run, head: str, tool_use: dict[str, Any], attempt: int) -> 
         run.workspace,
         head,
         tool_use,
-        run.playbook.test_command,
+        run.test_command,
         c.settings.test_timeout_s,
         protected=c.settings.protected_path_list(),
+        environment=run.environment,
     )
     return c.redactor.scrub(outcome, "content", "test_report")
 
@@ -108,7 +126,7 @@ def run_tool(*, run: Run, head: str, tool_use: dict[str, Any], attempt: int) -> 
 def run_tests(*, run: Run, head: str, attempt: int) -> TestReport:
     c = ports()
     report = run_tests_at(
-        c.workspace, c.tests, run.workspace, head, run.playbook.test_command, c.settings.test_timeout_s
+        c.workspace, c.tests, run.workspace, head, run.test_command, c.settings.test_timeout_s, run.environment
     )
     return c.redactor.scrub(report, "command", "output_tail", "failures")
 
@@ -268,6 +286,8 @@ def summary(result: Any) -> str:
         if result.test_report is not None:
             return summary(result.test_report)
         return f"refused: {result.content.splitlines()[0][:160]}" if result.is_error and result.content else ""
+    if isinstance(result, RepoEnvironment):
+        return f"{result.kind}{' (reused)' if result.cached else ''}: {result.reason}"[:300]
     if isinstance(result, Verdict):
         return f"{sum(c.met for c in result.criteria)}/{len(result.criteria)} criteria met"
     return ""
