@@ -41,10 +41,13 @@ def find_uv() -> str:
 
 
 class RepoEnvironments:
-    def __init__(self, root: Path, *, uv: str | None = None, setup_timeout_s: float = 900.0) -> None:
+    def __init__(
+        self, root: Path, *, uv: str | None = None, cache_dir: Path | None = None, setup_timeout_s: float = 900.0
+    ) -> None:
+        """`cache_dir` is uv's cache: `root/uv-cache` unless given."""
         self.root = Path(root).resolve()
         self.uv = uv or find_uv()
-        self.builder = Builder(self.uv, self.root / "uv-cache", setup_timeout_s)
+        self.builder = Builder(self.uv, Path(cache_dir or self.root / "uv-cache").resolve(), setup_timeout_s)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RepoEnvironments:

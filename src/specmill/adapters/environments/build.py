@@ -31,7 +31,8 @@ class Builder:
             env = {"UV_PROJECT_ENVIRONMENT": str(target)}
             self._run([self.uv, "sync", "--locked", "--no-install-workspace", "--python", python.path], root, env, plan)
             return
-        self._run([self.uv, "venv", "--quiet", "--seed", "--python", python.path, str(target)], root, {}, plan)
+        seed = ["--seed"] if plan.kind == "setup_command" else []  # pip, for a setup command that calls it
+        self._run([self.uv, "venv", "--quiet", *seed, "--python", python.path, str(target)], root, {}, plan)
         activated = {"VIRTUAL_ENV": str(target), "PATH": f"{target / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
         if plan.kind == "setup_command":
             assert plan.setup_command is not None
