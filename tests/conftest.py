@@ -18,6 +18,19 @@ pytest_plugins = [
 
 
 @pytest.fixture(scope="session", autouse=True)
+def shared_environments(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """One folder of repository environments (and uv cache) for the session, so the specmill processes
+    the end-to-end tests start build the sample repositories' environments once, not once a test."""
+    previous = os.environ.get("SPECMILL_ENVIRONMENTS_DIR")
+    os.environ["SPECMILL_ENVIRONMENTS_DIR"] = str(tmp_path_factory.mktemp("environments"))
+    yield
+    if previous is None:
+        os.environ.pop("SPECMILL_ENVIRONMENTS_DIR", None)
+    else:
+        os.environ["SPECMILL_ENVIRONMENTS_DIR"] = previous
+
+
+@pytest.fixture(scope="session", autouse=True)
 def sample_pytest_without_plugins() -> Iterator[None]:
     """The sample repositories' tests need no pytest plugins, and this venv's (hypothesis,
     schemathesis) take seconds to load in every pytest that specmill starts; specmill passes the
