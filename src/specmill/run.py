@@ -74,6 +74,11 @@ class Run(BaseModel):
         detected = self.environment.test_command if self.environment else None
         return self.playbook.test_command or detected or "python -m pytest"
 
+    @property
+    def test_environment(self) -> RepoEnvironment | None:
+        """Where test runs happen; None when they run under specmill's own interpreter."""
+        return self.environment if self.environment and self.environment.kind != "none" else None
+
 
 class Status(BaseModel):
     """What one spec update says: the frontmatter status and the Implementation Status section."""

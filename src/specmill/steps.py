@@ -118,7 +118,7 @@ def run_tool(*, run: Run, head: str, tool_use: dict[str, Any], attempt: int) -> 
         run.test_command,
         c.settings.test_timeout_s,
         protected=c.settings.protected_path_list(),
-        environment=run.environment,
+        environment=run.test_environment,
     )
     return c.redactor.scrub(outcome, "content", "test_report")
 
@@ -126,7 +126,7 @@ def run_tool(*, run: Run, head: str, tool_use: dict[str, Any], attempt: int) -> 
 def run_tests(*, run: Run, head: str, attempt: int) -> TestReport:
     c = ports()
     report = run_tests_at(
-        c.workspace, c.tests, run.workspace, head, run.test_command, c.settings.test_timeout_s, run.environment
+        c.workspace, c.tests, run.workspace, head, run.test_command, c.settings.test_timeout_s, run.test_environment
     )
     return c.redactor.scrub(report, "command", "output_tail", "failures")
 
