@@ -14,6 +14,7 @@ pytest_plugins = [
     "tests.fixtures.workflow",
     "tests.fixtures.api",
     "tests.fixtures.environments",
+    "tests.fixtures.github",
 ]
 
 

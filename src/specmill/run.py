@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from specmill.models import (
     Budget,
     Ledger,
+    PullRequestRef,
     RepoEnvironment,
     RunRequest,
     RunStatus,
@@ -93,6 +94,7 @@ class Status(BaseModel):
     ledger: Ledger = Field(default_factory=Ledger)
     reason: str = ""
     outcome: RunStatus | None = Field(default=None, description="How the run ended; None while it goes on.")
+    pull_request: PullRequestRef | None = None
 
     @classmethod
     def in_progress(
@@ -116,6 +118,7 @@ class Status(BaseModel):
             ledger=work.ledger,
             reason=reason,
             outcome=outcome,
+            pull_request=work.pull_request,
         )
 
 
@@ -134,6 +137,7 @@ class Work(BaseModel):
     )
     stops: list[StopReason] = Field(default_factory=list, description="Why each implement round ended.")
     longest_test_s: float = 0.0
+    pull_request: PullRequestRef | None = None
 
     @property
     def accepted(self) -> bool:

@@ -66,6 +66,8 @@ def read_spec(*, request: RunRequest) -> Spec:
 
 
 def prepare_workspace(*, run_id: str, request: RunRequest, spec: Spec) -> WorkspaceState:
+    if request.revision is not None:  # a revision continues the branch it revises, from where it was
+        return ports().workspace.prepare(run_id, request.repo, request.revision.branch, request.revision.head)
     branch = names.branch_name(spec.permalink, run_id)
     return ports().workspace.prepare(run_id, request.repo, branch, request.base)
 
@@ -85,7 +87,8 @@ def prepare_environment(*, run: Run) -> RepoEnvironment:
     """The repository's own environment for the run's worktree, before its first test run: built once
     per lock and Python version, then reused. A setup failure raises `EnvironmentSetupFailed`."""
     c = ports()
-    root = c.workspace.checkout(run.workspace, run.workspace.base_commit)
+    start = run.workspace.head_commit if run.request.revision else run.workspace.base_commit
+    root = c.workspace.checkout(run.workspace, start)
     try:
         return c.environments.prepare(
             root,
@@ -94,7 +97,7 @@ def prepare_environment(*, run: Run) -> RepoEnvironment:
             test_command=run.playbook.test_command,
         )
     finally:
-        c.workspace.checkout(run.workspace, run.workspace.base_commit)  # whatever setup left behind goes
+        c.workspace.checkout(run.workspace, start)  # whatever setup left behind goes
 
 
 def call_model(*, request: ModelRequest, guard: BudgetGuard | None) -> ModelTurn:
@@ -154,6 +157,7 @@ def update_status(*, run: Run, status: Status) -> str:
         reason=status.reason,
         usage=status.ledger.usage,
         ledger=status.ledger,
+        pull_request=status.pull_request.url if status.pull_request else "",
     )
     return _write_section(run.spec, section, status.name)
 
@@ -240,6 +244,7 @@ def result_of(run: Run, work: Work, status: Status) -> RunResult:
         ledger=work.ledger,
         stops=work.stops,
         reason=status.reason,
+        pull_request=work.pull_request,
     )
 
 
