@@ -68,8 +68,9 @@ def test_the_tests_run_in_the_repository_environment_and_a_second_run_reuses_it(
     repo = project_repo(files(uv_lock))
     script = adapt(scenarios.succeeds_first_time())
 
-    first, _, _ = run_on(repo, f"{project}-1", script)
+    first, _, store = run_on(repo, f"{project}-1", script)
     built = assert_tested_in_the_environment(first, f"{project}-1", kind, cached=False)
+    assert f"- Environment: {kind}: " in store.content("specs", "specs/multiply")  # which, and why
     assert built.setup_s > 0 and built.venv and Path(built.venv).is_relative_to(run_on.environments)
     assert built.test_command == "python -m pytest" and "python -m pytest" in built.reason
     assert_nothing_of_it_on_the_branch(repo, first.branch)

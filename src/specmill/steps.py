@@ -158,6 +158,7 @@ def update_status(*, run: Run, status: Status) -> str:
         usage=status.ledger.usage,
         ledger=status.ledger,
         pull_request=status.pull_request.url if status.pull_request else "",
+        environment=f"{run.environment.kind}: {run.environment.reason}" if run.environment else "",
     )
     return _write_section(run.spec, section, status.name)
 
