@@ -134,10 +134,13 @@ class Settings(BaseSettings):
     github_webhook_secret: str = Field(
         default="", description="Secret of GitHub's webhook deliveries; POST /webhooks/github is off when empty."
     )
-    test_sandbox: Literal["auto", "bwrap", "unshare", "none"] = Field(
-        default="auto",
-        description="Isolation of test runs: auto = bubblewrap, else an unshared network namespace, else none "
-        "(the run's record says which).",
+    test_sandbox: Literal["bwrap", "none"] = Field(
+        default="bwrap",
+        description="Isolation of test runs: bwrap (bubblewrap; a run stops when it cannot work here) or none "
+        "(explicit opt-out: tests run as this user, with its files and network; every test report says so).",
+    )
+    test_max_processes: int = Field(
+        default=256, ge=0, description="Processes a test run may have at once; past it all are killed. 0 = no limit."
     )
     test_cpu_s: int = Field(
         default=900, ge=0, description="CPU-seconds of each test process (RLIMIT_CPU); 0 = no limit."

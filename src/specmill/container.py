@@ -47,6 +47,7 @@ def build_container(settings: Settings) -> Container:
     """The real adapters. The Basic Memory session starts lazily, on first use."""
     from specmill.adapters.anthropic_model import AnthropicModel
     from specmill.adapters.basic_memory import BasicMemoryClient, BasicMemoryNoteIndex, BasicMemorySpecStore
+    from specmill.adapters.brief_counter import MessagesTokenCounter
     from specmill.adapters.git_remote import GitRemote
     from specmill.adapters.git_worktree import GitWorktreeWorkspace
     from specmill.adapters.github import GitHubCodeHosts
@@ -62,7 +63,7 @@ def build_container(settings: Settings) -> Container:
         model=AnthropicModel(),
         workspace=GitWorktreeWorkspace(settings.data_dir),
         tests=SubprocessTestRunner.from_settings(settings),
-        analyzer=RepoMapAnalyzer(settings.data_dir / "index"),
+        analyzer=RepoMapAnalyzer(settings.data_dir / "index", MessagesTokenCounter.from_settings(settings)),
         environments=RepoEnvironments.from_settings(settings),
         remote=GitRemote(),
         code_hosts=GitHubCodeHosts.from_settings(settings),

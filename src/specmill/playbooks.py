@@ -96,6 +96,26 @@ def server_playbooks(extra: Path | None = None) -> dict[str, Path]:
     return found
 
 
+def resolve_local(name_or_path: str | None, extra: Path | None = None) -> str | None:
+    """For the CLI: a playbook the local user names (a path, or a name in ./workflows or the playbook
+    folders) as the absolute path of its file, so the run itself never searches a working directory."""
+    if name_or_path is None:
+        return None
+    candidate = Path(name_or_path)
+    if candidate.suffix == ".md" and candidate.is_file():
+        return str(candidate.resolve())
+    found = available(extra).get(name_or_path)
+    return str(found.resolve()) if found is not None else name_or_path
+
+
+def load_for_run(name_or_path: str | None, extra: Path | None = None) -> Playbook:
+    """What a run loads: a name from the server's folders only, or an absolute path that the local CLI
+    resolved (an HTTP or MCP caller can name playbooks only, never paths)."""
+    if name_or_path and Path(name_or_path).is_absolute() and name_or_path.endswith(".md"):
+        return load_playbook(name_or_path, extra)
+    return load_named(name_or_path, extra)
+
+
 def load_named(name: str | None, extra: Path | None = None) -> Playbook:
     """Load a playbook by name only, from the server's folders. A path, `..` or a `.md` suffix is
     refused with the same message as a name that does not exist, so an error never tells which

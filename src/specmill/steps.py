@@ -35,7 +35,7 @@ from specmill.phases.run_tests import run_tests as run_tests_at
 from specmill.phases.update_spec import render_status_section, update_spec
 from specmill.phases.validate import parse_verdict, verdict_request
 from specmill.playbooks import Playbook
-from specmill.playbooks import load_playbook as load_playbook_file
+from specmill.playbooks import load_for_run as load_playbook_file
 from specmill.pricing import cost_usd
 from specmill.run import Run, Status, Work
 

@@ -24,6 +24,7 @@ from specmill.models import (
     WorkspaceState,
 )
 from specmill.phases.file_tools import run_editor_command
+from specmill.phases.test_selection import selection_problem
 from specmill.phases.test_summary import summarize_report
 from specmill.playbooks import Playbook
 from specmill.ports import TestRunner, Workspace
@@ -40,12 +41,12 @@ def tool_definitions() -> list[dict[str, Any]]:
             "name": RUN_TESTS_TOOL,
             "description": (
                 "Run the repository's test command in the worktree and report passed, failed, "
-                "errors and skipped with failure messages. Pass `selection` (for example a test "
-                "file or a -k expression) to run part of the suite."
+                "errors and skipped with failure messages. Pass `selection` (test paths or node ids, "
+                "for example `tests/test_x.py::test_y`; no options) to run part of the suite."
             ),
             "input_schema": {
                 "type": "object",
-                "properties": {"selection": {"type": "string", "description": "Extra arguments for the test command."}},
+                "properties": {"selection": {"type": "string", "description": "Test paths or node ids."}},
                 "additionalProperties": False,
             },
         },
@@ -180,6 +181,9 @@ def execute_tool(
                 is_error=True,
                 commit=commit,
             )
+        refused = selection_problem(selection, root) if selection else None
+        if refused:
+            return ToolOutcome(tool_use_id=use_id, content=refused, is_error=True, commit=commit)
         report = tests.run(root, test_command, selection or None, test_timeout_s, environment=environment)
         workspace.checkout(state, commit)  # tests may leave files behind; the commit stays the truth
         return ToolOutcome(tool_use_id=use_id, content=summarize_report(report), commit=commit, test_report=report)
