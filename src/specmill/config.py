@@ -48,6 +48,11 @@ class Settings(BaseSettings):
         default=True, description="Send cache_control breakpoints (off only to compare costs)."
     )
     test_timeout_s: float = Field(default=600.0, description="Wall-clock cap of one test run.")
+    environments_dir: Path | None = Field(
+        default=None,
+        description="Where repository environments and uv's cache are kept; data_dir/environments when unset.",
+    )
+    setup_timeout_s: float = Field(default=900.0, gt=0, description="Wall-clock cap of provisioning one environment.")
     brief_budget_tokens: int = Field(default=4000, description="Token budget of the pattern brief.")
     model_max_attempts: int = Field(default=6, description="DBOS attempts of a model step on transient errors.")
     model_retry_interval_s: float = Field(default=2.0, description="First wait between model step attempts.")
@@ -183,6 +188,9 @@ class Settings(BaseSettings):
 
     def records_url(self) -> str:
         return self.app_database_url or self.database_url()
+
+    def environments_root(self) -> Path:
+        return self.environments_dir or self.data_dir / "environments"
 
     def cors_origin_list(self) -> list[str]:
         return [o.strip() for o in self.cors_origins.split(",") if o.strip()]

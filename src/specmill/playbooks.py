@@ -23,7 +23,16 @@ class Playbook(BaseModel):
     name: str
     description: str = ""
     model: str = "claude-sonnet-5"
-    test_command: str = Field(default="python -m pytest", description="Run in the worktree; pytest gets JUnit XML.")
+    test_command: str | None = Field(
+        default=None,
+        description="Run in the worktree; pytest gets JUnit XML. Unset: the repository's own, else python -m pytest.",
+    )
+    setup_command: str | None = Field(
+        default=None, description="Provisions the repository's environment (wins over what is detected)."
+    )
+    environment: Literal["auto", "none"] = Field(
+        default="auto", description="none: no environment of the repository's, tests use specmill's interpreter."
+    )
     max_iterations: int = Field(default=3, ge=1, description="Implement -> test -> validate rounds before giving up.")
     max_turns: int = Field(default=40, ge=1, description="Model calls per implement round.")
     max_tokens: int = Field(default=8192, ge=256, description="Output cap of one model call.")
