@@ -55,6 +55,11 @@ class Settings(BaseSettings):
         default_factory=lambda: f"specmill-{socket.gethostname()}",
         description="Stable id of this process in DBOS; pending runs are recovered by the same id.",
     )
+    executor_heartbeat_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="How often a process records that it is alive; a takeover waits for a few missed beats.",
+    )
     app_version: str = Field(
         default=__version__,
         description="DBOS application version; runs recover only under the version that started them.",

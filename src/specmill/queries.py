@@ -129,8 +129,8 @@ def dbos_client(settings: Settings) -> Iterator[DBOSClient]:
         client.destroy()
 
 
-def recorded_run(settings: Settings, run_id: str) -> tuple[str, str | None] | None:
-    """(status, executor id) of a recorded run, read without launching DBOS; None if unknown."""
+def recorded_run(settings: Settings, run_id: str) -> tuple[str, str | None, str | None] | None:
+    """(status, executor id, queue) of a recorded run, read without launching DBOS; None if unknown."""
     if settings.database_url().startswith("sqlite") and not (settings.data_dir / "specmill.sqlite").exists():
         return None
     with dbos_client(settings) as client:
@@ -138,7 +138,7 @@ def recorded_run(settings: Settings, run_id: str) -> tuple[str, str | None] | No
             status = client.retrieve_workflow(run_id).get_status()
         except Exception:
             return None
-    return status.status, status.executor_id
+    return status.status, status.executor_id, status.queue_name
 
 
 def recorded_runs(settings: Settings, status: str | None = None, limit: int = 50) -> list[dict[str, object]]:
