@@ -63,6 +63,7 @@ def executor_of(client: DBOSClient, run_id: str) -> tuple[str, str | None]:
     return status.status, status.executor_id
 
 
+@pytest.mark.timeout(600)  # six processes in a row on two shared cores
 def test_one_owner_per_run_and_no_call_paid_twice_beside_serve(
     cli_env, basic_memory, calc_repo, messages_server, serve_process, tmp_path: Path, database: str | None
 ) -> None:
