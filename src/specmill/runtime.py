@@ -12,6 +12,7 @@ import logging
 import os
 import sqlite3
 import sys
+import threading
 from typing import Any
 
 from dbos import DBOS, DBOSConfig, SetEnqueueOptions, SetWorkflowID, StepInfo
@@ -145,6 +146,19 @@ def fork_here(run_id: str, start_step: int, new_run_id: str, app_version: str, q
     with SetWorkflowID(new_run_id):
         handle = DBOS.fork_workflow(run_id, start_step, application_version=app_version, queue_name=queue)
     return handle.get_result()
+
+
+def follow_elsewhere(run_id: str) -> None:
+    """Relay the progress of a run that another process executes to this process's listeners."""
+
+    def relay() -> None:
+        try:
+            for value in DBOS.read_stream(run_id, names.EVENTS_STREAM):
+                progress.emit(progress.ProgressEvent.model_validate(value))
+        except Exception as exc:  # watching is best effort; the result is read from DBOS anyway
+            log.debug("[%s] stopped following: %s", run_id, exc)
+
+    threading.Thread(target=relay, name=f"follow-{run_id}", daemon=True).start()
 
 
 def command_queue(executor_id: str) -> str:

@@ -146,6 +146,8 @@ def execute(
         runtime.launch(settings, container, executor_id, queues=[names.COMMAND_QUEUE_PREFIX + executor_id], role="cli")
         queue = runtime.command_queue(executor_id)
         typer.echo(_where(settings, run_id, recorded, executor_id, takeover), err=True)
+        if recorded and recorded[0] == "ENQUEUED" and recorded[2] in names.SHARED_QUEUES:
+            runtime.follow_elsewhere(run_id)
         result = action(queue)
     except SpecmillError as exc:
         fail(exc, as_json=as_json)
