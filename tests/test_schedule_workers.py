@@ -24,8 +24,9 @@ def sweeps(client: DBOSClient) -> dict[str, tuple[str, str | None]]:
 
 
 def test_two_workers_keep_the_sweep_schedule_and_each_tick_sweeps_once(
-    cli_env, tmp_path: Path, database: str | None
+    cli_env, spec, tmp_path: Path, database: str | None
 ) -> None:
+    """`spec` has no repository, so each sweep finds it and enqueues nothing."""
     env = {
         **cli_env,
         "SPECMILL_SWEEP_CRON": "*/3 * * * * *",  # every three seconds (seconds first)

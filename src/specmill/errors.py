@@ -102,3 +102,19 @@ class RepeatedToolCall(RoundOver):
 
 class EnvironmentProblem(SpecmillError):
     """The machine cannot run specmill as configured (for example an old SQLite)."""
+
+
+class PublishNotConfigured(BadInput):
+    """Publishing was asked for, but the remote or the code host it needs is not set up."""
+
+
+class PushRejected(SpecmillError):
+    """The remote refused the push: its branch moved since specmill last pushed it, or it refused outright."""
+
+
+class CodeHostError(SpecmillError):
+    """The code host (GitHub's REST API) answered with an error that retrying will not fix."""
+
+
+class CodeHostUnavailable(ServiceUnavailable):
+    """The code host could not be reached, or answered 5xx or 429; worth retrying."""

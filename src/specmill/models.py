@@ -247,6 +247,27 @@ StopReason = Literal["model_finished", "turn_cap", "repeated_tool_call", "budget
 RunStatus = Literal["succeeded", "failed", "budget_exhausted"]
 
 
+PublishMode = Literal["none", "push", "pr"]
+
+
+class PullRequestRef(BaseModel):
+    """A pull request a run opened (or found open for its branch)."""
+
+    url: str
+    number: int
+    draft: bool = False
+
+
+class Revision(BaseModel):
+    """What a revision run continues: the branch and pull request of an earlier run, and the review."""
+
+    of_run: str = Field(description="The run whose branch this one continues.")
+    branch: str
+    head: str = Field(description="The branch's commit when the revision was asked for; the run starts there.")
+    pull_request: PullRequestRef | None = None
+    feedback: str = Field(description="The review comments, given to the model as the first round's feedback.")
+
+
 class RunRequest(BaseModel):
     spec: str = Field(description="Permalink, title or memory:// URL of the spec note.")
     repo: str = Field(description="Path of the target git repository.")
@@ -257,6 +278,9 @@ class RunRequest(BaseModel):
     model: str | None = None
     budget_usd: float | None = Field(default=None, gt=0)
     budget_tokens: int | None = Field(default=None, gt=0)
+    publish: PublishMode | None = Field(default=None, description="Push the branch, or push and open a PR.")
+    publish_on_failure: bool = Field(default=False, description="Publish a failed run too, as a draft PR.")
+    revision: Revision | None = None
 
 
 class RunResult(BaseModel):
@@ -273,3 +297,4 @@ class RunResult(BaseModel):
     ledger: Ledger = Field(default_factory=Ledger)
     stops: list[StopReason] = Field(default_factory=list, description="Why each implement round ended.")
     reason: str = ""
+    pull_request: PullRequestRef | None = None

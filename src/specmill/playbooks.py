@@ -34,6 +34,9 @@ class Playbook(BaseModel):
         default=8, ge=1, description="Recent tool results kept whole; older ones shrink to a line."
     )
     repeat_limit: int = Field(default=3, ge=2, description="Identical tool call + result this often ends the round.")
+    publish: Literal["none", "push", "pr"] = Field(
+        default="none", description="After a run: push its branch, or push it and open a pull request."
+    )
     prompt: str = Field(description="The Markdown body: the role prompt of the implement phase.")
 
 

@@ -12,7 +12,18 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from specmill.models import Budget, Ledger, RunRequest, RunStatus, Spec, StopReason, TestReport, Verdict, WorkspaceState
+from specmill.models import (
+    Budget,
+    Ledger,
+    PullRequestRef,
+    RunRequest,
+    RunStatus,
+    Spec,
+    StopReason,
+    TestReport,
+    Verdict,
+    WorkspaceState,
+)
 from specmill.playbooks import Playbook
 
 SpecStatus = Literal["in-progress", "implemented", "needs-attention"]
@@ -70,6 +81,7 @@ class Status(BaseModel):
     ledger: Ledger = Field(default_factory=Ledger)
     reason: str = ""
     outcome: RunStatus | None = Field(default=None, description="How the run ended; None while it goes on.")
+    pull_request: PullRequestRef | None = None
 
     @classmethod
     def in_progress(
@@ -93,6 +105,7 @@ class Status(BaseModel):
             ledger=work.ledger,
             reason=reason,
             outcome=outcome,
+            pull_request=work.pull_request,
         )
 
 
@@ -111,6 +124,7 @@ class Work(BaseModel):
     )
     stops: list[StopReason] = Field(default_factory=list, description="Why each implement round ended.")
     longest_test_s: float = 0.0
+    pull_request: PullRequestRef | None = None
 
     @property
     def accepted(self) -> bool:

@@ -14,7 +14,7 @@ from typing import Any
 
 from dbos import DBOS
 
-from specmill import names, steps
+from specmill import names, publish_steps, steps
 from specmill.durable import Retry, durable
 from specmill.errors import BadInput, BudgetExhausted, ModelFinished, RepeatedToolCall, RoundOver, TurnCapReached
 from specmill.models import (
@@ -23,8 +23,10 @@ from specmill.models import (
     ModelRequest,
     ModelTurn,
     PatternBrief,
+    PullRequestRef,
     RunRequest,
     RunResult,
+    RunStatus,
     Spec,
     TestReport,
     Verdict,
@@ -45,6 +47,9 @@ run_tests = durable("run_tests", steps.run_tests, announce=True)
 record_attempt = durable("record_attempt", steps.record_attempt)
 finish = durable("update_spec", steps.finish, retry=Retry.SERVICE)
 record_failure = durable("update_spec", steps.record_failure)
+push_branch = durable("publish.push", publish_steps.push_branch, retry=Retry.REMOTE, announce=True)
+open_pull_request = durable("publish.pull_request", publish_steps.open_pull_request, retry=Retry.REMOTE, announce=True)
+reply_on_pull_request = durable("publish.reply", publish_steps.reply_on_pull_request, retry=Retry.REMOTE)
 
 
 def _call_model(*, request: ModelRequest, guard: BudgetGuard | None) -> ModelTurn:
@@ -88,7 +93,9 @@ def _say_why_in_the_spec(run_id: str, spec: Spec, exc: Exception) -> None:
 
 
 def _implement_until_accepted(run: Run, brief: PatternBrief) -> RunResult:
-    work = Work(head=run.workspace.base_commit)
+    revision = run.request.revision
+    work = Work(head=run.workspace.head_commit if revision else run.workspace.base_commit)
+    work.feedback = revision.feedback if revision else ""
     try:
         for attempt in range(1, run.limits.max_iterations + 1):
             work.attempt = attempt
@@ -109,13 +116,33 @@ def _implement_until_accepted(run: Run, brief: PatternBrief) -> RunResult:
             work.ledger = work.ledger.add("validate", work.verdict.usage, work.verdict.cost_usd)
             record_attempt(run=run, work=work, transcript=transcript)
             if work.accepted:
-                return finish(run=run, work=work, status=Status.finished(work, "succeeded"))
+                return _finish(run, work, "succeeded")
             work.feedback = impl.feedback_for_next_attempt(work.report, work.verdict, work.round_detail)
     except BudgetExhausted as exc:
         work.stops.append("budget_exhausted")
-        return finish(run=run, work=work, status=Status.finished(work, "budget_exhausted", reason=str(exc)))
+        return _finish(run, work, "budget_exhausted", reason=str(exc))
     reason = f"not accepted after {work.attempt} attempt(s):\n{work.feedback}"
-    return finish(run=run, work=work, status=Status.finished(work, "failed", reason=reason))
+    return _finish(run, work, "failed", reason=reason)
+
+
+def _finish(run: Run, work: Work, outcome: RunStatus, reason: str = "") -> RunResult:
+    # 7. publish, when asked: the branch, then its pull request
+    work.pull_request = _publish(run, work, succeeded=outcome == "succeeded", reason=reason)
+    return finish(run=run, work=work, status=Status.finished(work, outcome, reason=reason))
+
+
+def _publish(run: Run, work: Work, *, succeeded: bool, reason: str) -> PullRequestRef | None:
+    """A successful run is published as the request or playbook asks; a failed one only on request,
+    and then as a draft. A revision pushes to the branch it continues and replies on its pull request."""
+    mode = publish_steps.mode(run)
+    if mode == "none" or not (succeeded or run.request.publish_on_failure):
+        return None
+    pushed = push_branch(run=run, head=work.head)
+    if mode != "pr":
+        return None
+    if run.request.revision is not None and run.request.revision.pull_request is not None:
+        return reply_on_pull_request(run=run, work=work, pushed=pushed)
+    return open_pull_request(run=run, work=work, pushed=pushed, draft=not succeeded, reason=reason)
 
 
 def _implement(run: Run, brief: PatternBrief, work: Work) -> list[dict[str, Any]]:

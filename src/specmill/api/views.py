@@ -10,7 +10,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from specmill.api.schemas import ArtifactRef, RunDetail, RunError, RunStatus, RunSummary, StepView
-from specmill.models import Ledger, ModelTurn, RunRequest, TestReport, ToolOutcome, Usage, Verdict, WorkspaceState
+from specmill.models import (
+    Ledger,
+    ModelTurn,
+    PullRequestRef,
+    RunRequest,
+    TestReport,
+    ToolOutcome,
+    Usage,
+    Verdict,
+    WorkspaceState,
+)
 from specmill.names import PHASES, phase_of
 from specmill.queries import RunState, StepRecord
 from specmill.records import RunRecord
@@ -115,6 +125,7 @@ def detail(
         base_commit=workspace.base_commit if workspace else None,
         head_commit=head_commit(state, steps),
         commits=commits_of(steps),
+        pull_request=pull_request_of(state, steps),
         iterations=result.iterations if result else sum(1 for s in steps if s.name == "run_tests" and s.error is None),
         usage=usage_of(state, steps),
         reason=(result.reason or None) if result else None,
@@ -123,6 +134,13 @@ def detail(
         error=error_of(state.error) if status == "error" and state.error is not None else None,
         artifacts=[ArtifactRef(kind=kind, attempt=attempt, size=size) for kind, attempt, size in artifacts],
     )
+
+
+def pull_request_of(state: RunState, steps: list[StepRecord]) -> PullRequestRef | None:
+    """The run's pull request: from its result once it ended, from its publish step while it finishes."""
+    if state.result is not None:
+        return state.result.pull_request
+    return _last(steps, PullRequestRef)
 
 
 def timeline(steps: list[StepRecord], fork_step: int | None) -> list[StepView]:

@@ -43,9 +43,17 @@ def run(
     ] = None,
     budget_usd: Annotated[Optional[float], typer.Option(help="Dollar cap of the run's model calls.")] = None,
     budget_tokens: Annotated[Optional[int], typer.Option(help="Token cap of the run's model calls.")] = None,
+    publish: Annotated[
+        Optional[str],
+        typer.Option(help="After the run: none, push (the branch) or pr (push and open a pull request)."),
+    ] = None,
+    publish_on_failure: Annotated[
+        bool, typer.Option("--publish-on-failure", help="Publish a run that did not succeed too, as a draft.")
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Implement SPEC in REPO: read, analyze, implement, test, update the spec, validate."""
+    typer.echo(f"specmill: preparing a run of {spec} in {repo}", err=True)  # at once, before the slow imports
     from specmill import preflight, runtime
 
     settings = Settings()
@@ -59,17 +67,41 @@ def run(
         max_iterations=max_iterations,
         budget_usd=budget_usd,
         budget_tokens=budget_tokens,
+        publish=publish,
+        publish_on_failure=publish_on_failure,
     )
     try:
+        preflight.check_model_key()
         checked = preflight.check_request(request, settings)
     except SpecmillError as exc:
         fail(exc, as_json=as_json)
-    if run_id is None:
-        from specmill.adapters.basic_memory import BasicMemorySpecStore
+    from specmill.adapters.basic_memory import BasicMemorySpecStore
+    from specmill.phases.read_spec import read_spec
 
-        store = BasicMemorySpecStore.from_settings(settings)  # the session the run itself uses
-        run_id = _version_run_id(store, checked, checked.project or settings.project or "") or uuid.uuid4().hex[:12]
+    store = BasicMemorySpecStore.from_settings(settings)  # the session the run itself uses
+    project = checked.project or settings.project or ""
+    typer.echo(f"specmill: reading the spec from Basic Memory (project {project or '?'})", err=True)
+    try:  # a spec that is missing or has no criteria stops here: nothing written, no branch, no DBOS
+        read_spec(store, checked.spec, project)
+    except SpecmillError as exc:
+        fail(exc, as_json=as_json)
+    if run_id is None:
+        run_id = _version_run_id(store, checked, project) or uuid.uuid4().hex[:12]
+    _say_if_it_already_ended(settings, run_id)
     execute(settings, run_id, lambda queue: runtime.start_run(checked, run_id, queue), as_json)
+
+
+def _say_if_it_already_ended(settings: Settings, run_id: str) -> None:
+    """Re-running a spec version that already ran reports that run; say so, rather than look like a new run."""
+    from specmill import queries
+
+    recorded = queries.recorded_run(settings, run_id)
+    if recorded is not None and recorded[0] == "SUCCESS":
+        typer.echo(
+            f"specmill: this version of the spec already ran as {run_id} ({recorded[0].lower()}); "
+            "showing that result. Edit the spec, or pass --run-id, to run it again.",
+            err=True,
+        )
 
 
 def _version_run_id(store: SpecStore, request: RunRequest, project: str) -> str | None:
@@ -101,9 +133,19 @@ def resume(
     as_json: JsonFlag = False,
 ) -> None:
     """Continue an interrupted or failed run from its last completed step, in this process."""
-    from specmill import runtime
+    from specmill import preflight, queries, runtime
+    from specmill.errors import RunNotFound
 
     settings = Settings()
+    try:
+        preflight.check_model_key()
+    except SpecmillError as exc:
+        fail(exc, as_json=as_json)
+    if queries.recorded_run(settings, run_id) is None:
+        fail(
+            RunNotFound(f"no run '{run_id}' in the system database: check the id and DBOS_SYSTEM_DATABASE_URL"),
+            as_json=as_json,
+        )
     budget = _budget(as_json, budget_usd, budget_tokens)
     execute(settings, run_id, lambda queue: runtime.continue_run(run_id, budget, queue), as_json, takeover=takeover)
 
@@ -204,6 +246,8 @@ def report(result: RunResult, as_json: bool) -> None:
     for c in result.criteria:
         typer.echo(f"  [{'x' if c.met else ' '}] {c.criterion}")
     typer.echo(f"cost: ${result.cost_usd:.4f}")
+    if result.pull_request is not None:
+        typer.echo(f"pull request: {result.pull_request.url}")
     if result.reason:
         typer.echo(result.reason)
 

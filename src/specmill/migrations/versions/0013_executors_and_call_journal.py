@@ -1,7 +1,7 @@
 """Executors with their heartbeats (who may own a pending run), and the model call journal.
 
 Revision ID: 0013
-Revises: 0001
+Revises: 0015
 Create Date: 2025-12-04
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0001"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
