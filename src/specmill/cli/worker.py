@@ -1,4 +1,4 @@
-"""`specmill worker`: work the `implementations` queue, without HTTP.
+"""`specmill worker`: work the `implementations` queue, without HTTP, and keep the sweep schedule.
 
 A worker is a long-running DBOS executor. Its id (`SPECMILL_EXECUTOR_ID`) and application
 version (`SPECMILL_APP_VERSION`) are explicit, so a worker restarted under the same id and
