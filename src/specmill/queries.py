@@ -169,13 +169,17 @@ def recorded_runs(settings: Settings, status: str | None = None, limit: int = 50
             status=status.upper() if status else None,
             limit=limit,
             sort_desc=True,
-            load_input=False,
-            load_output=False,
+            load_input=True,
+            load_output=True,
         )
+    states = [(w, state_of(w)) for w in found]
     return [
         {
             "run_id": w.workflow_id,
             "status": w.status,
+            "spec": state.request.spec if state.request else None,
+            "repo": state.request.repo if state.request else None,
+            "cost_usd": state.result.cost_usd if state.result else None,
             "executor_id": w.executor_id,
             "app_version": w.app_version,
             "queue": w.queue_name,
@@ -183,7 +187,7 @@ def recorded_runs(settings: Settings, status: str | None = None, limit: int = 50
             "updated_at_ms": w.updated_at,
             "forked_from": w.forked_from,
         }
-        for w in found
+        for w, state in states
     ]
 
 

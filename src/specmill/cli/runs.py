@@ -50,7 +50,7 @@ def list_runs(
     for run in found:
         typer.echo(
             f"{run['run_id']:<24} {run['status']:<10} {_when(run['created_at_ms'])}  "
-            f"{run['executor_id']}  v{run['app_version']}"
+            f"{run['executor_id']}  v{run['app_version']}  {run['spec'] or ''}"
         )
 
 
