@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,8 @@ def test_two_workers_keep_the_sweep_schedule_and_each_tick_sweeps_once(
     client = DBOSClient(system_database_url=Settings(data_dir=data_dir, system_database_url=database).database_url())
     try:
         poll(lambda: sum(s == "SUCCESS" for s, _ in sweeps(client).values()) >= 2, "two scheduled sweeps", 90)
+        # A sweep's report is titled by its second: trigger in a second no tick of `*/3` has.
+        poll(lambda: int(time.time()) % 3 == 1, "a second between two ticks", 10)
         triggered = client.trigger_schedule(names.SWEEP_SCHEDULE)
         triggered.get_result()
         assert triggered.get_status().status == "SUCCESS"
