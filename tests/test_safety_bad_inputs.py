@@ -18,6 +18,7 @@ from dbos import DBOS
 from specmill import runtime
 from specmill.errors import BadInput, BasicMemoryUnavailable, UnknownRef
 from specmill.models import ModelRequest, ModelTurn, ToolOutcome
+from specmill.names import branch_name
 from specmill.ports.model import ScriptedModel
 from specmill.replay.scripts import Script
 from tests import scenarios
@@ -144,7 +145,16 @@ def test_tool_input_that_is_not_an_object(world) -> None:
     assert result.status == "succeeded"
 
 
-FLOOD_TEST = "import os\n\n\ndef test_flood():\n    while True:\n        os.write(1, b'flood ' * 20000)\n"
+# Straight to the runner's output, past pytest's capture (as `-s` would, which a selection may not say):
+# pytest keeps the original stdout open on another descriptor, the one that leads to the output log.
+FLOOD_TEST = """import os
+
+
+def test_flood():
+    out = next(int(fd) for fd in os.listdir("/proc/self/fd") if os.readlink(f"/proc/self/fd/{fd}").endswith(".log"))
+    while True:
+        os.write(out, b"flood " * 20000)
+"""
 
 
 def test_a_test_that_floods_its_output(calc_repo, launch_runtime, tmp_path) -> None:
@@ -154,7 +164,7 @@ def test_a_test_that_floods_its_output(calc_repo, launch_runtime, tmp_path) -> N
     store.write_note("specs", scenarios.SPEC_TITLE, "specs", scenarios.SPEC)
     turns = [
         {"content": [tool(EDITOR, command="create", path="tests/test_flood.py", file_text=FLOOD_TEST)]},
-        {"content": [tool("run_tests", selection="-s tests/test_flood.py")]},  # -s: straight to our output
+        {"content": [tool("run_tests", selection="tests/test_flood.py")]},
         {"content": [text("It floods.")]},
     ]
     script = {
@@ -198,7 +208,7 @@ def test_branch_worktree_and_base_ref_deleted_mid_run(world) -> None:
     def vanish() -> None:
         shutil.rmtree(_worktree(world, "vanish"))
         git(repo, "worktree", "prune")
-        git(repo, "branch", "-D", "specmill/specs-multiply-vanish")
+        git(repo, "branch", "-D", branch_name("specs/multiply", "vanish"))
         git(repo, "checkout", "--quiet", "--detach")
         git(repo, "branch", "-D", "main")
 
@@ -217,7 +227,7 @@ def test_the_run_commits_garbage_collected_mid_run(world) -> None:
     def destroy() -> None:
         shutil.rmtree(_worktree(world, "gone"))
         git(repo, "worktree", "prune")
-        git(repo, "branch", "-D", "specmill/specs-multiply-gone")
+        git(repo, "branch", "-D", branch_name("specs/multiply", "gone"))
         git(repo, "reflog", "expire", "--expire=now", "--all")
         git(repo, "gc", "--quiet", "--prune=now")
 

@@ -14,8 +14,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from dbos import DBOS, DBOSClient
+from dbos import error as dbos_error
 
-from specmill import names, run_index
+from specmill import checkpoints, names, run_index
 from specmill.config import Settings
 from specmill.models import RunRequest, RunResult
 
@@ -72,9 +73,10 @@ async def run_steps(run_id: str, *, load_output: bool = True) -> list[StepRecord
     return [step_of(s) for s in steps]
 
 
-async def run_events(run_id: str, offset: int) -> AsyncIterator[tuple[int, Any]]:
-    """(offset, event) from the run's progress stream, waiting for more until the run ends."""
-    values = DBOS.read_stream_async(run_id, names.EVENTS_STREAM, offset=offset)
+async def run_events(run_id: str, offset: int, poll_s: float | None = None) -> AsyncIterator[tuple[int, Any]]:
+    """(offset, event) from the run's progress stream, waiting for more until the run ends; without
+    a notification, the stream is read again every `poll_s` (DBOS's notification interval when None)."""
+    values = DBOS.read_stream_async(run_id, names.EVENTS_STREAM, offset=offset, polling_interval_sec=poll_s)
     try:
         async for value in values:
             yield offset, value
@@ -122,6 +124,7 @@ def step_of(step: Any) -> StepRecord:
 @contextmanager
 def dbos_client(settings: Settings) -> Iterator[DBOSClient]:
     """A client on the system database: reads and commands without becoming an executor."""
+    checkpoints.guard_unpickling()
     client = DBOSClient(system_database_url=settings.database_url())
     try:
         yield client
@@ -213,3 +216,35 @@ def _describe(error: BaseException | None) -> str | None:
         return None
     last = (getattr(error, "errors", None) or [error])[-1]
     return f"{type(last).__name__}: {last}"
+
+
+async def run_events_so_far(run_id: str, offset: int = 0, wait_s: float = 0.05) -> list[Any]:
+    """The run's progress events from `offset` until now, without waiting for the run to end: a
+    live run's stream is read until it stays quiet for `wait_s`."""
+    found: list[Any] = []
+    values = DBOS.read_stream_async(run_id, names.EVENTS_STREAM, offset=offset, timeout_seconds=wait_s)
+    try:
+        async for value in values:
+            found.append(value)
+    except dbos_error.DBOSStreamTimeoutError:
+        pass
+    finally:
+        await values.aclose()
+    return found
+
+
+async def recent_sweeps(limit: int = 10) -> list[Any]:
+    """The newest sweeps (manual and scheduled) with their DBOS status, newest first."""
+    return await DBOS.list_workflows_async(
+        name=[names.SWEEP_WORKFLOW, names.SCHEDULED_SWEEP_WORKFLOW],
+        sort_desc=True,
+        limit=limit,
+        load_input=False,
+        load_output=True,
+    )
+
+
+async def sweep_schedule() -> dict[str, Any] | None:
+    """The sweep's schedule as the system database holds it (cron, time zone, last slot), or None."""
+    schedule = await DBOS.get_schedule_async(names.SWEEP_SCHEDULE)
+    return dict(schedule) if schedule is not None else None

@@ -18,6 +18,7 @@ from specmill.models import (
     ModelRequest,
     ModelTurn,
     PatternBrief,
+    RepoEnvironment,
     RunRequest,
     RunResult,
     Spec,
@@ -34,7 +35,7 @@ from specmill.phases.run_tests import run_tests as run_tests_at
 from specmill.phases.update_spec import render_status_section, update_spec
 from specmill.phases.validate import parse_verdict, verdict_request
 from specmill.playbooks import Playbook
-from specmill.playbooks import load_playbook as load_playbook_file
+from specmill.playbooks import load_for_run as load_playbook_file
 from specmill.pricing import cost_usd
 from specmill.run import Run, Status, Work
 
@@ -87,16 +88,35 @@ def analyze(*, run: Run) -> PatternBrief:
     return c.redactor.scrub(brief, "markdown", "files", "conventions")
 
 
+def prepare_environment(*, run: Run) -> RepoEnvironment:
+    """The repository's own environment for the run's worktree, before its first test run: built once
+    per lock and Python version, then reused. A setup failure raises `EnvironmentSetupFailed`."""
+    c = ports()
+    start = run.workspace.head_commit if run.request.revision else run.workspace.base_commit
+    root = c.workspace.checkout(run.workspace, start)
+    try:
+        return c.environments.prepare(
+            root,
+            setup_command=run.playbook.setup_command,
+            environment=run.playbook.environment if run.playbook.environment != "auto" else None,
+            test_command=run.playbook.test_command,
+        )
+    finally:
+        c.workspace.checkout(run.workspace, start)  # whatever setup left behind goes
+
+
 def call_model(*, request: ModelRequest, guard: BudgetGuard | None) -> ModelTurn:
     """One Messages API call, refused beforehand when it could cross the run's cap, priced after.
-    The answer goes into the call journal as it arrives; this step running again reads it from there."""
-    model = ports().model
+    What the model said is redacted before DBOS records it (and before any tool acts on it), and goes into
+    the call journal as it arrives: this step running again reads it from there instead of paying again."""
+    c = ports()
     here = step_context.current()
     turn = call_journal.recorded(here, request) if here is not None else None
     if turn is None:
         if guard is not None:
-            check_budget(model, request, guard)
-        turn = model.complete(request)
+            check_budget(c.model, request, guard)
+        turn = c.model.complete(request)
+        turn = turn.model_copy(update={"content": c.redactor.redact_blocks(turn.content)})
         if here is not None:
             call_journal.record(here, request, turn)
     return turn.model_copy(update={"cost_usd": cost_usd(request.model, turn.usage, guard.cache_ttl if guard else "5m")})
@@ -111,9 +131,10 @@ def run_tool(*, run: Run, head: str, tool_use: dict[str, Any], attempt: int) -> 
         run.workspace,
         head,
         tool_use,
-        run.playbook.test_command,
+        run.test_command,
         c.settings.test_timeout_s,
         protected=c.settings.protected_path_list(),
+        environment=run.test_environment,
     )
     return c.redactor.scrub(outcome, "content", "test_report")
 
@@ -121,7 +142,7 @@ def run_tool(*, run: Run, head: str, tool_use: dict[str, Any], attempt: int) -> 
 def run_tests(*, run: Run, head: str, attempt: int) -> TestReport:
     c = ports()
     report = run_tests_at(
-        c.workspace, c.tests, run.workspace, head, run.playbook.test_command, c.settings.test_timeout_s
+        c.workspace, c.tests, run.workspace, head, run.test_command, c.settings.test_timeout_s, run.test_environment
     )
     return c.redactor.scrub(report, "command", "output_tail", "failures")
 
@@ -150,6 +171,7 @@ def update_status(*, run: Run, status: Status) -> str:
         usage=status.ledger.usage,
         ledger=status.ledger,
         pull_request=status.pull_request.url if status.pull_request else "",
+        environment=f"{run.environment.kind}: {run.environment.reason}" if run.environment else "",
     )
     return _write_section(run.spec, section, status.name)
 
@@ -197,7 +219,7 @@ def record_attempt(*, run: Run, work: Work, transcript: list[dict[str, Any]]) ->
             "diff": redacted_diff(run.workspace, work.head),
             "test_report": work.report.model_dump_json(),
             "verdict": work.verdict.model_dump_json(),
-            "transcript": json.dumps(transcript),
+            "transcript": json.dumps(ports().redactor.redact_value(transcript)),
         },
     )
 
@@ -283,6 +305,8 @@ def summary(result: Any) -> str:
         if result.test_report is not None:
             return summary(result.test_report)
         return f"refused: {result.content.splitlines()[0][:160]}" if result.is_error and result.content else ""
+    if isinstance(result, RepoEnvironment):
+        return f"{result.kind}{' (reused)' if result.cached else ''}: {result.reason}"[:300]
     if isinstance(result, Verdict):
         return f"{sum(c.met for c in result.criteria)}/{len(result.criteria)} criteria met"
     return ""

@@ -42,6 +42,7 @@ prepare_workspace = durable("prepare_workspace", steps.prepare_workspace)
 analyze_patterns = durable("analyze_patterns", steps.analyze, announce=True)
 update_spec = durable("update_spec", steps.update_status, retry=Retry.SERVICE)
 apply_fork = durable("implement.setup", steps.apply_fork)
+prepare_environment = durable("implement.environment", steps.prepare_environment, announce=True)
 run_tool = durable("implement.tool", steps.run_tool, describe=lambda tool_use, **_: steps.describe(tool_use))
 run_tests = durable("run_tests", steps.run_tests, announce=True)
 record_attempt = durable("record_attempt", steps.record_attempt)
@@ -77,7 +78,9 @@ def run_spec(request: RunRequest) -> RunResult:
         # 2. analyze the repository's patterns
         brief = analyze_patterns(run=run)
         update_spec(run=run, status=Status.in_progress(head=workspace.base_commit))
-        return _implement_until_accepted(apply_fork(run=run), brief)
+        run = apply_fork(run=run)
+        run = run.model_copy(update={"environment": prepare_environment(run=run)})
+        return _implement_until_accepted(run, brief)
     except Exception as exc:
         if not isinstance(exc, BadInput):  # nothing was attempted; the spec stays as its author left it
             _say_why_in_the_spec(run_id, spec, exc)
@@ -148,7 +151,7 @@ def _publish(run: Run, work: Work, *, succeeded: bool, reason: str) -> PullReque
 def _implement(run: Run, brief: PatternBrief, work: Work) -> list[dict[str, Any]]:
     """One implement round, the tool loop: a step per model call, a step per tool execution.
     Returns the round's transcript; `RoundOver` ends the round, `BudgetExhausted` the run."""
-    system = impl.system_blocks(run.playbook, run.spec, brief)
+    system = impl.system_blocks(run.playbook, run.spec, brief, run.test_command)
     messages: list[dict[str, Any]] = [impl.opening_message(work.attempt, run.limits.max_iterations, work.feedback)]
     transcript: list[dict[str, Any]] = []
     seen: dict[str, int] = {}

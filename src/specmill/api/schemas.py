@@ -34,7 +34,7 @@ class StartRun(BaseModel):
         default=None, min_length=1, max_length=200, pattern=TEXT_PATTERN, description="Basic Memory project."
     )
     playbook: str | None = Field(
-        default=None, min_length=1, max_length=500, pattern=TEXT_PATTERN, description="Playbook name or path."
+        default=None, min_length=1, max_length=500, pattern=TEXT_PATTERN, description="Playbook name (GET /playbooks)."
     )
     base: str | None = Field(
         default=None, min_length=1, max_length=250, pattern=TEXT_PATTERN, description="Base ref; HEAD when omitted."
@@ -171,7 +171,7 @@ class PlaybookView(BaseModel):
     name: str
     description: str
     model: str
-    test_command: str
+    test_command: str | None = Field(default=None, description="None: the repository's own, detected per run.")
     max_iterations: int
     max_turns: int
     source: str

@@ -1,7 +1,7 @@
 """Executors with their heartbeats (who may own a pending run), and the model call journal.
 
 Revision ID: 0013
-Revises: 0015
+Revises: 0011
 Create Date: 2025-12-04
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0015"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
