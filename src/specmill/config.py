@@ -64,6 +64,11 @@ class Settings(BaseSettings):
         default_factory=lambda: f"mcp-{socket.gethostname()}",
         description="Executor id of `specmill mcp`; a second live process on this data dir takes ID-2, ID-3...",
     )
+    executor_heartbeat_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="How often a process records that it is alive; a takeover waits for a few missed beats.",
+    )
     app_version: str = Field(
         default=__version__,
         description="DBOS application version; runs recover only under the version that started them.",

@@ -43,6 +43,10 @@ class RunNotFound(BadInput):
     pass
 
 
+class RunOwned(BadInput):
+    """A pending run whose executor may still be running it; taking it over could run it twice."""
+
+
 class ServiceUnavailable(SpecmillError):
     """A service specmill depends on could not be reached or started."""
 

@@ -16,6 +16,10 @@ SCHEDULED_SWEEP_WORKFLOW = "specmill.sweep.scheduled"
 RUN_QUEUE = "implementations"
 SWEEP_QUEUE = "sweeps"
 SWEEP_SCHEDULE = "specmill-sweep"
+SHARED_QUEUES = (RUN_QUEUE, SWEEP_QUEUE)
+"""What `serve` and workers work; never a command's own queue."""
+COMMAND_QUEUE_PREFIX = "command-"
+"""A command's own queue (`command-<executor id>`): runs it resumes or forks go there, and only it works it."""
 EVENTS_STREAM = "events"
 
 PHASES = (

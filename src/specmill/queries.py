@@ -137,8 +137,8 @@ def dbos_client(settings: Settings) -> Iterator[DBOSClient]:
         client.destroy()
 
 
-def recorded_run(settings: Settings, run_id: str) -> tuple[str, str | None] | None:
-    """(status, executor id) of a recorded run, read without launching DBOS; None if unknown."""
+def recorded_run(settings: Settings, run_id: str) -> tuple[str, str | None, str | None] | None:
+    """(status, executor id, queue) of a recorded run, read without launching DBOS; None if unknown."""
     if settings.database_url().startswith("sqlite") and not (settings.data_dir / "specmill.sqlite").exists():
         return None
     with dbos_client(settings) as client:
@@ -146,7 +146,7 @@ def recorded_run(settings: Settings, run_id: str) -> tuple[str, str | None] | No
             status = client.retrieve_workflow(run_id).get_status()
         except Exception:
             return None
-    return status.status, status.executor_id
+    return status.status, status.executor_id, status.queue_name
 
 
 def recorded_state(settings: Settings, run_id: str) -> RunState | None:
@@ -177,13 +177,17 @@ def recorded_runs(settings: Settings, status: str | None = None, limit: int = 50
             status=status.upper() if status else None,
             limit=limit,
             sort_desc=True,
-            load_input=False,
-            load_output=False,
+            load_input=True,
+            load_output=True,
         )
+    states = [(w, state_of(w)) for w in found]
     return [
         {
             "run_id": w.workflow_id,
             "status": w.status,
+            "spec": state.request.spec if state.request else None,
+            "repo": state.request.repo if state.request else None,
+            "cost_usd": state.result.cost_usd if state.result else None,
             "executor_id": w.executor_id,
             "app_version": w.app_version,
             "queue": w.queue_name,
@@ -191,7 +195,7 @@ def recorded_runs(settings: Settings, status: str | None = None, limit: int = 50
             "updated_at_ms": w.updated_at,
             "forked_from": w.forked_from,
         }
-        for w in found
+        for w, state in states
     ]
 
 
