@@ -98,3 +98,11 @@ class RepeatedToolCall(RoundOver):
 
 class EnvironmentProblem(SpecmillError):
     """The machine cannot run specmill as configured (for example an old SQLite)."""
+
+
+class PlanRejected(SpecmillError):
+    """A person rejected the plan more often than the run may re-plan. Ends the run `rejected`."""
+
+
+class ApprovalExpired(SpecmillError):
+    """Nobody approved the plan before the deadline. Ends the run `approval_expired`."""

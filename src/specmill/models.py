@@ -244,7 +244,9 @@ class BudgetGuard(BaseModel):
 StopReason = Literal["model_finished", "turn_cap", "repeated_tool_call", "budget_exhausted"]
 
 
-RunStatus = Literal["succeeded", "failed", "budget_exhausted"]
+RunStatus = Literal["succeeded", "failed", "budget_exhausted", "rejected", "approval_expired"]
+Approval = Literal["none", "plan"]
+OnBudget = Literal["stop", "pause"]
 
 
 class RunRequest(BaseModel):
@@ -257,6 +259,8 @@ class RunRequest(BaseModel):
     model: str | None = None
     budget_usd: float | None = Field(default=None, gt=0)
     budget_tokens: int | None = Field(default=None, gt=0)
+    approval: Approval | None = Field(default=None, description="`plan`: a person approves the plan before any code.")
+    on_budget: OnBudget | None = Field(default=None, description="`pause`: wait for a higher cap instead of ending.")
 
 
 class RunResult(BaseModel):

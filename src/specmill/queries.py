@@ -33,10 +33,17 @@ class RunState:
     updated_ms: int | None
     completed_ms: int | None
     forked_from: str | None
+    attributes: dict[str, Any] | None = None
 
     @property
     def active(self) -> bool:
         return self.status in ("ENQUEUED", "PENDING", "DELAYED")
+
+    @property
+    def gate(self) -> dict[str, Any] | None:
+        """The gate a pending run waits at (`specmill.gates`), if any."""
+        gate = (self.attributes or {}).get(names.GATE_ATTRIBUTE)
+        return gate if isinstance(gate, dict) and self.status == "PENDING" else None
 
 
 @dataclass(frozen=True)
@@ -104,6 +111,7 @@ def state_of(status: Any) -> RunState:
         updated_ms=status.updated_at,
         completed_ms=status.completed_at,
         forked_from=status.forked_from,
+        attributes=getattr(status, "attributes", None),
     )
 
 

@@ -14,9 +14,18 @@ from typing import Any
 
 from dbos import DBOS
 
-from specmill import names, steps
+from specmill import gates, names, steps
 from specmill.durable import Retry, durable
-from specmill.errors import BadInput, BudgetExhausted, ModelFinished, RepeatedToolCall, RoundOver, TurnCapReached
+from specmill.errors import (
+    ApprovalExpired,
+    BadInput,
+    BudgetExhausted,
+    ModelFinished,
+    PlanRejected,
+    RepeatedToolCall,
+    RoundOver,
+    TurnCapReached,
+)
 from specmill.models import (
     Budget,
     BudgetGuard,
@@ -30,6 +39,7 @@ from specmill.models import (
     Verdict,
 )
 from specmill.phases import implement as impl
+from specmill.phases.plan import Plan, plan_prompt
 from specmill.run import Run, Status, Work
 from specmill.sweep.version import run_id_for_spec
 
@@ -71,8 +81,14 @@ def run_spec(request: RunRequest) -> RunResult:
         run = Run(id=run_id, request=request, playbook=playbook, spec=spec, workspace=workspace)
         # 2. analyze the repository's patterns
         brief = analyze_patterns(run=run)
-        update_spec(run=run, status=Status.in_progress(head=workspace.base_commit))
-        return _implement_until_accepted(apply_fork(run=run), brief)
+        work = Work(head=workspace.base_commit)
+        # 2b. a plan a person approves, when the run asks for one
+        try:
+            plan = _approved_plan(run, brief, work)
+        except (PlanRejected, ApprovalExpired, BudgetExhausted) as stop:
+            return _stopped(run, work, stop)
+        update_spec(run=run, status=Status.in_progress(head=workspace.base_commit, ledger=work.ledger))
+        return _implement_until_accepted(apply_fork(run=run).model_copy(update={"plan": plan}), brief, work)
     except Exception as exc:
         if not isinstance(exc, BadInput):  # nothing was attempted; the spec stays as its author left it
             _say_why_in_the_spec(run_id, spec, exc)
@@ -87,8 +103,27 @@ def _say_why_in_the_spec(run_id: str, spec: Spec, exc: Exception) -> None:
         log.warning("[%s] could not record the failure in the spec", run_id)
 
 
-def _implement_until_accepted(run: Run, brief: PatternBrief) -> RunResult:
-    work = Work(head=run.workspace.base_commit)
+def _approved_plan(run: Run, brief: PatternBrief, work: Work) -> Plan | None:
+    if run.limits.approval != "plan":
+        return None
+    return gates.approved_plan(run, brief, work, lambda: _guard(run, work))
+
+
+def _stopped(run: Run, work: Work, stop: Exception) -> RunResult:
+    """A run that ends at a gate: its plan rejected or unapproved in time, or its budget not raised."""
+    if isinstance(stop, BudgetExhausted):
+        work.stops.append("budget_exhausted")
+    outcome = (
+        "rejected"
+        if isinstance(stop, PlanRejected)
+        else "approval_expired"
+        if isinstance(stop, ApprovalExpired)
+        else "budget_exhausted"
+    )
+    return finish(run=run, work=work, status=Status.finished(work, outcome, reason=str(stop)))
+
+
+def _implement_until_accepted(run: Run, brief: PatternBrief, work: Work) -> RunResult:
     try:
         for attempt in range(1, run.limits.max_iterations + 1):
             work.attempt = attempt
@@ -103,8 +138,9 @@ def _implement_until_accepted(run: Run, brief: PatternBrief) -> RunResult:
                 status=Status.in_progress(head=work.head, attempt=attempt, tests=work.report, ledger=work.ledger),
             )
             # 6. validate against the success criteria
-            work.verdict = validate(
-                run=run, head=work.head, report=work.report, attempt=attempt, guard=_guard(run, work)
+            work.verdict = gates.paused_at_budget(
+                run,
+                lambda: validate(run=run, head=work.head, report=work.report, attempt=attempt, guard=_guard(run, work)),
             )
             work.ledger = work.ledger.add("validate", work.verdict.usage, work.verdict.cost_usd)
             record_attempt(run=run, work=work, transcript=transcript)
@@ -112,8 +148,7 @@ def _implement_until_accepted(run: Run, brief: PatternBrief) -> RunResult:
                 return finish(run=run, work=work, status=Status.finished(work, "succeeded"))
             work.feedback = impl.feedback_for_next_attempt(work.report, work.verdict, work.round_detail)
     except BudgetExhausted as exc:
-        work.stops.append("budget_exhausted")
-        return finish(run=run, work=work, status=Status.finished(work, "budget_exhausted", reason=str(exc)))
+        return _stopped(run, work, exc)
     reason = f"not accepted after {work.attempt} attempt(s):\n{work.feedback}"
     return finish(run=run, work=work, status=Status.finished(work, "failed", reason=reason))
 
@@ -121,7 +156,7 @@ def _implement_until_accepted(run: Run, brief: PatternBrief) -> RunResult:
 def _implement(run: Run, brief: PatternBrief, work: Work) -> list[dict[str, Any]]:
     """One implement round, the tool loop: a step per model call, a step per tool execution.
     Returns the round's transcript; `RoundOver` ends the round, `BudgetExhausted` the run."""
-    system = impl.system_blocks(run.playbook, run.spec, brief)
+    system = impl.system_blocks(run.playbook, run.spec, brief, plan_prompt(run.plan) if run.plan else "")
     messages: list[dict[str, Any]] = [impl.opening_message(work.attempt, run.limits.max_iterations, work.feedback)]
     transcript: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
@@ -137,7 +172,7 @@ def _implement(run: Run, brief: PatternBrief, work: Work) -> list[dict[str, Any]
                 caching=steps.ports().settings.prompt_caching,
                 cache_ttl=ttl,
             )
-            reply = call_model(request=request, guard=_guard(run, work))
+            reply = gates.paused_at_budget(run, lambda: call_model(request=request, guard=_guard(run, work)))
             work.ledger = work.ledger.add("implement", reply.usage, reply.cost_usd)
             messages.append({"role": "assistant", "content": reply.content})
             transcript.append({"role": "assistant", "content": reply.content, "usage": reply.usage.model_dump()})

@@ -11,7 +11,8 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-from specmill import names, preflight, queries, records, run_index, runtime
+from specmill import answers, names, preflight, queries, records, run_index, runtime
+from specmill.answers import Answer, GateAnswered
 from specmill.api import views
 from specmill.api.errors import ApiError
 from specmill.api.schemas import ForkRun, RunAccepted, RunDetail, RunDiff, RunPage, RunStatus, RunSummary, StartRun
@@ -82,6 +83,26 @@ class RunService:
             )
         await runtime.requeue_run(run_id, caps)
         return accepted(run_id)
+
+    async def answer_plan(self, run_id: str, answer: Answer, comment: str) -> GateAnswered:
+        """Approve or reject the plan a run waits with; a repeated answer says so and changes nothing."""
+        state = await self.state(run_id)
+        try:
+            answered = answers.plan_answer(run_id, state.attributes, answer, comment)
+            await asyncio.to_thread(answers.deliver, answers.LaunchedSender(), answered, comment)
+        except answers.GateClosed as exc:
+            raise ApiError(409, "not_awaiting_approval", str(exc)) from None
+        return answered
+
+    async def raise_budget(self, run_id: str, caps: Budget) -> GateAnswered:
+        """New caps for a run paused at its budget; the same run continues in place."""
+        state = await self.state(run_id)
+        try:
+            answered = answers.budget_answer(run_id, state.attributes, caps)
+            await asyncio.to_thread(answers.deliver, answers.LaunchedSender(), answered, budget=caps)
+        except answers.GateClosed as exc:
+            raise ApiError(409, "not_awaiting_budget", str(exc)) from None
+        return answered
 
     async def fork(self, run_id: str, body: ForkRun, key: str | None) -> RunAccepted:
         """A new run that reuses the original's recorded steps before `from_phase`."""
@@ -242,7 +263,7 @@ def _key_conflict(key: str) -> ApiError:
 
 def _same_request(stored: RunRequest, asked: RunRequest) -> bool:
     """The same run was asked for; the stored repo is the resolved root of the asked path."""
-    fields = ("spec", "project", "playbook", "base", "max_iterations")
+    fields = ("spec", "project", "playbook", "base", "max_iterations", "approval", "on_budget")
     same_repo = os.path.realpath(asked.repo) == os.path.realpath(stored.repo)
     return same_repo and all(getattr(stored, f) == getattr(asked, f) for f in fields)
 
