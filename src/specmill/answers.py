@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from specmill import names
 from specmill.errors import SpecmillError
 from specmill.models import Budget
+from specmill.phases.plan import Plan
 
 Answer = Literal["approve", "reject", "budget"]
 
@@ -125,3 +126,16 @@ class ClientSender:
 
     def attributes(self, run_id: str) -> dict[str, Any] | None:
         return self.client.retrieve_workflow(run_id).get_status().attributes
+
+
+def latest_plan(run_id: str) -> Plan | None:
+    """The run's latest plan, from its recorded steps (DBOS launched in this process)."""
+    outputs = [step["output"] for step in DBOS.list_workflow_steps(run_id)]
+    return next((output for output in reversed(outputs) if isinstance(output, Plan)), None)
+
+
+def hand_to_queue(client: DBOSClient, run_id: str) -> None:
+    """A waiting run this process stopped executing goes on the run queue, to wait wherever it is worked."""
+    status = client.retrieve_workflow(run_id).get_status()
+    if status.status == "PENDING":
+        client.resume_workflow(run_id, queue_name=names.RUN_QUEUE)

@@ -43,7 +43,7 @@ class RunState:
     def gate(self) -> dict[str, Any] | None:
         """The gate a pending run waits at (`specmill.gates`), if any."""
         gate = (self.attributes or {}).get(names.GATE_ATTRIBUTE)
-        return gate if isinstance(gate, dict) and self.status == "PENDING" else None
+        return gate if isinstance(gate, dict) and self.status in ("PENDING", "ENQUEUED") else None
 
 
 @dataclass(frozen=True)

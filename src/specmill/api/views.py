@@ -21,10 +21,10 @@ from specmill.run import Run
 def run_status(state: RunState) -> RunStatus:
     """DBOS's status in the words of a run: a run that finished but was not accepted `failed`;
     one stopped by an error (resumable) is in `error`."""
-    if state.status in ("ENQUEUED", "DELAYED"):
+    gate = state.gate
+    if state.status in ("ENQUEUED", "DELAYED") and gate is None:
         return "queued"
-    if state.status == "PENDING":
-        gate = state.gate
+    if state.status in ("PENDING", "ENQUEUED"):
         if gate is not None and gate.get("kind") == "approval":
             return "awaiting_approval"
         if gate is not None and gate.get("kind") == "budget":

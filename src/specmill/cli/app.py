@@ -7,6 +7,7 @@ import logging
 import typer
 
 from specmill.cli import analyze as analyze_commands
+from specmill.cli import approve as approve_commands
 from specmill.cli import db as db_commands
 from specmill.cli import dbos_tools
 from specmill.cli import demo as demo_commands
@@ -34,6 +35,7 @@ dbos_tools.register(app)
 runs_commands.register(app)
 worker_commands.register(app)
 sweep_commands.register(app)
+approve_commands.register(app)
 
 
 def main() -> None:

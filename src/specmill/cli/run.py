@@ -11,7 +11,8 @@ from typing import Annotated, Optional
 import typer
 from pydantic import ValidationError
 
-from specmill import progress
+from specmill import graceful_stop, progress
+from specmill.cli import waiting
 from specmill.cli.errors import EXIT_FAILED, fail
 from specmill.cli.progress_view import ProgressView
 from specmill.config import Settings
@@ -43,6 +44,12 @@ def run(
     ] = None,
     budget_usd: Annotated[Optional[float], typer.Option(help="Dollar cap of the run's model calls.")] = None,
     budget_tokens: Annotated[Optional[int], typer.Option(help="Token cap of the run's model calls.")] = None,
+    approval: Annotated[
+        Optional[str], typer.Option(help="`plan`: show the plan and wait for approval before writing code.")
+    ] = None,
+    on_budget: Annotated[
+        Optional[str], typer.Option(help="`pause`: at the cap, wait for a higher one instead of ending.")
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Implement SPEC in REPO: read, analyze, implement, test, update the spec, validate."""
@@ -59,6 +66,8 @@ def run(
         max_iterations=max_iterations,
         budget_usd=budget_usd,
         budget_tokens=budget_tokens,
+        approval=approval,
+        on_budget=on_budget,
     )
     try:
         checked = preflight.check_request(request, settings)
@@ -105,6 +114,8 @@ def resume(
         )
     status, executor = recorded
     budget = _budget(as_json, budget_usd, budget_tokens)
+    if budget is not None and _raised_in_place(settings, run_id, budget, as_json):
+        return
     execute(
         settings,
         run_id,
@@ -112,6 +123,24 @@ def resume(
         as_json,
         executor_id=executor if status == "PENDING" else None,
     )
+
+
+def _raised_in_place(settings: Settings, run_id: str, budget: Budget, as_json: bool) -> bool:
+    """A run paused at its budget gets the new cap where it waits, and continues in place."""
+    from specmill import answers, queries
+
+    with queries.dbos_client(settings) as client:
+        sender = answers.ClientSender(client)
+        try:
+            answered = answers.budget_answer(run_id, sender.attributes(run_id), budget)
+        except answers.GateClosed:
+            return False
+        answers.deliver(sender, answered, budget=budget)
+    if as_json:
+        sys.stdout.write(answered.model_dump_json() + "\n")
+    else:
+        typer.echo(answered.message)
+    return True
 
 
 def _request(as_json: bool, **fields: object) -> RunRequest:
@@ -144,12 +173,16 @@ def execute(
 
     container = build_container(settings)
     unsubscribe = progress.subscribe(ProgressView())
+    kind = ""
     try:
         runtime.launch(
             settings, container, executor_id=executor_id or f"cli-{run_id}", queues=[]
         )  # never take queued runs
         typer.echo(f"run {run_id}", err=True)
-        result = action()
+        result = waiting.result_or_gate(run_id, action, as_json)
+    except waiting.LeftWaiting as left:
+        kind = left.kind
+        graceful_stop.begin()  # the run waits on in the queue; this process starts no step of it again
     except SpecmillError as exc:
         fail(exc, as_json=as_json)
     except Exception as exc:
@@ -164,6 +197,8 @@ def execute(
         unsubscribe()
         _quietly(runtime.shutdown)
         _quietly(container.close)
+    if kind:
+        waiting.hand_to_queue(run_id, kind, as_json)
     report(result, as_json)
     raise typer.Exit(0 if result.status == "succeeded" else EXIT_FAILED)
 
