@@ -135,7 +135,15 @@ def latest_plan(run_id: str) -> Plan | None:
 
 
 def hand_to_queue(client: DBOSClient, run_id: str) -> None:
-    """A waiting run this process stopped executing goes on the run queue, to wait wherever it is worked."""
+    """A waiting run this process stopped executing goes on the run queue (its repository's partition),
+    to wait wherever the queue is worked. Rewound past its last step, it loses nothing it recorded."""
     status = client.retrieve_workflow(run_id).get_status()
-    if status.status == "PENDING":
-        client.resume_workflow(run_id, queue_name=names.RUN_QUEUE)
+    args = (status.input or {}).get("args") or ()
+    if status.status != "PENDING" or not args:
+        return
+    repo = str(getattr(args[0], "repo", ""))
+    client.cancel_workflow(run_id)
+    start = max((step["function_id"] for step in client.list_workflow_steps(run_id)), default=0) + 1
+    client.rewind_workflow(
+        run_id, start_step=start, queue_name=names.RUN_QUEUE, queue_partition_key=names.partition_key(repo)
+    )

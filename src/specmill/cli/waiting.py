@@ -9,6 +9,7 @@ waits (and continues once answered) wherever the queue is worked: `specmill serv
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 from collections.abc import Callable
@@ -94,7 +95,8 @@ def _latest_plan(run_id: str) -> Any:
 
 
 def hand_to_queue(run_id: str, kind: str, as_json: bool) -> None:
-    """After this process stopped executing the run: put it on the run queue, report, exit 4."""
+    """After this process stopped executing the run: put it on the run queue, report, exit 4. The exit is
+    immediate: the run's thread here waits at a step it will never start (`graceful_stop`)."""
     from specmill import answers, queries
     from specmill.config import Settings
 
@@ -106,4 +108,6 @@ def hand_to_queue(run_id: str, kind: str, as_json: bool) -> None:
     else:
         how = "specmill approve|reject" if kind == "approval" else "specmill resume --budget-usd"
         typer.echo(f"run {run_id} is {status}; answer it with {how} {run_id}", err=True)
-    raise typer.Exit(EXIT_WAITING)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(EXIT_WAITING)
