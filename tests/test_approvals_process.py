@@ -38,6 +38,7 @@ def _gate_checks(client, run_id: str) -> int:
 
 @pytest.mark.basic_memory
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # three specmill processes and a Basic Memory round trip per poll
 def test_a_waiting_plan_survives_sigkill_and_is_approved_by_ticking_the_note(
     gate_env, serve_process, basic_memory, messages_server, calc_repo: Path
 ) -> None:

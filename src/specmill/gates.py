@@ -66,7 +66,10 @@ def wait_at_gate(run: Run, kind: GateKind, detail: str) -> dict[str, Any] | None
     gate = open_gate(run=run, kind=kind, detail=detail)
     DBOS.update_workflow_attributes(run.id, {names.GATE_ATTRIBUTE: gate.model_dump()}, merge=True)
     answer = _wait(run, gate)
-    DBOS.update_workflow_attributes(run.id, {names.GATE_ATTRIBUTE: None}, merge=True)
+    closed: dict[str, Any] = {names.GATE_ATTRIBUTE: None}
+    if answer is not None and kind == "approval":  # a ticked plan is remembered like an answer over HTTP
+        closed[names.GATE_ANSWER_ATTRIBUTE] = {"gate": gate.id, "answer": answer.get("answer")}
+    DBOS.update_workflow_attributes(run.id, closed, merge=True)
     return answer
 
 
