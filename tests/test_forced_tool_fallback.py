@@ -8,7 +8,8 @@ from collections.abc import Callable
 import anthropic
 
 from specmill.adapters.anthropic_model import AnthropicModel
-from specmill.models import Spec, TestReport
+from specmill.models import PatternBrief, Spec, TestReport
+from specmill.phases.plan import parse_plan, plan_request
 from specmill.phases.validate import VERDICT_TOOL, parse_verdict, verdict_request
 from specmill.replay.scripts import canonical_json, estimate_tokens
 from specmill.replay.server import MessagesServer
@@ -76,3 +77,11 @@ def test_a_model_that_forces_tools_gets_the_forced_call_unchanged(
     verdict = parse_verdict(SPEC, _model(server).complete(_request(1)))
     assert verdict.all_met
     assert [e["status"] for e in server.wait_settled() if e["event"] == "completed"] == [200]
+
+
+def test_the_plan_call_falls_back_too(messages_server: Callable[..., MessagesServer]) -> None:
+    server = messages_server({"refuse_forced_tool": True, "conversations": [scenarios.plan(1)]})
+    brief = PatternBrief(markdown="calc is flat", tokens=3, budget=100)
+    plan = parse_plan(SPEC, _model(server).complete(plan_request(MODEL, SPEC, brief, 1, "")), 1)
+    assert [t.title for t in plan.tasks] == [scenarios.PLAN_TASK] and plan.unserved == []
+    assert [e["status"] for e in server.wait_settled() if e["event"] == "completed"] == [400, 200]
