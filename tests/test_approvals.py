@@ -4,9 +4,13 @@ budget that continues in place once the cap is raised."""
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 
+from typer.testing import CliRunner
+
+from specmill.cli.app import app
 from specmill.ports.model import ScriptedModel
 from specmill.ports.spec_store import MemorySpecStore
 from specmill.replay.scripts import Script
@@ -46,7 +50,7 @@ def _plan_attempt(client, run_id: str, attempt: int) -> dict:
 
 
 def test_a_plan_rejected_then_approved_over_http_is_what_the_run_implements(
-    api_client, calc_repo: Path, spec_store: MemorySpecStore, database: str | None
+    api_client, calc_repo: Path, spec_store: MemorySpecStore, database: str | None, tmp_path: Path, monkeypatch
 ) -> None:
     model = ScriptedModel(Script.load(scenarios.planned("Add multiply", scenarios.PLAN_TASK)))
     client = api_client(model, database, **FAST)
@@ -72,6 +76,11 @@ def test_a_plan_rejected_then_approved_over_http_is_what_the_run_implements(
     assert approved.status_code == 200 and approved.json()["already"] is False
     again = client.post(f"/runs/{run_id}/approve")
     assert again.status_code == 200 and again.json()["already"] is True
+    monkeypatch.setenv("SPECMILL_DATA_DIR", str(tmp_path / "data"))  # the CLI, on the same system database
+    if database:
+        monkeypatch.setenv("DBOS_SYSTEM_DATABASE_URL", database)
+    by_cli = CliRunner().invoke(app, ["approve", run_id, "--json"])
+    assert by_cli.exit_code == 0 and json.loads(by_cli.stdout)["already"] is True
     assert client.post(f"/runs/{run_id}/reject", json={"comment": "too late"}).status_code == 409
 
     done = wait_for_status(client.get, run_id, {"succeeded", "failed", "error"})
@@ -113,7 +122,7 @@ def test_a_plan_nobody_approves_expires_at_its_deadline(
 
 
 def test_a_run_paused_at_its_budget_continues_in_place_once_the_cap_is_raised(
-    api_client, calc_repo: Path, database: str | None
+    api_client, calc_repo: Path, database: str | None, tmp_path: Path, monkeypatch
 ) -> None:
     model = ScriptedModel(Script.load(scenarios.succeeds_first_time()))
     client = api_client(model, database, **FAST)
@@ -126,6 +135,19 @@ def test_a_run_paused_at_its_budget_continues_in_place_once_the_cap_is_raised(
     assert "budget exhausted" in paused["waiting"]["detail"]
     assert client.post(f"/runs/{run_id}/approve").status_code == 409
     assert client.post(f"/runs/{run_id}/budget", json={}).status_code == 422
+
+    monkeypatch.setenv("SPECMILL_DATA_DIR", str(tmp_path / "data"))  # the CLI, on the same system database
+    if database:
+        monkeypatch.setenv("DBOS_SYSTEM_DATABASE_URL", database)
+    resumed = CliRunner().invoke(app, ["resume", run_id, "--budget-tokens", "1500", "--json"])
+    assert resumed.exit_code == 0, resumed.output
+    assert json.loads(resumed.stdout)["answer"] == "budget"
+    for _ in range(600):  # still too little: the same call pauses again, at the new cap
+        if "of 1500 tokens" in ((client.get(f"/runs/{run_id}").json()["waiting"] or {}).get("detail") or ""):
+            break
+        threading.Event().wait(0.1)
+    else:
+        raise AssertionError("the run did not pause again at its raised cap")
 
     raised = client.post(f"/runs/{run_id}/budget", json={"budget_tokens": 10_000_000})
     assert raised.status_code == 200 and raised.json()["run_id"] == run_id
