@@ -65,6 +65,11 @@ def test_a_plan_rejected_then_approved_over_http_is_what_the_run_implements(
     assert "status: awaiting-approval" in note and "- [ ] Approve this plan" in note and "1. Add multiply" in note
     listed = client.get("/runs", params={"status": "awaiting_approval"}).json()["runs"]
     assert [r["run_id"] for r in listed] == [run_id]
+    monkeypatch.setenv("SPECMILL_DATA_DIR", str(tmp_path / "data"))  # the CLI, on the same system database
+    if database:
+        monkeypatch.setenv("DBOS_SYSTEM_DATABASE_URL", database)
+    by_cli = CliRunner().invoke(app, ["runs", "list", "--json"])
+    assert [(r["run_id"], r["waiting"]) for r in json.loads(by_cli.stdout)] == [(run_id, "awaiting_approval")]
     assert client.post(f"/runs/{run_id}/reject", json={}).status_code == 422  # a rejection says why
 
     rejected = client.post(f"/runs/{run_id}/reject", json={"comment": "name the test file too"})
@@ -76,9 +81,6 @@ def test_a_plan_rejected_then_approved_over_http_is_what_the_run_implements(
     assert approved.status_code == 200 and approved.json()["already"] is False
     again = client.post(f"/runs/{run_id}/approve")
     assert again.status_code == 200 and again.json()["already"] is True
-    monkeypatch.setenv("SPECMILL_DATA_DIR", str(tmp_path / "data"))  # the CLI, on the same system database
-    if database:
-        monkeypatch.setenv("DBOS_SYSTEM_DATABASE_URL", database)
     by_cli = CliRunner().invoke(app, ["approve", run_id, "--json"])
     assert by_cli.exit_code == 0 and json.loads(by_cli.stdout)["already"] is True
     assert client.post(f"/runs/{run_id}/reject", json={"comment": "too late"}).status_code == 409
@@ -124,16 +126,22 @@ def test_a_plan_nobody_approves_expires_at_its_deadline(
 def test_a_run_paused_at_its_budget_continues_in_place_once_the_cap_is_raised(
     api_client, calc_repo: Path, database: str | None, tmp_path: Path, monkeypatch
 ) -> None:
-    model = ScriptedModel(Script.load(scenarios.succeeds_first_time()))
+    model = ScriptedModel(Script.load(scenarios.planned(scenarios.PLAN_TASK)))
     client = api_client(model, database, **FAST)
-    start = {"spec": "specs/multiply", "repo": str(calc_repo), "budget_tokens": 1_000, "on_budget": "pause"}
+    start = {
+        "spec": "specs/multiply",
+        "repo": str(calc_repo),
+        "budget_tokens": 1_000,
+        "on_budget": "pause",
+        "approval": "plan",
+    }
     run_id = client.post("/runs", json=start).json()["run_id"]
 
     paused = wait_for_status(client.get, run_id, {"awaiting_budget", "succeeded", "budget_exhausted", "error"})
     assert paused["status"] == "awaiting_budget" and paused["waiting"]["kind"] == "budget"
-    assert "implement" not in paused["ledger"]["phases"]  # the first call would cross the cap
+    assert paused["ledger"]["phases"] == {}  # the first call (the plan's) would cross the cap
     assert "budget exhausted" in paused["waiting"]["detail"]
-    assert client.post(f"/runs/{run_id}/approve").status_code == 409
+    assert client.post(f"/runs/{run_id}/approve").status_code == 409  # it waits for money, not for a plan
     assert client.post(f"/runs/{run_id}/budget", json={}).status_code == 422
 
     monkeypatch.setenv("SPECMILL_DATA_DIR", str(tmp_path / "data"))  # the CLI, on the same system database
@@ -151,6 +159,9 @@ def test_a_run_paused_at_its_budget_continues_in_place_once_the_cap_is_raised(
 
     raised = client.post(f"/runs/{run_id}/budget", json={"budget_tokens": 10_000_000})
     assert raised.status_code == 200 and raised.json()["run_id"] == run_id
+    _plan_attempt(client, run_id, 1)
+    assert client.post(f"/runs/{run_id}/approve").status_code == 200
     done = wait_for_status(client.get, run_id, {"succeeded", "failed", "budget_exhausted", "error"})
     assert done["status"] == "succeeded" and done["ledger"]["phases"]["implement"]["calls"] == 5
     assert len([r for r in model.requests if r.tool_choice is None]) == 5  # no call made twice
+    assert done["ledger"]["phases"]["plan"]["calls"] == 1

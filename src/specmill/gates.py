@@ -18,13 +18,28 @@ from specmill import gate_steps, names
 from specmill.durable import Retry, durable
 from specmill.errors import ApprovalExpired, BudgetExhausted, PlanRejected
 from specmill.gate_steps import Gate, GateKind
-from specmill.models import BudgetGuard, PatternBrief
+from specmill.models import Budget, BudgetGuard, PatternBrief
 from specmill.phases.plan import Plan
 from specmill.run import Run, Status, Work
 
 T = TypeVar("T")
 
-make_plan = durable("plan", gate_steps.plan, retry=Retry.MODEL, announce=True)
+
+def with_raised_caps(guard: BudgetGuard | None) -> BudgetGuard | None:
+    """A cap raised for a paused or resumed run lives in the run's DBOS attributes; a step reads them each time."""
+    if guard is None:
+        return None
+    status = DBOS.get_workflow_status(DBOS.workflow_id or "")
+    attributes: dict[str, Any] = (status.attributes if status else None) or {}
+    raised = {k: attributes[f"budget_{k}"] for k in ("usd", "tokens") if attributes.get(f"budget_{k}")}
+    return guard.model_copy(update={"budget": Budget(**{**guard.budget.model_dump(), **raised})}) if raised else guard
+
+
+def _plan(*, run: Run, brief: PatternBrief, attempt: int, feedback: str, guard: BudgetGuard | None) -> Plan:
+    return gate_steps.plan(run=run, brief=brief, attempt=attempt, feedback=feedback, guard=with_raised_caps(guard))
+
+
+make_plan = durable("plan", _plan, retry=Retry.MODEL, announce=True)
 record_plan = durable("plan.record", gate_steps.record_plan, retry=Retry.SERVICE)
 open_gate = durable("gate.open", gate_steps.open_gate)
 check_gate = durable("gate.check", gate_steps.check_gate, retry=Retry.SERVICE)

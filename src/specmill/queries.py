@@ -170,9 +170,16 @@ def recorded_runs(settings: Settings, status: str | None = None, limit: int = 50
             "created_at_ms": w.created_at,
             "updated_at_ms": w.updated_at,
             "forked_from": w.forked_from,
+            "waiting": waiting_of(w.status, w.attributes),
         }
         for w in found
     ]
+
+
+def waiting_of(status: str, attributes: dict[str, Any] | None) -> str | None:
+    """`awaiting_approval` / `awaiting_budget` for a run waiting at a gate (`specmill.gates`), else None."""
+    gate = RunState("", status, None, None, None, None, None, None, None, attributes=attributes).gate
+    return f"awaiting_{gate.get('kind')}" if gate is not None else None
 
 
 def recorded_steps(settings: Settings, run_id: str) -> list[dict[str, object]]:

@@ -27,7 +27,6 @@ from specmill.errors import (
     TurnCapReached,
 )
 from specmill.models import (
-    Budget,
     BudgetGuard,
     ModelRequest,
     ModelTurn,
@@ -58,11 +57,11 @@ record_failure = durable("update_spec", steps.record_failure)
 
 
 def _call_model(*, request: ModelRequest, guard: BudgetGuard | None) -> ModelTurn:
-    return steps.call_model(request=request, guard=_with_raised_caps(guard))
+    return steps.call_model(request=request, guard=gates.with_raised_caps(guard))
 
 
 def _validate(*, run: Run, head: str, report: TestReport, attempt: int, guard: BudgetGuard | None) -> Verdict:
-    return steps.validate(run=run, head=head, report=report, attempt=attempt, guard=_with_raised_caps(guard))
+    return steps.validate(run=run, head=head, report=report, attempt=attempt, guard=gates.with_raised_caps(guard))
 
 
 call_model = durable("implement.model_call", _call_model, retry=Retry.MODEL, announce=True)
@@ -222,16 +221,6 @@ def _guard(run: Run, work: Work) -> BudgetGuard | None:
         spent_tokens=work.ledger.tokens,
         cache_ttl=steps.cache_ttl(run.playbook, work.longest_test_s),
     )
-
-
-def _with_raised_caps(guard: BudgetGuard | None) -> BudgetGuard | None:
-    """A cap raised for a resumed run lives in the run's DBOS attributes; a step reads them each time."""
-    if guard is None:
-        return None
-    status = DBOS.get_workflow_status(DBOS.workflow_id or "")
-    attributes: dict[str, Any] = (status.attributes if status else None) or {}
-    raised = {k: attributes[f"budget_{k}"] for k in ("usd", "tokens") if attributes.get(f"budget_{k}")}
-    return guard.model_copy(update={"budget": Budget(**{**guard.budget.model_dump(), **raised})}) if raised else guard
 
 
 def _check_version(run_id: str, spec: Spec) -> None:
