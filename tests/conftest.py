@@ -13,6 +13,7 @@ pytest_plugins = [
     "tests.fixtures.runtime",
     "tests.fixtures.workflow",
     "tests.fixtures.api",
+    "tests.fixtures.github",
 ]
 
 

@@ -4,6 +4,8 @@ the loopback Messages API server, real git and pytest. The test talks HTTP only.
 
 from __future__ import annotations
 
+import os
+import socket
 import subprocess
 import sys
 import uuid
@@ -50,6 +52,9 @@ def test_serve_starts_follows_reads_and_cancels_runs_over_http(
     body = {"spec": spec, "repo": str(calc_repo)}
 
     assert httpx.post(f"{api.base_url}/runs", json=body).status_code == 401
+    log = api.log.read_text(errors="replace")
+    assert f"listening on {api.base_url}" in log
+    assert '"POST /runs HTTP/1.1" 401' in log, "serve keeps an access log"
     with api.client(TOKEN) as client:
         started = client.post("/runs", json=body, headers={"Idempotency-Key": "http-run"})
         assert started.status_code == 202, started.text
@@ -118,3 +123,25 @@ def test_db_upgrade_creates_specmills_tables_on_the_system_database(database: st
             assert conn.execute(sa.text("SELECT version_num FROM specmill_alembic_version")).scalar_one() == "0001"
     finally:
         engine.dispose()
+
+
+def test_serve_on_a_busy_port_fails_at_once_without_starting_anything(tmp_path: Path) -> None:
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen(1)
+        port = held.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if k != "DBOS_SYSTEM_DATABASE_URL"}
+        env["SPECMILL_DATA_DIR"] = str(tmp_path / "data")
+        proc = subprocess.run(
+            [sys.executable, "-m", "specmill", "serve", "--port", str(port)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert proc.returncode == 3, proc.stderr
+    assert (
+        proc.stderr.strip()
+        == f"error: cannot listen on 127.0.0.1:{port}: the port is in use: stop what holds it, or pass --port"
+    )
+    assert not (tmp_path / "data" / "specmill.sqlite").exists(), "nothing started before the port was had"

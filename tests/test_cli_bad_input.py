@@ -3,6 +3,7 @@ and no half-written note."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -21,9 +22,26 @@ def specmill(args: list[str], env: dict[str, str] | None = None) -> subprocess.C
 
 
 def one_error_line(proc: subprocess.CompletedProcess[str]) -> str:
-    lines = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
-    assert len(lines) == 1, proc.stderr
-    return lines[0]
+    """The error is one line, and nothing else reaches the terminal: no traceback, no DBOS log."""
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("error:")]
+    assert len(errors) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr and len(lines) <= 2, proc.stderr
+    return errors[0]
+
+
+def error_object(proc: subprocess.CompletedProcess[str]) -> dict:
+    """With --json, stdout is one error object."""
+    body = json.loads(proc.stdout)
+    assert body["status"] == "error" and set(body["error"]) >= {"code", "message"}, body
+    return body["error"]
+
+
+def no_branch_made(repo: Path) -> None:
+    branches = subprocess.run(
+        ["git", "-C", str(repo), "branch", "--list", "specmill/*"], capture_output=True, text=True
+    )
+    assert branches.stdout.strip() == ""
 
 
 @pytest.fixture
@@ -64,6 +82,22 @@ def test_a_missing_note(env, calc_repo: Path) -> None:
     proc = specmill(["run", "specs/does-not-exist", "--repo", str(calc_repo)], env)
     assert proc.returncode == 2, proc.stderr
     assert "'specs/does-not-exist' not found" in one_error_line(proc)
+    as_json = specmill(["run", "specs/does-not-exist", "--repo", str(calc_repo), "--json"], env)
+    assert as_json.returncode == 2 and "not found" in error_object(as_json)["message"]
+    no_branch_made(calc_repo)
+    assert not (Path(env["SPECMILL_DATA_DIR"]) / "worktrees").exists()
+
+
+def test_a_missing_model_key_is_found_before_anything_is_read(env, basic_memory, calc_repo: Path) -> None:
+    title = "Keyless spec"
+    note = basic_memory.write_spec(title, scenarios.spec_note(title))
+    env.pop("ANTHROPIC_API_KEY")
+    env.pop("ANTHROPIC_AUTH_TOKEN", None)
+    proc = specmill(["run", note.permalink, "--repo", str(calc_repo), "--json"], env)
+    assert proc.returncode == 2, proc.stderr
+    assert "ANTHROPIC_API_KEY" in one_error_line(proc) and error_object(proc)["code"] == "bad_input"
+    assert basic_memory.store.read_note(note.permalink, basic_memory.project).checksum == note.checksum
+    no_branch_made(calc_repo)
 
 
 def test_a_spec_without_criteria_is_refused_and_left_untouched(env, basic_memory, calc_repo: Path) -> None:
@@ -72,6 +106,7 @@ def test_a_spec_without_criteria_is_refused_and_left_untouched(env, basic_memory
     assert proc.returncode == 2, proc.stderr
     assert "no success criteria" in one_error_line(proc)
     assert basic_memory.store.read_note(note.permalink, basic_memory.project).checksum == note.checksum
+    no_branch_made(calc_repo)
 
 
 def test_a_basic_memory_server_that_fails_to_start(env, basic_memory, calc_repo: Path, tmp_path: Path) -> None:

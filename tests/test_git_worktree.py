@@ -64,7 +64,7 @@ def test_prepare_with_an_explicit_base_ref(workspace, calc_repo) -> None:
 def test_not_a_repository_and_not_its_root(workspace, calc_repo, tmp_path) -> None:
     plain = tmp_path / "plain"
     plain.mkdir()
-    with pytest.raises(NotAGitRepository, match="is not a git repository: pass --repo the root of a git checkout"):
+    with pytest.raises(NotAGitRepository, match="is not a git repository: give the root of a git checkout"):
         workspace.prepare("r", str(plain), "specmill/x", None)
     with pytest.raises(NotAGitRepository, match="not a git repository"):
         workspace.prepare("r", str(tmp_path / "missing"), "specmill/x", None)

@@ -98,6 +98,21 @@ class Settings(BaseSettings):
         default="",
         description="Comma-separated names of more environment variables whose values are secrets to redact.",
     )
+    git_remote: str = Field(default="origin", description="The git remote a published run's branch is pushed to.")
+    github_token: str = Field(
+        default="",
+        validation_alias="GITHUB_TOKEN",
+        description="Token for GitHub's REST API, to open pull requests and comment on them.",
+    )
+    github_repo: str | None = Field(
+        default=None, description="owner/name of the GitHub repository; read from the remote's URL when unset."
+    )
+    github_api_url: str = Field(
+        default="https://api.github.com", description="Base of GitHub's REST API (GitHub Enterprise, or a stand-in)."
+    )
+    github_webhook_secret: str = Field(
+        default="", description="Secret of GitHub's webhook deliveries; POST /webhooks/github is off when empty."
+    )
     test_sandbox: Literal["auto", "bwrap", "unshare", "none"] = Field(
         default="auto",
         description="Isolation of test runs: auto = bubblewrap, else an unshared network namespace, else none "

@@ -9,6 +9,8 @@ from functools import cached_property
 
 from specmill.config import Settings
 from specmill.ports import Model, NoteIndex, RepoAnalyzer, SpecStore, TestRunner, Workspace
+from specmill.ports.code_host import CodeHosts, MemoryCodeHosts
+from specmill.ports.remote import MemoryRemote, Remote
 from specmill.redaction import Redactor
 
 
@@ -25,6 +27,10 @@ class Container:
     """Basic Memory's index, for sweeps; the real one shares the spec store's MCP session."""
     clock: Callable[[], float] = field(default=time.time, kw_only=True)
     """Epoch seconds, read only inside steps: the deadlines of a run's waits (tests move it)."""
+    remote: Remote = field(kw_only=True, default_factory=MemoryRemote)
+    """Where published branches are pushed; in memory unless built by `build_container`."""
+    code_hosts: CodeHosts = field(kw_only=True, default_factory=MemoryCodeHosts)
+    """Pull requests of published runs; in memory unless built by `build_container`."""
 
     @cached_property
     def redactor(self) -> Redactor:
@@ -41,7 +47,9 @@ def build_container(settings: Settings) -> Container:
     """The real adapters. The Basic Memory session starts lazily, on first use."""
     from specmill.adapters.anthropic_model import AnthropicModel
     from specmill.adapters.basic_memory import BasicMemoryClient, BasicMemoryNoteIndex, BasicMemorySpecStore
+    from specmill.adapters.git_remote import GitRemote
     from specmill.adapters.git_worktree import GitWorktreeWorkspace
+    from specmill.adapters.github import GitHubCodeHosts
     from specmill.adapters.pytest_runner import SubprocessTestRunner
     from specmill.adapters.repo_map import RepoMapAnalyzer
 
@@ -54,4 +62,6 @@ def build_container(settings: Settings) -> Container:
         workspace=GitWorktreeWorkspace(settings.data_dir),
         tests=SubprocessTestRunner.from_settings(settings),
         analyzer=RepoMapAnalyzer(settings.data_dir / "index"),
+        remote=GitRemote(),
+        code_hosts=GitHubCodeHosts.from_settings(settings),
     )

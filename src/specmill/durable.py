@@ -24,7 +24,7 @@ from dbos import DBOS, StepOptions
 from dbos import error as dbos_error
 
 from specmill import graceful_stop, names, progress, steps
-from specmill.errors import BasicMemoryUnavailable, NoteConflict, TransientModelError
+from specmill.errors import BasicMemoryUnavailable, CodeHostUnavailable, NoteConflict, TransientModelError
 from specmill.models import Usage
 
 P = ParamSpec("P")
@@ -37,6 +37,7 @@ class Retry(enum.Enum):
     NONE = "none"
     SERVICE = "service"  # Basic Memory restarting or a note changing under a write
     MODEL = "model"  # the Messages API overloaded, rate-limited or unreachable
+    REMOTE = "remote"  # the code host unreachable, 5xx or rate-limited
 
 
 def retry_options(retry: Retry) -> StepOptions:
@@ -46,6 +47,8 @@ def retry_options(retry: Retry) -> StepOptions:
     transient: tuple[type[Exception], ...]
     if retry is Retry.SERVICE:
         transient, attempts, interval = (BasicMemoryUnavailable, NoteConflict), 3, 1.0
+    elif retry is Retry.REMOTE:
+        transient, attempts, interval = (CodeHostUnavailable,), 4, 2.0
     else:
         transient, attempts, interval = (
             (TransientModelError,),

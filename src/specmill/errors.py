@@ -106,3 +106,19 @@ class PlanRejected(SpecmillError):
 
 class ApprovalExpired(SpecmillError):
     """Nobody approved the plan before the deadline. Ends the run `approval_expired`."""
+
+
+class PublishNotConfigured(BadInput):
+    """Publishing was asked for, but the remote or the code host it needs is not set up."""
+
+
+class PushRejected(SpecmillError):
+    """The remote refused the push: its branch moved since specmill last pushed it, or it refused outright."""
+
+
+class CodeHostError(SpecmillError):
+    """The code host (GitHub's REST API) answered with an error that retrying will not fix."""
+
+
+class CodeHostUnavailable(ServiceUnavailable):
+    """The code host could not be reached, or answered 5xx or 429; worth retrying."""

@@ -249,6 +249,27 @@ Approval = Literal["none", "plan"]
 OnBudget = Literal["stop", "pause"]
 
 
+PublishMode = Literal["none", "push", "pr"]
+
+
+class PullRequestRef(BaseModel):
+    """A pull request a run opened (or found open for its branch)."""
+
+    url: str
+    number: int
+    draft: bool = False
+
+
+class Revision(BaseModel):
+    """What a revision run continues: the branch and pull request of an earlier run, and the review."""
+
+    of_run: str = Field(description="The run whose branch this one continues.")
+    branch: str
+    head: str = Field(description="The branch's commit when the revision was asked for; the run starts there.")
+    pull_request: PullRequestRef | None = None
+    feedback: str = Field(description="The review comments, given to the model as the first round's feedback.")
+
+
 class RunRequest(BaseModel):
     spec: str = Field(description="Permalink, title or memory:// URL of the spec note.")
     repo: str = Field(description="Path of the target git repository.")
@@ -261,6 +282,9 @@ class RunRequest(BaseModel):
     budget_tokens: int | None = Field(default=None, gt=0)
     approval: Approval | None = Field(default=None, description="`plan`: a person approves the plan before any code.")
     on_budget: OnBudget | None = Field(default=None, description="`pause`: wait for a higher cap instead of ending.")
+    publish: PublishMode | None = Field(default=None, description="Push the branch, or push and open a PR.")
+    publish_on_failure: bool = Field(default=False, description="Publish a failed run too, as a draft PR.")
+    revision: Revision | None = None
 
 
 class RunResult(BaseModel):
@@ -277,3 +301,4 @@ class RunResult(BaseModel):
     ledger: Ledger = Field(default_factory=Ledger)
     stops: list[StopReason] = Field(default_factory=list, description="Why each implement round ended.")
     reason: str = ""
+    pull_request: PullRequestRef | None = None

@@ -27,6 +27,7 @@ PHASES = (
     "implement",
     "run_tests",
     "validate",
+    "publish",
 )
 """The phases in the order a run meets them; a step's phase is the part of its name before the first dot."""
 

@@ -37,6 +37,9 @@ class Playbook(BaseModel):
     approval: Literal["none", "plan"] = Field(default="none", description="`plan`: a person approves the plan first.")
     on_budget: Literal["stop", "pause"] = Field(default="stop", description="`pause`: wait for a higher cap.")
     max_replans: int = Field(default=2, ge=0, description="Plans a person may reject before the run ends rejected.")
+    publish: Literal["none", "push", "pr"] = Field(
+        default="none", description="After a run: push its branch, or push it and open a pull request."
+    )
     prompt: str = Field(description="The Markdown body: the role prompt of the implement phase.")
 
 

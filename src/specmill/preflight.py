@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 from specmill.config import Settings
@@ -10,24 +12,36 @@ from specmill.errors import BadInput, NotAGitRepository, UnknownRef
 from specmill.models import RunRequest
 from specmill.playbooks import load_playbook
 
+MODEL_KEYS = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
+
+
+def check_model_key(environ: Mapping[str, str] | None = None) -> None:
+    """The Messages API needs a key; without one, say so before anything is read or written."""
+    environ = os.environ if environ is None else environ
+    if not any(environ.get(name, "").strip() for name in MODEL_KEYS):
+        raise BadInput(
+            "no model key: set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN); "
+            "scripts/demo runs the bundled example offline, without one"
+        )
+
 
 def check_request(request: RunRequest, settings: Settings) -> RunRequest:
     """Return the request with the repository path made absolute; raise BadInput with the fix."""
     repo = Path(request.repo).expanduser()
     if not repo.is_dir():
-        raise NotAGitRepository(f"'{request.repo}' is not a directory: pass --repo the root of a git checkout")
+        raise NotAGitRepository(f"repo '{request.repo}' is not a directory: give the root of a git checkout")
     top = _git(repo, "rev-parse", "--show-toplevel")
     if top is None:
-        raise NotAGitRepository(f"'{request.repo}' is not a git repository: pass --repo the root of a git checkout")
+        raise NotAGitRepository(f"repo '{request.repo}' is not a git repository: give the root of a git checkout")
     ref = request.base or "HEAD"
     if _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}") is None:
-        hint = "commit something first" if ref == "HEAD" else "pass --base a branch, tag or commit that exists"
+        hint = "commit something first" if ref == "HEAD" else "give as base a branch, tag or commit that exists"
         raise UnknownRef(f"unknown ref '{ref}' in '{request.repo}': {hint}")
     load_playbook(request.playbook, settings.playbooks_dir)
     if not (request.project or settings.project):
-        raise BadInput("no Basic Memory project given: pass --project NAME or set SPECMILL_PROJECT")
+        raise BadInput("no Basic Memory project given: name the spec's project, or set SPECMILL_PROJECT")
     if request.max_iterations is not None and request.max_iterations < 1:
-        raise BadInput(f"--max-iterations must be at least 1, got {request.max_iterations}")
+        raise BadInput(f"max_iterations must be at least 1, got {request.max_iterations}")
     return request.model_copy(update={"repo": str(Path(top).resolve())})
 
 

@@ -149,6 +149,26 @@ def recorded_run(settings: Settings, run_id: str) -> tuple[str, str | None] | No
     return status.status, status.executor_id
 
 
+def recorded_state(settings: Settings, run_id: str) -> RunState | None:
+    """The run with its request and result, read without launching DBOS; None if unknown."""
+    if recorded_run(settings, run_id) is None:
+        return None
+    with dbos_client(settings) as client:
+        found = client.list_workflows(workflow_ids=[run_id], load_input=True, load_output=True)
+    return state_of(found[0]) if found and found[0].name == names.RUN_WORKFLOW else None
+
+
+def recorded_statuses(settings: Settings, run_ids: list[str]) -> dict[str, str]:
+    """DBOS status of each of `run_ids` that DBOS knows (no launch)."""
+    if not run_ids or (
+        settings.database_url().startswith("sqlite") and not (settings.data_dir / "specmill.sqlite").exists()
+    ):
+        return {}
+    with dbos_client(settings) as client:
+        found = client.list_workflows(workflow_ids=run_ids, load_input=False, load_output=False)
+    return {w.workflow_id: w.status for w in found}
+
+
 def recorded_runs(settings: Settings, status: str | None = None, limit: int = 50) -> list[dict[str, object]]:
     """The newest runs as DBOS recorded them (no launch), for `specmill runs list`."""
     with dbos_client(settings) as client:

@@ -47,6 +47,18 @@ artifacts = sa.Table(
     sa.Column("created_us", sa.BigInteger, nullable=False),
 )
 
+pull_requests = sa.Table(
+    "specmill_pull_requests",
+    metadata,
+    sa.Column("run_id", sa.String(200), primary_key=True),
+    sa.Column("repository", sa.String(300), nullable=False),
+    sa.Column("number", sa.Integer, nullable=False),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("branch", sa.Text, nullable=False),
+    sa.Column("created_us", sa.BigInteger, nullable=False),
+    sa.Index("ix_specmill_pull_requests_number", "repository", "number"),
+)
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 ARTIFACT_KINDS = ("diff", "test_report", "verdict", "transcript")
 
@@ -252,3 +264,21 @@ def _record(row: Any) -> RunRecord:
         fork_step=row["fork_step"],
         overrides=RunOverrides.model_validate(overrides) if overrides else None,
     )
+
+
+def save_pull_request(conn: Conn, run_id: str, repository: str, number: int, url: str, branch: str) -> None:
+    """Which run a pull request belongs to, so a review on it finds the run; repeating it changes nothing."""
+    values = {"repository": repository, "number": number, "url": url, "branch": branch, "created_us": now_us()}
+    statement = _insert(conn, pull_requests).values(run_id=run_id, **values)
+    conn.execute(statement.on_conflict_do_nothing(index_elements=["run_id"]))
+
+
+def run_of_pull_request(conn: Conn, repository: str, number: int) -> str | None:
+    """The newest run on pull request `number` (a revision run is newer than the run it revised)."""
+    query = (
+        sa.select(pull_requests.c.run_id)
+        .where(pull_requests.c.repository == repository, pull_requests.c.number == number)
+        .order_by(pull_requests.c.created_us.desc())
+        .limit(1)
+    )
+    return conn.execute(query).scalar()

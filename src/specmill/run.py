@@ -17,6 +17,7 @@ from specmill.models import (
     Budget,
     Ledger,
     OnBudget,
+    PullRequestRef,
     RunRequest,
     RunStatus,
     Spec,
@@ -91,6 +92,7 @@ class Status(BaseModel):
     reason: str = ""
     outcome: RunStatus | None = Field(default=None, description="How the run ended; None while it goes on.")
     plan: Plan | None = Field(default=None, description="A plan waiting for approval, shown in the spec.")
+    pull_request: PullRequestRef | None = None
 
     @classmethod
     def in_progress(
@@ -118,6 +120,7 @@ class Status(BaseModel):
             ledger=work.ledger,
             reason=reason,
             outcome=outcome,
+            pull_request=work.pull_request,
         )
 
 
@@ -136,6 +139,7 @@ class Work(BaseModel):
     )
     stops: list[StopReason] = Field(default_factory=list, description="Why each implement round ended.")
     longest_test_s: float = 0.0
+    pull_request: PullRequestRef | None = None
 
     @property
     def accepted(self) -> bool:

@@ -66,6 +66,8 @@ def read_spec(*, request: RunRequest) -> Spec:
 
 
 def prepare_workspace(*, run_id: str, request: RunRequest, spec: Spec) -> WorkspaceState:
+    if request.revision is not None:  # a revision continues the branch it revises, from where it was
+        return ports().workspace.prepare(run_id, request.repo, request.revision.branch, request.revision.head)
     branch = names.branch_name(spec.permalink, run_id)
     return ports().workspace.prepare(run_id, request.repo, branch, request.base)
 
@@ -138,6 +140,7 @@ def update_status(*, run: Run, status: Status) -> str:
         reason=status.reason,
         usage=status.ledger.usage,
         ledger=status.ledger,
+        pull_request=status.pull_request.url if status.pull_request else "",
     )
     return _write_section(run.spec, section, status.name)
 
@@ -224,6 +227,7 @@ def result_of(run: Run, work: Work, status: Status) -> RunResult:
         ledger=work.ledger,
         stops=work.stops,
         reason=status.reason,
+        pull_request=work.pull_request,
     )
 
 

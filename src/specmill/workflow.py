@@ -14,7 +14,7 @@ from typing import Any
 
 from dbos import DBOS
 
-from specmill import gates, names, steps
+from specmill import gates, names, publish_steps, steps
 from specmill.durable import Retry, durable
 from specmill.errors import (
     ApprovalExpired,
@@ -31,8 +31,10 @@ from specmill.models import (
     ModelRequest,
     ModelTurn,
     PatternBrief,
+    PullRequestRef,
     RunRequest,
     RunResult,
+    RunStatus,
     Spec,
     TestReport,
     Verdict,
@@ -54,6 +56,9 @@ run_tests = durable("run_tests", steps.run_tests, announce=True)
 record_attempt = durable("record_attempt", steps.record_attempt)
 finish = durable("update_spec", steps.finish, retry=Retry.SERVICE)
 record_failure = durable("update_spec", steps.record_failure)
+push_branch = durable("publish.push", publish_steps.push_branch, retry=Retry.REMOTE, announce=True)
+open_pull_request = durable("publish.pull_request", publish_steps.open_pull_request, retry=Retry.REMOTE, announce=True)
+reply_on_pull_request = durable("publish.reply", publish_steps.reply_on_pull_request, retry=Retry.REMOTE)
 
 
 def _call_model(*, request: ModelRequest, guard: BudgetGuard | None) -> ModelTurn:
@@ -112,17 +117,15 @@ def _stopped(run: Run, work: Work, stop: Exception) -> RunResult:
     """A run that ends at a gate: its plan rejected or unapproved in time, or its budget not raised."""
     if isinstance(stop, BudgetExhausted):
         work.stops.append("budget_exhausted")
-    outcome = (
-        "rejected"
-        if isinstance(stop, PlanRejected)
-        else "approval_expired"
-        if isinstance(stop, ApprovalExpired)
-        else "budget_exhausted"
-    )
+        return _finish(run, work, "budget_exhausted", reason=str(stop))
+    outcome: RunStatus = "rejected" if isinstance(stop, PlanRejected) else "approval_expired"
     return finish(run=run, work=work, status=Status.finished(work, outcome, reason=str(stop)))
 
 
 def _implement_until_accepted(run: Run, brief: PatternBrief, work: Work) -> RunResult:
+    revision = run.request.revision
+    work.head = run.workspace.head_commit if revision else run.workspace.base_commit
+    work.feedback = revision.feedback if revision else ""
     try:
         for attempt in range(1, run.limits.max_iterations + 1):
             work.attempt = attempt
@@ -144,12 +147,32 @@ def _implement_until_accepted(run: Run, brief: PatternBrief, work: Work) -> RunR
             work.ledger = work.ledger.add("validate", work.verdict.usage, work.verdict.cost_usd)
             record_attempt(run=run, work=work, transcript=transcript)
             if work.accepted:
-                return finish(run=run, work=work, status=Status.finished(work, "succeeded"))
+                return _finish(run, work, "succeeded")
             work.feedback = impl.feedback_for_next_attempt(work.report, work.verdict, work.round_detail)
     except BudgetExhausted as exc:
         return _stopped(run, work, exc)
     reason = f"not accepted after {work.attempt} attempt(s):\n{work.feedback}"
-    return finish(run=run, work=work, status=Status.finished(work, "failed", reason=reason))
+    return _finish(run, work, "failed", reason=reason)
+
+
+def _finish(run: Run, work: Work, outcome: RunStatus, reason: str = "") -> RunResult:
+    # 7. publish, when asked: the branch, then its pull request
+    work.pull_request = _publish(run, work, succeeded=outcome == "succeeded", reason=reason)
+    return finish(run=run, work=work, status=Status.finished(work, outcome, reason=reason))
+
+
+def _publish(run: Run, work: Work, *, succeeded: bool, reason: str) -> PullRequestRef | None:
+    """A successful run is published as the request or playbook asks; a failed one only on request,
+    and then as a draft. A revision pushes to the branch it continues and replies on its pull request."""
+    mode = publish_steps.mode(run)
+    if mode == "none" or not (succeeded or run.request.publish_on_failure):
+        return None
+    pushed = push_branch(run=run, head=work.head)
+    if mode != "pr":
+        return None
+    if run.request.revision is not None and run.request.revision.pull_request is not None:
+        return reply_on_pull_request(run=run, work=work, pushed=pushed)
+    return open_pull_request(run=run, work=work, pushed=pushed, draft=not succeeded, reason=reason)
 
 
 def _implement(run: Run, brief: PatternBrief, work: Work) -> list[dict[str, Any]]:

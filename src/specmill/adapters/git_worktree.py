@@ -147,7 +147,7 @@ class GitWorktreeWorkspace:
 
     def _repo_root(self, repo: str) -> Path:
         path = Path(repo).expanduser()
-        problem = NotAGitRepository(f"'{repo}' is not a git repository: pass --repo the root of a git checkout")
+        problem = NotAGitRepository(f"'{repo}' is not a git repository: give the root of a git checkout")
         if not path.is_dir():
             raise problem
         proc = self._git(path, "rev-parse", "--show-toplevel", check=False)
@@ -156,13 +156,12 @@ class GitWorktreeWorkspace:
         top = Path(proc.stdout.strip()).resolve()
         if top != path.resolve():
             raise NotAGitRepository(
-                f"'{repo}' is inside the git repository at '{top}', not its root: "
-                "pass --repo the root of a git checkout"
+                f"'{repo}' is inside the git repository at '{top}', not its root: give the root of a git checkout"
             )
         return top
 
     def _resolve(
-        self, root: Path, ref: str, missing: str = "pass --base a branch, tag or commit that exists there"
+        self, root: Path, ref: str, missing: str = "give as base a branch, tag or commit that exists there"
     ) -> str:
         proc = None
         if ref and not ref.startswith("-"):

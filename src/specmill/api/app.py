@@ -18,7 +18,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from specmill import __version__, runtime
 from specmill.api import errors
 from specmill.api.limits import BodySizeLimit
-from specmill.api.routers import events, health, playbooks, runs
+from specmill.api.routers import artifacts, events, health, playbooks, runs, webhooks
 from specmill.api.service import RunService
 from specmill.config import Settings
 from specmill.container import Container, build_container
@@ -64,7 +64,7 @@ def create_app(
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID"],
         )
-    for module in (runs, events, playbooks, health):
+    for module in (runs, artifacts, events, playbooks, health, webhooks):
         app.include_router(module.router)
     return app
 

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from specmill.models import CriterionVerdict, Ledger, RunRequest, TestReport, Usage
+from specmill.models import CriterionVerdict, Ledger, PullRequestRef, RunRequest, TestReport, Usage
 from specmill.names import FORK_PHASES, OVERRIDABLE_FORK_PHASES
 from specmill.phases.plan import Plan
 from specmill.records import RunOverrides
@@ -63,6 +63,10 @@ class StartRun(BaseModel):
     on_budget: Literal["stop", "pause"] | None = Field(
         default=None, description="`pause`: a run at its cap waits for a higher one instead of ending."
     )
+    publish: Literal["none", "push", "pr"] | None = Field(
+        default=None, description="After the run: push its branch, or push it and open a pull request."
+    )
+    publish_on_failure: bool = Field(default=False, description="Publish a run that did not succeed, as a draft.")
 
     def to_request(self) -> RunRequest:
         return RunRequest(**self.model_dump())
@@ -155,6 +159,7 @@ class RunDetail(BaseModel):
     base_commit: str | None
     head_commit: str | None
     commits: list[str] = Field(default_factory=list, description="The run's commits on its branch, oldest first.")
+    pull_request: PullRequestRef | None = Field(default=None, description="The pull request a published run opened.")
     iterations: int
     usage: Usage
     cost_usd: float = Field(description="Dollars spent on model calls so far, at the configured prices.")

@@ -11,12 +11,13 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-from specmill import answers, names, preflight, queries, records, run_index, runtime
+from specmill import answers, names, preflight, queries, records, revisions, run_index, runtime
 from specmill.answers import Answer, GateAnswered
 from specmill.api import views
 from specmill.api.errors import ApiError
 from specmill.api.schemas import ForkRun, RunAccepted, RunDetail, RunDiff, RunPage, RunStatus, RunSummary, StartRun
 from specmill.container import Container
+from specmill.errors import BadInput
 from specmill.models import Budget, RunRequest
 from specmill.playbooks import load_playbook
 from specmill.queries import RunState, StepRecord
@@ -145,6 +146,28 @@ class RunService:
             await run_index.write_async(records.delete_run, new_id)
             raise
         return accepted(new_id)
+
+    async def revise(self, run_id: str, comments: list[str], delivery: str | None = None) -> tuple[RunAccepted, bool]:
+        """A revision run of `run_id` with `comments` as feedback; returns it and whether it is new (a delivery
+        seen before returns the run it started)."""
+        new_id = revisions.revision_run_id(delivery)
+        if await queries.run_state(new_id) is not None:
+            return accepted(new_id), False
+        state = await self.state(run_id)
+        original = await self._record_or_run(run_id)
+        try:
+            request = revisions.revision_request(
+                original.request if original else state.request, state.result, run_id, comments
+            )
+        except BadInput as exc:
+            raise ApiError(409, "not_revisable", str(exc)) from None
+        record = RunRecord(run_id=new_id, request=request, created_us=records.now_us())
+        if await run_index.write_async(records.insert_run, record):
+            await runtime.enqueue_run(request, new_id)
+        return accepted(new_id), True
+
+    async def run_of_pull_request(self, repository: str, number: int) -> str | None:
+        return await run_index.read_async(records.run_of_pull_request, repository, number)
 
     # --- queries -----------------------------------------------------------------------
 

@@ -10,7 +10,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from specmill.api.schemas import ArtifactRef, GateView, RunDetail, RunError, RunStatus, RunSummary, StepView
-from specmill.models import Ledger, ModelTurn, RunRequest, TestReport, ToolOutcome, Usage, Verdict, WorkspaceState
+from specmill.models import (
+    Ledger,
+    ModelTurn,
+    PullRequestRef,
+    RunRequest,
+    TestReport,
+    ToolOutcome,
+    Usage,
+    Verdict,
+    WorkspaceState,
+)
 from specmill.names import PHASES, phase_of
 from specmill.phases.plan import Plan
 from specmill.queries import RunState, StepRecord
@@ -123,6 +133,7 @@ def detail(
         base_commit=workspace.base_commit if workspace else None,
         head_commit=head_commit(state, steps),
         commits=commits_of(steps),
+        pull_request=pull_request_of(state, steps),
         iterations=result.iterations if result else sum(1 for s in steps if s.name == "run_tests" and s.error is None),
         usage=usage_of(state, steps),
         reason=(result.reason or None) if result else None,
@@ -145,6 +156,13 @@ def waiting_of(state: RunState) -> GateView | None:
         deadline=datetime.fromtimestamp(gate["deadline"], UTC),
         detail=str(gate.get("detail", "")),
     )
+
+
+def pull_request_of(state: RunState, steps: list[StepRecord]) -> PullRequestRef | None:
+    """The run's pull request: from its result once it ended, from its publish step while it finishes."""
+    if state.result is not None:
+        return state.result.pull_request
+    return _last(steps, PullRequestRef)
 
 
 def timeline(steps: list[StepRecord], fork_step: int | None) -> list[StepView]:

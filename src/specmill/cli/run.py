@@ -50,6 +50,13 @@ def run(
     on_budget: Annotated[
         Optional[str], typer.Option(help="`pause`: at the cap, wait for a higher one instead of ending.")
     ] = None,
+    publish: Annotated[
+        Optional[str],
+        typer.Option(help="After the run: none, push (the branch) or pr (push and open a pull request)."),
+    ] = None,
+    publish_on_failure: Annotated[
+        bool, typer.Option("--publish-on-failure", help="Publish a run that did not succeed too, as a draft.")
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Implement SPEC in REPO: read, analyze, implement, test, update the spec, validate."""
@@ -68,16 +75,25 @@ def run(
         budget_tokens=budget_tokens,
         approval=approval,
         on_budget=on_budget,
+        publish=publish,
+        publish_on_failure=publish_on_failure,
     )
     try:
+        preflight.check_model_key()
         checked = preflight.check_request(request, settings)
     except SpecmillError as exc:
         fail(exc, as_json=as_json)
-    if run_id is None:
-        from specmill.adapters.basic_memory import BasicMemorySpecStore
+    from specmill.adapters.basic_memory import BasicMemorySpecStore
+    from specmill.phases.read_spec import read_spec
 
-        store = BasicMemorySpecStore.from_settings(settings)  # the session the run itself uses
-        run_id = _version_run_id(store, checked, checked.project or settings.project or "") or uuid.uuid4().hex[:12]
+    store = BasicMemorySpecStore.from_settings(settings)  # the session the run itself uses
+    project = checked.project or settings.project or ""
+    try:  # a spec that is missing or has no criteria stops here: nothing written, no branch, no DBOS
+        read_spec(store, checked.spec, project)
+    except SpecmillError as exc:
+        fail(exc, as_json=as_json)
+    if run_id is None:
+        run_id = _version_run_id(store, checked, project) or uuid.uuid4().hex[:12]
     execute(settings, run_id, lambda: runtime.start_run(checked, run_id), as_json)
 
 
@@ -102,7 +118,7 @@ def resume(
     as_json: JsonFlag = False,
 ) -> None:
     """Continue an interrupted or failed run from its last completed step."""
-    from specmill import queries, runtime
+    from specmill import preflight, queries, runtime
     from specmill.errors import RunNotFound
 
     settings = Settings()
@@ -115,7 +131,11 @@ def resume(
     status, executor = recorded
     budget = _budget(as_json, budget_usd, budget_tokens)
     if budget is not None and _raised_in_place(settings, run_id, budget, as_json):
-        return
+        return  # a paused run continues where it waits: this process calls no model
+    try:
+        preflight.check_model_key()
+    except SpecmillError as exc:
+        fail(exc, as_json=as_json)
     execute(
         settings,
         run_id,
@@ -214,6 +234,8 @@ def report(result: RunResult, as_json: bool) -> None:
     for c in result.criteria:
         typer.echo(f"  [{'x' if c.met else ' '}] {c.criterion}")
     typer.echo(f"cost: ${result.cost_usd:.4f}")
+    if result.pull_request is not None:
+        typer.echo(f"pull request: {result.pull_request.url}")
     if result.reason:
         typer.echo(result.reason)
 

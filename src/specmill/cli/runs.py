@@ -57,12 +57,23 @@ def list_runs(
 @runs_app.command("show")
 def show(
     run_id: Annotated[str, typer.Argument(help="The run's id.")],
+    transcript: Annotated[bool, typer.Option("--transcript", help="Print the model transcript instead.")] = False,
+    verdict: Annotated[bool, typer.Option("--verdict", help="Print the validate verdict instead.")] = False,
+    diff: Annotated[bool, typer.Option("--diff", help="Print the diff instead.")] = False,
+    attempt: Annotated[Optional[int], typer.Option(min=1, help="With an artifact: that attempt's.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """A run's status and every step DBOS recorded, with durations and a failed step's error."""
+    """A run's status and every step DBOS recorded, with durations and a failed step's error; or one of the
+    artifacts it recorded (--transcript, --verdict, --diff)."""
     from specmill import queries
 
     settings = Settings()
+    chosen = [name for name, wanted in (("transcript", transcript), ("verdict", verdict), ("diff", diff)) if wanted]
+    if len(chosen) > 1:
+        fail(BadInput("--transcript, --verdict and --diff show one artifact: pick one"), as_json=as_json)
+    if chosen:
+        _show_artifact(settings, run_id, chosen[0], attempt, as_json)
+        return
     recorded = _read(lambda: queries.recorded_run(settings, run_id), as_json)
     if recorded is None:
         fail(
@@ -106,6 +117,26 @@ def fork(
         )
     new_id = new_run_id or uuid.uuid4().hex[:12]
     execute(settings, new_id, lambda: runtime.fork_here(run_id, start, new_id, settings.app_version), as_json)
+
+
+def _show_artifact(settings: Settings, run_id: str, name: str, attempt: int | None, as_json: bool) -> None:
+    from specmill import records, run_index
+
+    def read() -> records.Artifact | None:
+        run_index.open_index(settings)
+        try:
+            return run_index.read(records.get_artifact, run_id, name, attempt)
+        finally:
+            run_index.close_index()
+
+    found = _read(read, as_json)
+    if found is None:
+        which = f"attempt {attempt} of run" if attempt else "run"
+        fail(RunNotFound(f"{which} '{run_id}' recorded no {name}: check the id (specmill runs list)"), as_json=as_json)
+    if as_json:
+        sys.stdout.write(json.dumps(found.model_dump()) + "\n")
+        return
+    sys.stdout.write(found.content if found.content.endswith("\n") else found.content + "\n")
 
 
 def _read(fn: Callable[[], T], as_json: bool) -> T:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import os
 import socket
@@ -10,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from specmill.cli.errors import EXIT_BAD_INPUT
+from specmill.cli.errors import EXIT_BAD_INPUT, EXIT_UNAVAILABLE
 from specmill.config import Settings
 
 
@@ -34,12 +35,16 @@ def serve(
             err=True,
         )
         raise typer.Exit(EXIT_BAD_INPUT)
+    sock = bind(host, port)  # first: a busy port fails now, not after DBOS and Basic Memory have started
+    bound = sock.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    typer.echo(f"specmill serve: listening on http://{shown}:{bound} (starting DBOS and Basic Memory)", err=True)
     uvicorn.run(
         "specmill.api.app:serve_app",
         factory=True,
-        host=host,
-        port=port,
-        log_level="warning",
+        fd=sock.fileno(),
+        log_level="info",
+        access_log=True,
         timeout_graceful_shutdown=5,
     )
     # Runs held between steps (or cut off mid-step) must not keep the process alive: they stay
@@ -47,6 +52,25 @@ def serve(
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on host:port, or one clear line and exit code 3 when it cannot be had."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, kind, proto, _, address = infos[0]
+        sock = socket.socket(family, kind, proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        why = (
+            "the port is in use: stop what holds it, or pass --port" if exc.errno == errno.EADDRINUSE else exc.strerror
+        )
+        typer.echo(f"error: cannot listen on {host}:{port}: {why}", err=True)
+        raise typer.Exit(EXIT_UNAVAILABLE) from None
+    sock.set_inheritable(True)
+    return sock
 
 
 def is_loopback(host: str) -> bool:

@@ -44,6 +44,7 @@ def render_status_section(
     reason: str = "",
     usage: Usage | None = None,
     ledger: Ledger | None = None,
+    pull_request: str = "",
 ) -> str:
     """Pure: the section's Markdown, ending with a newline, no line starting with '#' but the heading."""
     lines = [f"## {STATUS_HEADING}", "", f"- Run: `{_inline(run_id)}`", f"- Status: **{_inline(status)}**"]
@@ -51,6 +52,8 @@ def render_status_section(
         lines.append(f"- Branch: `{_inline(branch)}`")
     if head_commit:
         lines.append(f"- Head commit: `{_inline(head_commit)}`")
+    if pull_request:
+        lines.append(f"- Pull request: {_inline(pull_request)}")
     if max_iterations:
         lines.append(f"- Iteration: {iteration} of {max_iterations}")
     if tests is None:
