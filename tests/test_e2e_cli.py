@@ -51,6 +51,7 @@ def test_run_implements_a_spec_and_prints_the_json_contract(
         "ledger",
         "stops",
         "reason",
+        "pull_request",
     }
     assert result["cost_usd"] > 0 and set(result["ledger"]["phases"]) == {"implement", "validate"}
     assert result["cost_usd"] == round(result["cost_usd"], 6)  # money is rounded where it is shown
@@ -63,6 +64,10 @@ def test_run_implements_a_spec_and_prints_the_json_contract(
     assert text.count("## Implementation Status") == 1
     assert "status: implemented" in text and result["head_commit"] in text
     assert "implement.model_call" in proc.stderr  # live progress went to stderr
+    assert proc.stderr.startswith(f"specmill: preparing a run of {spec}"), "the first line comes before the slow work"
+    again = specmill(["run", spec, "--repo", str(calc_repo), "--json", "--run-id", "e2e-ok"], cli_env)
+    assert again.returncode == 0 and json.loads(again.stdout)["run_id"] == result["run_id"], again.stderr
+    assert f"already ran as {result['run_id']} (success); showing that result" in again.stderr
 
 
 def test_a_failing_first_attempt_succeeds_in_the_second(

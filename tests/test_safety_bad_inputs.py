@@ -18,6 +18,7 @@ from dbos import DBOS
 from specmill import runtime
 from specmill.errors import BadInput, BasicMemoryUnavailable, UnknownRef
 from specmill.models import ModelRequest, ModelTurn, ToolOutcome
+from specmill.names import branch_name
 from specmill.ports.model import ScriptedModel
 from specmill.replay.scripts import Script
 from tests import scenarios
@@ -198,7 +199,7 @@ def test_branch_worktree_and_base_ref_deleted_mid_run(world) -> None:
     def vanish() -> None:
         shutil.rmtree(_worktree(world, "vanish"))
         git(repo, "worktree", "prune")
-        git(repo, "branch", "-D", "specmill/specs-multiply-vanish")
+        git(repo, "branch", "-D", branch_name("specs/multiply", "vanish"))
         git(repo, "checkout", "--quiet", "--detach")
         git(repo, "branch", "-D", "main")
 
@@ -217,7 +218,7 @@ def test_the_run_commits_garbage_collected_mid_run(world) -> None:
     def destroy() -> None:
         shutil.rmtree(_worktree(world, "gone"))
         git(repo, "worktree", "prune")
-        git(repo, "branch", "-D", "specmill/specs-multiply-gone")
+        git(repo, "branch", "-D", branch_name("specs/multiply", "gone"))
         git(repo, "reflog", "expire", "--expire=now", "--all")
         git(repo, "gc", "--quiet", "--prune=now")
 

@@ -165,7 +165,7 @@ def api(tmp_path: Path, store: MemorySpecStore, monkeypatch: pytest.MonkeyPatch)
             FixedRepoAnalyzer(brief),
             note_index=store,
         )
-        client = TestClient(create_app(container=container))
+        client = TestClient(create_app(container=container), base_url="http://127.0.0.1")
         client.__enter__()
         opened.append(client)
         return client, model, config

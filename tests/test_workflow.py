@@ -17,7 +17,8 @@ def test_a_run_implements_the_spec_on_its_branch_and_records_it(world) -> None:
     assert result.status == "succeeded"
     assert result.tests["passed"] == 2 and result.tests["failed"] == 0
     assert [c.met for c in result.criteria] == [True, True]
-    assert result.branch == "specmill/specs-multiply-wfrun1"
+    assert result.branch == names.branch_name("specs/multiply", "wf-run-1")
+    assert result.branch.startswith("specmill/specs-multiply-wfrun1-")
     assert "def multiply" in git(world.repo, "show", f"{result.head_commit}:calc/__init__.py")
     assert git(world.repo, "rev-parse", result.branch) == result.head_commit
     note = world.store.content("specs", "specs/multiply")

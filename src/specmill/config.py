@@ -94,6 +94,22 @@ class Settings(BaseSettings):
         default="", description="Comma-separated origins allowed by CORS; CORS is off when empty."
     )
     max_request_bytes: int = Field(default=65536, ge=1024, description="Largest HTTP request body the API reads.")
+    max_budget_usd: float | None = Field(
+        default=None,
+        gt=0,
+        description="Largest dollar cap an API caller may ask for a run; also the cap of runs that ask none.",
+    )
+    max_queued_runs_per_token: int | None = Field(
+        default=None, ge=1, description="Runs one API token (or the open loopback API) may have queued or running."
+    )
+    max_event_streams: int = Field(default=64, ge=1, description="Server-Sent Event streams open at once.")
+    event_poll_s: float = Field(
+        default=1.0, ge=1.0, description="How often an event stream re-reads its run when no notification came."
+    )
+    header_timeout_s: float = Field(
+        default=10.0, gt=0, description="Time a client has to send a request's headers before the server hangs up."
+    )
+    keep_alive_s: float = Field(default=5.0, gt=0, description="Idle time before a kept-alive connection is closed.")
     secret_env: str = Field(
         default="",
         description="Comma-separated names of more environment variables whose values are secrets to redact.",

@@ -6,6 +6,7 @@ and the CLI can all agree on a name without importing one another.
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 RUN_WORKFLOW = "specmill.run"
@@ -41,6 +42,7 @@ RUN_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
 MAX_RUN_ID = 100
 _VERSION_RUN_ID = re.compile(r"^v[0-9a-f]{12}-")
 _SLUG_MAX = 48
+_BRANCH_HASH = 12
 
 
 def phase_of(step_name: str) -> str:
@@ -53,10 +55,12 @@ def slug(text: str, fallback: str = "spec") -> str:
 
 
 def branch_name(spec_permalink: str, run_id: str) -> str:
-    """`specmill/<spec-slug>-<short-run-id>`: readable, a valid ref, unique per run."""
+    """`specmill/<spec-slug>-<short-run-id>-<hash>`: readable, a valid ref, and unique per run: the hash
+    covers the whole run id, so two ids that share their first characters never share a branch."""
     head = slug(spec_permalink)[:_SLUG_MAX].rstrip("-") or "spec"
     short = re.sub(r"[^A-Za-z0-9]", "", run_id).lower()[:8] or "run"
-    return f"specmill/{head}-{short}"
+    digest = hashlib.sha256(run_id.encode()).hexdigest()[:_BRANCH_HASH]
+    return f"specmill/{head}-{short}-{digest}"
 
 
 def is_version_run_id(run_id: str) -> bool:

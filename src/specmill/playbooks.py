@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -12,6 +13,8 @@ from specmill.errors import BadInput, UnknownPlaybook
 
 DEFAULT_PLAYBOOK = "python-developer"
 BUNDLED_DIR = Path(__file__).resolve().parents[2] / "workflows"
+PLAYBOOK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
+"""What a caller of the API may name: a file stem in a playbook folder, never a path."""
 
 
 class Playbook(BaseModel):
@@ -75,6 +78,30 @@ def load_playbook(name_or_path: str | None, extra: Path | None = None) -> Playbo
             f"unknown playbook '{wanted}': choose one of {names}, or pass a path to an agent .md file"
         )
     return parse_playbook(files[wanted].read_text(encoding="utf-8"), source=str(files[wanted]))
+
+
+def server_playbooks(extra: Path | None = None) -> dict[str, Path]:
+    """Playbook name -> file in the server's own folders (the configured one, then the bundled one):
+    what an API caller may name. The working directory is left out: it is the CLI user's, not the API's."""
+    found: dict[str, Path] = {}
+    for folder in dict.fromkeys(d for d in (extra, BUNDLED_DIR) if d is not None and d.is_dir()):
+        for path in sorted(folder.glob("*.md")):
+            found.setdefault(path.stem, path)
+    return found
+
+
+def load_named(name: str | None, extra: Path | None = None) -> Playbook:
+    """Load a playbook by name only, from the server's folders. A path, `..` or a `.md` suffix is
+    refused with the same message as a name that does not exist, so an error never tells which
+    files are on the server."""
+    wanted = name or DEFAULT_PLAYBOOK
+    files = server_playbooks(extra)
+    if not PLAYBOOK_NAME.fullmatch(wanted) or wanted not in files:
+        shown = wanted if len(wanted) <= 100 else wanted[:100] + "..."
+        raise UnknownPlaybook(
+            f"unknown playbook '{shown}': name one of {', '.join(sorted(files)) or 'none'} (GET /playbooks)"
+        )
+    return parse_playbook(files[wanted].read_text(encoding="utf-8"), source=f"playbook '{wanted}'")
 
 
 def parse_playbook(text: str, source: str = "playbook") -> Playbook:

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from dbos import DBOS, DBOSClient
 
-from specmill import names, run_index
+from specmill import checkpoints, names, run_index
 from specmill.config import Settings
 from specmill.models import RunRequest, RunResult
 
@@ -79,9 +79,10 @@ async def run_steps(run_id: str, *, load_output: bool = True) -> list[StepRecord
     return [step_of(s) for s in steps]
 
 
-async def run_events(run_id: str, offset: int) -> AsyncIterator[tuple[int, Any]]:
-    """(offset, event) from the run's progress stream, waiting for more until the run ends."""
-    values = DBOS.read_stream_async(run_id, names.EVENTS_STREAM, offset=offset)
+async def run_events(run_id: str, offset: int, poll_s: float | None = None) -> AsyncIterator[tuple[int, Any]]:
+    """(offset, event) from the run's progress stream, waiting for more until the run ends; without
+    a notification, the stream is read again every `poll_s` (DBOS's notification interval when None)."""
+    values = DBOS.read_stream_async(run_id, names.EVENTS_STREAM, offset=offset, polling_interval_sec=poll_s)
     try:
         async for value in values:
             yield offset, value
@@ -130,6 +131,7 @@ def step_of(step: Any) -> StepRecord:
 @contextmanager
 def dbos_client(settings: Settings) -> Iterator[DBOSClient]:
     """A client on the system database: reads and commands without becoming an executor."""
+    checkpoints.guard_unpickling()
     client = DBOSClient(system_database_url=settings.database_url())
     try:
         yield client

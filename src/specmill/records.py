@@ -34,6 +34,7 @@ runs = sa.Table(
     sa.Column("fork_phase", sa.String(64), nullable=True),
     sa.Column("fork_step", sa.Integer, nullable=True),
     sa.Column("overrides", sa.Text, nullable=True),
+    sa.Column("caller", sa.String(64), nullable=True),
 )
 
 artifacts = sa.Table(
@@ -80,7 +81,7 @@ class RunOverrides(BaseModel):
         min_length=1,
         max_length=500,
         pattern=r"^[^\x00]*$",
-        description="Playbook name or path from implement on.",
+        description="Playbook name from implement on (the CLI also takes a path).",
     )
     max_iterations: int | None = Field(default=None, ge=1, le=20, description="Implement/test/validate rounds.")
 
@@ -99,6 +100,7 @@ class RunRecord(BaseModel):
     fork_phase: str | None = None
     fork_step: int | None = None
     overrides: RunOverrides | None = None
+    caller: str | None = Field(default=None, description="Digest of the API token that started the run.")
 
 
 class Artifact(BaseModel):
@@ -165,6 +167,7 @@ def insert_run(conn: Conn, record: RunRecord) -> bool:
         "fork_phase": record.fork_phase,
         "fork_step": record.fork_step,
         "overrides": record.overrides.model_dump_json() if record.overrides else None,
+        "caller": record.caller,
     }
     statement = _insert(conn, runs).values(**values).on_conflict_do_nothing(index_elements=["run_id"])
     return bool(conn.execute(statement).rowcount)
@@ -203,6 +206,17 @@ def list_runs(
         )
     query = query.order_by(runs.c.created_us.desc(), runs.c.run_id.desc()).limit(limit)
     return [_record(row) for row in conn.execute(query).mappings()]
+
+
+def runs_of_caller(conn: Conn, caller: str, limit: int) -> list[str]:
+    """Ids of the newest runs `caller` started, newest first."""
+    query = (
+        sa.select(runs.c.run_id)
+        .where(runs.c.caller == caller)
+        .order_by(runs.c.created_us.desc(), runs.c.run_id.desc())
+        .limit(limit)
+    )
+    return list(conn.execute(query).scalars())
 
 
 def save_artifacts(conn: Conn, run_id: str, attempt: int, head_commit: str, contents: dict[str, str]) -> None:
@@ -263,6 +277,7 @@ def _record(row: Any) -> RunRecord:
         fork_phase=row["fork_phase"],
         fork_step=row["fork_step"],
         overrides=RunOverrides.model_validate(overrides) if overrides else None,
+        caller=row.get("caller"),
     )
 
 

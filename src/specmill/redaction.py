@@ -115,6 +115,19 @@ class Redactor:
             return type(value)(self.redact_value(item) for item in value)
         return value
 
+    def redact_blocks(self, blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Messages API content blocks as the model wrote them: the text and the tool inputs redacted;
+        ids, names and signed blocks (thinking) left as they are, since a changed signed block is
+        refused when the conversation is sent back."""
+        redacted = []
+        for block in blocks:
+            if block.get("type") == "text":
+                block = {**block, "text": self.redact(str(block.get("text", "")))}
+            elif block.get("type") == "tool_use":
+                block = {**block, "input": self.redact_value(block.get("input"))}
+            redacted.append(block)
+        return redacted
+
     def scrub(self, model: M, *fields: str) -> M:
         """A copy of `model` with the named fields redacted; ids and commit hashes stay untouched."""
         changed = {name: self.redact_value(getattr(model, name)) for name in fields}

@@ -17,7 +17,7 @@ from typing import Any
 from dbos import DBOS, DBOSConfig, SetEnqueueOptions, SetWorkflowID, StepInfo
 from dbos import error as dbos_error
 
-from specmill import durable, graceful_stop, names, progress, records, run_index, steps, workflow
+from specmill import checkpoints, durable, graceful_stop, names, progress, records, run_index, steps, workflow
 from specmill.config import Settings
 from specmill.container import Container
 from specmill.errors import BadInput, EnvironmentProblem, RunNotFound
@@ -68,6 +68,7 @@ def launch(
     importlib.import_module("specmill.sweep.workflow")  # DBOS registers workflows at import, before launch
     url = settings.database_url()
     check_sqlite_support(url)
+    checkpoints.guard_unpickling()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     steps.use(container)
     progress.add_sink(durable.write_to_stream)

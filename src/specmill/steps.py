@@ -84,12 +84,18 @@ def analyze(*, run: Run) -> PatternBrief:
 
 
 def call_model(*, request: ModelRequest, guard: BudgetGuard | None) -> ModelTurn:
-    """One Messages API call, refused beforehand when it could cross the run's cap, priced after."""
-    model = ports().model
+    """One Messages API call, refused beforehand when it could cross the run's cap, priced after.
+    What the model said is redacted before DBOS records it (and before any tool acts on it)."""
+    c = ports()
     if guard is not None:
-        check_budget(model, request, guard)
-    turn = model.complete(request)
-    return turn.model_copy(update={"cost_usd": cost_usd(request.model, turn.usage, guard.cache_ttl if guard else "5m")})
+        check_budget(c.model, request, guard)
+    turn = c.model.complete(request)
+    return turn.model_copy(
+        update={
+            "content": c.redactor.redact_blocks(turn.content),
+            "cost_usd": cost_usd(request.model, turn.usage, guard.cache_ttl if guard else "5m"),
+        }
+    )
 
 
 def run_tool(*, run: Run, head: str, tool_use: dict[str, Any], attempt: int) -> ToolOutcome:
@@ -188,7 +194,7 @@ def record_attempt(*, run: Run, work: Work, transcript: list[dict[str, Any]]) ->
             "diff": redacted_diff(run.workspace, work.head),
             "test_report": work.report.model_dump_json(),
             "verdict": work.verdict.model_dump_json(),
-            "transcript": json.dumps(transcript),
+            "transcript": json.dumps(ports().redactor.redact_value(transcript)),
         },
     )
 

@@ -17,8 +17,9 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from specmill import __version__, runtime
 from specmill.api import errors
+from specmill.api.guards import RequestGuard
 from specmill.api.limits import BodySizeLimit
-from specmill.api.routers import artifacts, events, health, playbooks, runs, webhooks
+from specmill.api.routers import artifacts, docs, events, health, playbooks, runs, webhooks
 from specmill.api.service import RunService
 from specmill.config import Settings
 from specmill.container import Container, build_container
@@ -53,10 +54,14 @@ def create_app(
         version=__version__,
         summary="Start runs that implement Basic Memory specs, follow them, and steer them.",
         lifespan=lifespan,
+        docs_url=None,  # served by the docs router, behind the token like the rest of the API
+        redoc_url=None,
+        openapi_url=None,
     )
     app.state.settings = settings
     errors.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(RequestGuard, settings=settings, signed_prefixes=(webhooks.router.prefix + "/",))
     if settings.cors_origin_list():  # off unless configured: browsers elsewhere get no CORS headers
         app.add_middleware(
             CORSMiddleware,
@@ -64,7 +69,7 @@ def create_app(
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID"],
         )
-    for module in (runs, artifacts, events, playbooks, health, webhooks):
+    for module in (runs, artifacts, events, playbooks, health, webhooks, docs):
         app.include_router(module.router)
     return app
 

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from specmill.api.schemas import ErrorBody
+from specmill.checkpoints import TamperedRecord
 from specmill.errors import BadInput, RunNotFound, SpecmillError
 
 log = logging.getLogger("specmill.api")
@@ -24,11 +25,14 @@ log = logging.getLogger("specmill.api")
 _PHRASES = {
     400: "bad_request",
     401: "unauthorized",
+    403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
     413: "request_too_large",
+    415: "unsupported_media_type",
     422: "invalid_request",
+    429: "too_many_requests",
     503: "unavailable",
 }
 
@@ -83,6 +87,9 @@ async def _specmill_error(request: Request, exc: Exception) -> JSONResponse:
     message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     if isinstance(exc, RunNotFound):
         return error_response(404, "not_found", message)
+    if isinstance(exc, TamperedRecord):
+        log.error("%s on %s %s: %s", type(exc).__name__, request.method, request.url.path, message)
+        return error_response(500, "tampered_record", message)
     if isinstance(exc, BadInput):
         return error_response(422, _snake(type(exc).__name__), message)
     log.warning("%s on %s %s: %s", type(exc).__name__, request.method, request.url.path, message)

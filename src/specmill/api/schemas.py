@@ -47,7 +47,7 @@ class StartRun(BaseModel):
         default=None, min_length=1, max_length=200, pattern=TEXT_PATTERN, description="Basic Memory project."
     )
     playbook: str | None = Field(
-        default=None, min_length=1, max_length=500, pattern=TEXT_PATTERN, description="Playbook name or path."
+        default=None, min_length=1, max_length=500, pattern=TEXT_PATTERN, description="Playbook name (GET /playbooks)."
     )
     base: str | None = Field(
         default=None, min_length=1, max_length=250, pattern=TEXT_PATTERN, description="Base ref; HEAD when omitted."

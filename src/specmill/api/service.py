@@ -13,13 +13,14 @@ from typing import Any
 
 from specmill import answers, names, preflight, queries, records, revisions, run_index, runtime
 from specmill.answers import Answer, GateAnswered
-from specmill.api import views
+from specmill.api import quotas, views
 from specmill.api.errors import ApiError
+from specmill.api.event_hub import EventHub
 from specmill.api.schemas import ForkRun, RunAccepted, RunDetail, RunDiff, RunPage, RunStatus, RunSummary, StartRun
 from specmill.container import Container
 from specmill.errors import BadInput
 from specmill.models import Budget, RunRequest
-from specmill.playbooks import load_playbook
+from specmill.playbooks import Playbook, load_named
 from specmill.queries import RunState, StepRecord
 from specmill.records import RunRecord
 
@@ -32,12 +33,21 @@ class RunService:
     def __init__(self, container: Container) -> None:
         self.container = container
         self.settings = container.settings
+        self.hub = EventHub(self._read_events, self.settings.max_event_streams)
+
+    # --- checks every entry point shares (HTTP, MCP, console) --------------------------
+
+    async def check_playbook(self, name: str | None) -> Playbook:
+        """A playbook a remote caller named: a name from the server's playbook folders, never a path."""
+        return await asyncio.to_thread(load_named, name, self.settings.playbooks_dir)
 
     # --- commands ----------------------------------------------------------------------
 
-    async def start(self, body: StartRun, key: str | None) -> RunAccepted:
+    async def start(self, body: StartRun, key: str | None, caller: str = quotas.LOCAL_CALLER) -> RunAccepted:
         """Enqueue a run. The same `key` returns the same run; a different request under it is a conflict."""
-        request = body.to_request()
+        check_key(key)
+        request = quotas.capped(body.to_request(), self.settings)
+        await self.check_playbook(request.playbook)
         run_id = key or uuid.uuid4().hex[:12]
         if key is not None and (existing := await self._record_or_run(key)) is not None:
             if not _same_request(existing.request, request):
@@ -45,14 +55,15 @@ class RunService:
             if await queries.run_state(key) is None:  # indexed, but the enqueue never happened
                 await runtime.enqueue_run(existing.request, key)
             return accepted(key)
+        await quotas.check_queue(caller, self.settings)
         try:
             checked = await asyncio.to_thread(preflight.check_request, request, self.settings)
         except OSError as exc:  # for example a path component longer than the file system allows
             message = f"repo '{request.repo[:200]}' cannot be read ({exc.strerror}): pass the root of a git checkout"
             raise ApiError(422, "unreadable_repo", message) from None
-        record = RunRecord(run_id=run_id, request=checked, created_us=records.now_us())
+        record = RunRecord(run_id=run_id, request=checked, created_us=records.now_us(), caller=caller)
         if not await run_index.write_async(records.insert_run, record):
-            return await self.start(body, key)  # a concurrent request with this key got there first
+            return await self.start(body, key, caller)  # a concurrent request with this key got there first
         try:
             await runtime.enqueue_run(checked, run_id)
         except Exception:
@@ -74,6 +85,7 @@ class RunService:
     async def resume(self, run_id: str, caps: Budget | None = None) -> RunAccepted:
         """Continue a run in `error`, `cancelled` or `budget_exhausted` from the step that stopped it
         (with new caps, when given); completed steps stay done."""
+        caps = quotas.capped_budget(caps, self.settings)
         state = await self.state(run_id)
         status = views.run_status(state)
         if status not in ("error", "cancelled", "budget_exhausted"):
@@ -105,8 +117,9 @@ class RunService:
             raise ApiError(409, "not_awaiting_budget", str(exc)) from None
         return answered
 
-    async def fork(self, run_id: str, body: ForkRun, key: str | None) -> RunAccepted:
+    async def fork(self, run_id: str, body: ForkRun, key: str | None, caller: str = quotas.LOCAL_CALLER) -> RunAccepted:
         """A new run that reuses the original's recorded steps before `from_phase`."""
+        check_key(key)
         state = await self.state(run_id)
         if key is not None and (existing := await self._record_or_run(key)) is not None:
             if (existing.forked_from, existing.fork_phase, existing.overrides) != (
@@ -118,6 +131,7 @@ class RunService:
             if await queries.run_state(key) is None and existing.fork_step is not None:  # indexed, never forked
                 await runtime.fork_run(run_id, existing.fork_step, key, self.settings.app_version)
             return accepted(key)
+        await quotas.check_queue(caller, self.settings)
         steps = await queries.run_steps(run_id, load_output=False)
         start = next((s.step_id for s in steps if names.phase_of(s.name) == body.from_phase), None)
         if start is None:
@@ -125,7 +139,7 @@ class RunService:
                 409, "phase_not_reached", f"run '{run_id}' never reached {body.from_phase}: fork from an earlier phase"
             )
         if body.overrides.playbook:
-            await asyncio.to_thread(load_playbook, body.overrides.playbook, self.settings.playbooks_dir)
+            await self.check_playbook(body.overrides.playbook)
         original = await self._record_or_run(run_id)
         request = body.overrides.apply(original.request if original else state.request or RunRequest(spec="", repo=""))
         new_id = key or uuid.uuid4().hex[:12]
@@ -137,9 +151,10 @@ class RunService:
             fork_phase=body.from_phase,
             fork_step=start,
             overrides=body.overrides,
+            caller=caller,
         )
         if not await run_index.write_async(records.insert_run, record):
-            return await self.fork(run_id, body, key)
+            return await self.fork(run_id, body, key, caller)
         try:
             await runtime.fork_run(run_id, start, new_id, self.settings.app_version)
         except Exception:
@@ -239,8 +254,12 @@ class RunService:
         return RunPage(runs=page, next_cursor=None if exhausted else encode_cursor(after))
 
     async def events(self, run_id: str, offset: int) -> AsyncIterator[tuple[int, Any]]:
-        async for item in queries.run_events(run_id, offset):
+        """The run's events from `offset`, through the run's one shared reader."""
+        async for item in self.hub.follow(run_id, offset):
             yield item
+
+    def _read_events(self, run_id: str, offset: int) -> AsyncIterator[tuple[int, Any]]:
+        return queries.run_events(run_id, offset, self.settings.event_poll_s)
 
     async def _steps_for_summary(self, state: RunState) -> list[StepRecord]:
         """A finished run's summary needs no steps; a live one's phase and usage so far do."""
@@ -280,13 +299,24 @@ def decode_cursor(cursor: str | None) -> tuple[int, str] | None:
         ) from None
 
 
+def check_key(key: str | None) -> None:
+    """Version ids (`v<12 hex>-...`) belong to the sweep and to `specmill run` of that version."""
+    if key is not None and names.is_version_run_id(key):
+        raise ApiError(
+            422,
+            "reserved_run_id",
+            f"Idempotency-Key '{key}' has the form of a spec version id, which only the sweep and "
+            "`specmill run` use: choose a key that does not start with v and 12 hex digits",
+        )
+
+
 def _key_conflict(key: str) -> ApiError:
     return ApiError(409, "idempotency_conflict", f"Idempotency-Key '{key}' was used for another request: use a new key")
 
 
 def _same_request(stored: RunRequest, asked: RunRequest) -> bool:
     """The same run was asked for; the stored repo is the resolved root of the asked path."""
-    fields = ("spec", "project", "playbook", "base", "max_iterations", "approval", "on_budget")
+    fields = [name for name in RunRequest.model_fields if name != "repo"]
     same_repo = os.path.realpath(asked.repo) == os.path.realpath(stored.repo)
     return same_repo and all(getattr(stored, f) == getattr(asked, f) for f in fields)
 

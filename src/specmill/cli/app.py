@@ -11,6 +11,7 @@ from specmill.cli import approve as approve_commands
 from specmill.cli import db as db_commands
 from specmill.cli import dbos_tools
 from specmill.cli import demo as demo_commands
+from specmill.cli import doctor as doctor_commands
 from specmill.cli import gc as gc_commands
 from specmill.cli import publish as publish_commands
 from specmill.cli import run as run_commands
@@ -39,6 +40,7 @@ worker_commands.register(app)
 sweep_commands.register(app)
 approve_commands.register(app)
 gc_commands.register(app)
+doctor_commands.register(app)
 publish_commands.register(app, runs_commands.runs_app)
 
 

@@ -60,6 +60,7 @@ def run(
     as_json: JsonFlag = False,
 ) -> None:
     """Implement SPEC in REPO: read, analyze, implement, test, update the spec, validate."""
+    typer.echo(f"specmill: preparing a run of {spec} in {repo}", err=True)  # at once, before the slow imports
     from specmill import preflight, runtime
 
     settings = Settings()
@@ -88,13 +89,28 @@ def run(
 
     store = BasicMemorySpecStore.from_settings(settings)  # the session the run itself uses
     project = checked.project or settings.project or ""
+    typer.echo(f"specmill: reading the spec from Basic Memory (project {project or '?'})", err=True)
     try:  # a spec that is missing or has no criteria stops here: nothing written, no branch, no DBOS
         read_spec(store, checked.spec, project)
     except SpecmillError as exc:
         fail(exc, as_json=as_json)
     if run_id is None:
         run_id = _version_run_id(store, checked, project) or uuid.uuid4().hex[:12]
+    _say_if_it_already_ended(settings, run_id)
     execute(settings, run_id, lambda: runtime.start_run(checked, run_id), as_json)
+
+
+def _say_if_it_already_ended(settings: Settings, run_id: str) -> None:
+    """Re-running a spec version that already ran reports that run; say so, rather than look like a new run."""
+    from specmill import queries
+
+    recorded = queries.recorded_run(settings, run_id)
+    if recorded is not None and recorded[0] == "SUCCESS":
+        typer.echo(
+            f"specmill: this version of the spec already ran as {run_id} ({recorded[0].lower()}); "
+            "showing that result. Edit the spec, or pass --run-id, to run it again.",
+            err=True,
+        )
 
 
 def _version_run_id(store: SpecStore, request: RunRequest, project: str) -> str | None:

@@ -28,6 +28,8 @@ def serve(
     """Serve the API: start runs, follow them (Server-Sent Events) and steer them."""
     import uvicorn
 
+    from specmill.api.slow_clients import MAX_HEADER_BYTES, protocol_with_deadline
+
     settings = Settings()
     if not settings.api_token_list() and not is_loopback(host):
         typer.echo(
@@ -46,6 +48,9 @@ def serve(
         log_level="info",
         access_log=True,
         timeout_graceful_shutdown=5,
+        http=protocol_with_deadline(settings.header_timeout_s),
+        timeout_keep_alive=max(1, round(settings.keep_alive_s)),
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
     )
     # Runs held between steps (or cut off mid-step) must not keep the process alive: they stay
     # PENDING and continue from their last completed step when this executor id starts again.

@@ -24,6 +24,7 @@ from specmill.api import views
 from specmill.api.auth import require_token
 from specmill.api.deps import RunsDep
 from specmill.api.errors import ApiError, documented_as_json
+from specmill.api.event_hub import TooManyStreams
 from specmill.api.service import RunService
 from specmill.names import RUN_ID_PATTERN
 
@@ -54,7 +55,7 @@ class Resume:
     responses={
         200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}, "description": "the event stream"},
         204: {"description": "the client already saw the end of this run, and it is still over"},
-        **documented_as_json(404, 422),
+        **documented_as_json(404, 422, 503),
     },
 )
 async def run_events(
@@ -67,7 +68,17 @@ async def run_events(
     resume = parse_last_event_id(last_event_id)
     if resume.saw_end and not state.active:
         return Response(status_code=204)
-    return EventStream(_stream(runs, run_id, resume), headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    body = _stream(runs, run_id, resume)
+    try:
+        runs.hub.hold_slot(body)
+    except TooManyStreams:
+        raise ApiError(
+            503,
+            "too_many_streams",
+            f"all {runs.hub.max_streams} event streams are open: try again later, or poll GET /runs/{run_id}",
+            headers={"Retry-After": "5"},
+        ) from None
+    return EventStream(body, headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
 def parse_last_event_id(value: str | None) -> Resume:

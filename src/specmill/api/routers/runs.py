@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Query
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 
 from specmill.answers import GateAnswered
-from specmill.api.auth import require_token
+from specmill.api.auth import caller_of, require_token
 from specmill.api.deps import RunsDep
 from specmill.api.errors import documented
+from specmill.api.guards import JSON_BODY
 from specmill.api.schemas import (
     TEXT_PATTERN,
     ApproveRun,
@@ -28,7 +29,9 @@ from specmill.api.schemas import (
 from specmill.models import Budget
 from specmill.names import RUN_ID_PATTERN
 
-router = APIRouter(prefix="/runs", tags=["runs"], dependencies=[Depends(require_token)], responses=documented(401))
+router = APIRouter(
+    prefix="/runs", tags=["runs"], dependencies=[Depends(require_token), JSON_BODY], responses=documented(401, 403)
+)
 
 RunId = Annotated[str, Path(pattern=RUN_ID_PATTERN, description="The run id (its DBOS workflow id).")]
 IdempotencyKey = Annotated[
@@ -41,11 +44,14 @@ IdempotencyKey = Annotated[
 ]
 
 
-@router.post("", status_code=202, responses=documented(409, 413, 422, 503))
-async def start_run(body: StartRun, runs: RunsDep, idempotency_key: IdempotencyKey = None) -> RunAccepted:
+@router.post("", status_code=202, responses=documented(409, 413, 415, 422, 429, 503))
+async def start_run(
+    body: StartRun, runs: RunsDep, request: Request, idempotency_key: IdempotencyKey = None
+) -> RunAccepted:
     """Enqueue a run and answer at once; follow it at `events_url`. Cheap checks (the repository,
-    the playbook) answer 422 now; a spec that cannot be read fails the run, with the reason in it."""
-    return await runs.start(body, idempotency_key)
+    the playbook) answer 422 now; a spec that cannot be read fails the run, with the reason in it.
+    Past the server's budget cap or its queue quota for the caller, 429."""
+    return await runs.start(body, idempotency_key, caller_of(request))
 
 
 @router.get("", responses=documented(422))
@@ -79,13 +85,13 @@ async def get_diff(run_id: RunId, runs: RunsDep) -> RunDiff:
     return await runs.diff(run_id)
 
 
-@router.post("/{run_id}/cancel", status_code=202, responses=documented(404, 409, 413, 422))
+@router.post("/{run_id}/cancel", status_code=202, responses=documented(404, 409, 413, 415, 422))
 async def cancel_run(run_id: RunId, runs: RunsDep) -> RunSummary:
     """Stop a queued or running run at its next step; resume it later with /resume."""
     return await runs.cancel(run_id)
 
 
-@router.post("/{run_id}/resume", status_code=202, responses=documented(404, 409, 413, 422))
+@router.post("/{run_id}/resume", status_code=202, responses=documented(404, 409, 413, 415, 422, 429))
 async def resume_run(run_id: RunId, runs: RunsDep, body: ResumeRun | None = None) -> RunAccepted:
     """Continue a run in `error`, `cancelled` or `budget_exhausted` from the step that stopped it, with
     `budget_usd` / `budget_tokens` as its new caps when given; completed steps are not run again."""
@@ -97,27 +103,29 @@ async def resume_run(run_id: RunId, runs: RunsDep, body: ResumeRun | None = None
     return await runs.resume(run_id, caps)
 
 
-@router.post("/{run_id}/approve", responses=documented(404, 409, 413, 422))
+@router.post("/{run_id}/approve", responses=documented(404, 409, 413, 415, 422))
 async def approve_run(run_id: RunId, runs: RunsDep, body: ApproveRun | None = None) -> GateAnswered:
     """Approve the plan a run in `awaiting_approval` waits with; it goes on to write code. Approving
     again is a no-op that says so (`already`)."""
     return await runs.answer_plan(run_id, "approve", (body.comment if body else None) or "")
 
 
-@router.post("/{run_id}/reject", responses=documented(404, 409, 413, 422))
+@router.post("/{run_id}/reject", responses=documented(404, 409, 413, 415, 422))
 async def reject_run(run_id: RunId, body: RejectRun, runs: RunsDep) -> GateAnswered:
     """Reject the plan: the run plans again with `comment` as feedback, or ends `rejected` once it
     has re-planned as often as its playbook allows."""
     return await runs.answer_plan(run_id, "reject", body.comment)
 
 
-@router.post("/{run_id}/budget", responses=documented(404, 409, 413, 422))
+@router.post("/{run_id}/budget", responses=documented(404, 409, 413, 415, 422))
 async def raise_budget(run_id: RunId, body: RaiseBudget, runs: RunsDep) -> GateAnswered:
     """Raise the caps of a run in `awaiting_budget`; the same run continues in place."""
     return await runs.raise_budget(run_id, Budget(usd=body.budget_usd, tokens=body.budget_tokens))
 
 
-@router.post("/{run_id}/fork", status_code=202, responses=documented(404, 409, 413, 422, 503))
-async def fork_run(run_id: RunId, body: ForkRun, runs: RunsDep, idempotency_key: IdempotencyKey = None) -> RunAccepted:
+@router.post("/{run_id}/fork", status_code=202, responses=documented(404, 409, 413, 415, 422, 429, 503))
+async def fork_run(
+    run_id: RunId, body: ForkRun, runs: RunsDep, request: Request, idempotency_key: IdempotencyKey = None
+) -> RunAccepted:
     """Start a new run that reuses this run's recorded steps before `from_phase`, with `overrides`."""
-    return await runs.fork(run_id, body, idempotency_key)
+    return await runs.fork(run_id, body, idempotency_key, caller_of(request))
