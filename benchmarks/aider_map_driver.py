@@ -31,7 +31,7 @@ def _load_estimator():
     spec = importlib.util.spec_from_file_location("specmill_tokens", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.estimate_tokens
+    return module.brief_tokens
 
 
 estimate_tokens = _load_estimator()

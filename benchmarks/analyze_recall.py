@@ -231,7 +231,7 @@ def main() -> None:
     ]
     print("| mean tokens used | | " + " | ".join(used) + " |")
     print(
-        "\nTokens are specmill's conservative estimate for both maps; aider's map may exceed its budget by "
+        "\nTokens are specmill's calibrated brief estimate for both maps; aider's map may exceed its budget by "
         "up to 15% by design."
     )
 

@@ -13,8 +13,23 @@ pytest_plugins = [
     "tests.fixtures.runtime",
     "tests.fixtures.workflow",
     "tests.fixtures.api",
+    "tests.fixtures.browser",
+    "tests.fixtures.environments",
     "tests.fixtures.github",
 ]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_environments(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """One folder of repository environments (and uv cache) for the session, so the specmill processes
+    the end-to-end tests start build the sample repositories' environments once, not once a test."""
+    previous = os.environ.get("SPECMILL_ENVIRONMENTS_DIR")
+    os.environ["SPECMILL_ENVIRONMENTS_DIR"] = str(tmp_path_factory.mktemp("environments"))
+    yield
+    if previous is None:
+        os.environ.pop("SPECMILL_ENVIRONMENTS_DIR", None)
+    else:
+        os.environ["SPECMILL_ENVIRONMENTS_DIR"] = previous
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -15,6 +15,7 @@ from tests.fixtures.git_repos import git
 
 STEP_NAMES_OF_ONE_ATTEMPT = (
     ["load_playbook", "read_spec", "prepare_workspace", "analyze_patterns", "update_spec", "implement.setup"]
+    + ["implement.environment"]
     + ["implement.model_call", "implement.tool"] * 4
     + ["implement.model_call", "run_tests", "update_spec", "validate", "record_attempt", "update_spec"]
 )

@@ -74,6 +74,7 @@ def test_markdown_brief_with_the_default_budget_and_no_criteria(service: Path, t
         (["--spec-file", "{spec}", "--project", "p"], "--project goes with --spec"),
         (["--spec-file", "{missing}"], "does not exist"),
         (["--spec-file", "{spec}", "--budget", "-5"], "negative"),
+        (["--spec-file", "{spec}", "--budget", "100"], "too small for a useful brief; give at least 200 tokens"),
         (["--spec-file", "{bad_yaml}"], "malformed YAML frontmatter"),
     ],
 )

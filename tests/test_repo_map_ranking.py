@@ -76,6 +76,6 @@ def test_the_symbol_the_spec_names_is_listed_first(tmp_path: Path) -> None:
 
 
 def test_a_tight_budget_names_more_files_before_more_symbols(tmp_path: Path) -> None:
-    brief = RepoMapAnalyzer().analyze(write_repo(tmp_path, SERVICE), make_spec("Users, items and tenants"), 1000)
+    brief = RepoMapAnalyzer().analyze(write_repo(tmp_path, SERVICE), make_spec("Users, items and tenants"), 450)
     assert len(brief.files) >= 5
     assert all(len(f.symbols) <= 4 for f in brief.files)

@@ -1,6 +1,6 @@
 """Model-written code runs contained: a scrubbed environment, no network, resource limits,
-and nothing left running afterwards. Each isolation kind is tried for real; one this
-machine cannot offer must be refused with a clear error (never skipped)."""
+and nothing left running afterwards. Both kinds (bubblewrap, and the explicit opt-out) are
+tried for real; a bubblewrap that cannot work is refused with a clear error, never skipped."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest
 
 from specmill.adapters import sandbox as sandbox_module
 from specmill.adapters.pytest_runner import MIB, SubprocessTestRunner
-from specmill.adapters.sandbox import Limits, Sandbox, detect_sandbox
+from specmill.adapters.sandbox import Limits, detect_sandbox
 from specmill.config import Settings
 from specmill.errors import EnvironmentProblem
 from tests.test_pytest_runner import running_with
@@ -66,25 +66,15 @@ def listener() -> Iterator[socket.socket]:
     server.close()
 
 
-def _sandbox(kind: str, **limits: int) -> Sandbox | EnvironmentProblem:
-    try:
-        return detect_sandbox(kind, Limits(**limits))  # type: ignore[arg-type]
-    except EnvironmentProblem as exc:
-        return exc
-
-
 def _script(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "probe.py"
     path.write_text(text)
     return path
 
 
-@pytest.mark.parametrize("kind", ["bwrap", "unshare", "none"])
+@pytest.mark.parametrize("kind", ["bwrap", "none"])
 def test_tests_see_no_secret_and_no_network_or_the_record_says_so(kind, planted, listener, tmp_path) -> None:
-    chosen = _sandbox(kind)
-    if isinstance(chosen, EnvironmentProblem):  # this machine cannot offer it: the refusal names the fix
-        assert f"SPECMILL_TEST_SANDBOX={kind}" in str(chosen) and "SPECMILL_TEST_SANDBOX=auto" in str(chosen)
-        return
+    chosen = detect_sandbox(kind)
     _script(tmp_path, PROBE)
     runner = SubprocessTestRunner(sandbox=chosen)
     port = listener.getsockname()[1]
@@ -97,23 +87,29 @@ def test_tests_see_no_secret_and_no_network_or_the_record_says_so(kind, planted,
     assert "'PATH'" in out and "'SANDBOX_RUN_ID'" in out
     if kind == "none":
         assert "CONNECT ok" in out  # nothing stops it, and the record says exactly that
-        assert report.isolation.startswith("network: isolation turned off — tests can reach the network")
+        assert report.isolation.startswith("sandbox: NONE (SPECMILL_TEST_SANDBOX=none) — tests run as this user")
     else:
         assert "CONNECT failed" in out and "SECRET not visible" in out
         with pytest.raises(TimeoutError):
             listener.accept()  # no connection ever arrived
 
 
-def test_without_any_isolation_tool_the_fallback_is_stated(monkeypatch, tmp_path) -> None:
-    monkeypatch.setenv("PATH", str(tmp_path))  # neither bwrap nor unshare can be found
+def test_without_bubblewrap_a_test_run_stops_and_names_the_setting(monkeypatch, tmp_path) -> None:
     sandbox_module._probe.cache_clear()
     try:
-        fallback = detect_sandbox("auto")
-        assert fallback.kind == "none"
-        assert fallback.describe().startswith("network: none available — tests can reach the network")
-        assert "bubblewrap is not installed; unshare is not installed" in fallback.describe()
-        with pytest.raises(EnvironmentProblem, match="apt-get install bubblewrap"):
+        monkeypatch.setenv("PATH", str(tmp_path))  # no bwrap to be found
+        runner = SubprocessTestRunner.from_settings(Settings())  # a process that runs no tests still starts
+        with pytest.raises(EnvironmentProblem, match="bubblewrap is not installed") as missing:
+            runner.run(tmp_path, "python -c pass")
+        assert "SPECMILL_TEST_SANDBOX=none" in str(missing.value)
+        sandbox_module._probe.cache_clear()
+        fake = tmp_path / "bwrap"  # a container that forbids namespaces: bwrap exists but cannot work
+        fake.write_text("#!/bin/sh\necho 'bwrap: No permissions to creating new namespace' >&2\nexit 1\n")
+        fake.chmod(0o755)
+        with pytest.raises(EnvironmentProblem, match="cannot create namespaces here .bwrap: No permissions") as denied:
             detect_sandbox("bwrap")
+        assert "SPECMILL_TEST_SANDBOX=none" in str(denied.value) and "Security model" in str(denied.value)
+        assert detect_sandbox("none").kind == "none"  # only ever by explicit choice
     finally:
         sandbox_module._probe.cache_clear()
 
@@ -134,7 +130,7 @@ def test_settings_choose_the_sandbox_limits_and_extra_variables(monkeypatch, tmp
 
 
 def test_cpu_time_is_limited(tmp_path) -> None:
-    runner = SubprocessTestRunner(sandbox=detect_sandbox("auto", Limits(cpu_s=1)))
+    runner = SubprocessTestRunner(sandbox=detect_sandbox("bwrap", Limits(cpu_s=1)))
     report = runner.run(tmp_path, 'python -c "while True: pass"', timeout_s=30)
     assert not report.ok and not report.timed_out
     assert report.failures[0].test == "<limits>" and "CPU-seconds" in report.failures[0].message
@@ -142,14 +138,14 @@ def test_cpu_time_is_limited(tmp_path) -> None:
 
 
 def test_memory_is_limited(tmp_path) -> None:
-    runner = SubprocessTestRunner(sandbox=detect_sandbox("auto", Limits(memory_mb=300)))
+    runner = SubprocessTestRunner(sandbox=detect_sandbox("bwrap", Limits(memory_mb=300)))
     report = runner.run(tmp_path, 'python -c "block = bytearray(600 * 1024 * 1024)"')
     assert not report.ok and report.exit_code == 1
     assert "MemoryError" in report.output_tail
 
 
 def test_file_size_is_limited(tmp_path) -> None:
-    runner = SubprocessTestRunner(sandbox=detect_sandbox("auto", Limits(file_size_mb=1)))
+    runner = SubprocessTestRunner(sandbox=detect_sandbox("bwrap", Limits(file_size_mb=1)))
     killed = runner.run(tmp_path, 'sh -c "head -c 5000000 /dev/zero > big.bin"')
     assert not killed.ok and "file larger than 1 MiB (SIGXFSZ)" in killed.failures[0].message
     assert (tmp_path / "big.bin").stat().st_size <= MIB
@@ -173,7 +169,7 @@ def test_a_flood_of_output_is_stopped_and_only_its_tail_kept(tmp_path) -> None:
 
 def test_a_flood_inside_pytest_capture_hits_the_file_size_limit(tmp_path) -> None:
     (tmp_path / "test_flood.py").write_text("def test_flood():\n    while True:\n        print('x' * 100000)\n")
-    runner = SubprocessTestRunner(sandbox=detect_sandbox("auto", Limits(file_size_mb=8)))
+    runner = SubprocessTestRunner(sandbox=detect_sandbox("bwrap", Limits(file_size_mb=8)))
     started = time.monotonic()
     report = runner.run(tmp_path, "python -m pytest -q", timeout_s=60)
     assert time.monotonic() - started < 30 and not report.timed_out
@@ -192,7 +188,7 @@ def test_a_child_that_leaves_the_process_group_is_still_stopped(tmp_path) -> Non
             "print('parent exits')\n"
         ),
     )
-    for sandbox in {detect_sandbox("auto"), detect_sandbox("none")}:
+    for sandbox in {detect_sandbox("bwrap"), detect_sandbox("none")}:
         report = SubprocessTestRunner(sandbox=sandbox).run(tmp_path, f"python probe.py {marker}")
         assert report.ok and "parent exits" in report.output_tail, sandbox.kind
         deadline = time.monotonic() + 3

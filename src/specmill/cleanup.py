@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from pydantic import BaseModel, Field
+
+from specmill.adapters.safe_git import run_git
 
 ENDED = frozenset({"SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"})
 
@@ -134,7 +135,7 @@ def _changed(path: Path) -> float:
 
 
 def _git(repo: str, *args: str) -> bool:
-    proc = subprocess.run(
-        ["git", "-c", "core.hooksPath=/dev/null", "-C", repo, *args], capture_output=True, text=True, check=False
-    )
-    return proc.returncode == 0
+    try:
+        return run_git(args, cwd=Path(repo), check=False).returncode == 0
+    except OSError:
+        return False

@@ -48,6 +48,11 @@ class Settings(BaseSettings):
         default=True, description="Send cache_control breakpoints (off only to compare costs)."
     )
     test_timeout_s: float = Field(default=600.0, description="Wall-clock cap of one test run.")
+    environments_dir: Path | None = Field(
+        default=None,
+        description="Where repository environments and uv's cache are kept; data_dir/environments when unset.",
+    )
+    setup_timeout_s: float = Field(default=900.0, gt=0, description="Wall-clock cap of provisioning one environment.")
     brief_budget_tokens: int = Field(default=4000, description="Token budget of the pattern brief.")
     model_max_attempts: int = Field(default=6, description="DBOS attempts of a model step on transient errors.")
     model_retry_interval_s: float = Field(default=2.0, description="First wait between model step attempts.")
@@ -129,10 +134,13 @@ class Settings(BaseSettings):
     github_webhook_secret: str = Field(
         default="", description="Secret of GitHub's webhook deliveries; POST /webhooks/github is off when empty."
     )
-    test_sandbox: Literal["auto", "bwrap", "unshare", "none"] = Field(
-        default="auto",
-        description="Isolation of test runs: auto = bubblewrap, else an unshared network namespace, else none "
-        "(the run's record says which).",
+    test_sandbox: Literal["bwrap", "none"] = Field(
+        default="bwrap",
+        description="Isolation of test runs: bwrap (bubblewrap; a run stops when it cannot work here) or none "
+        "(explicit opt-out: tests run as this user, with its files and network; every test report says so).",
+    )
+    test_max_processes: int = Field(
+        default=256, ge=0, description="Processes a test run may have at once; past it all are killed. 0 = no limit."
     )
     test_cpu_s: int = Field(
         default=900, ge=0, description="CPU-seconds of each test process (RLIMIT_CPU); 0 = no limit."
@@ -189,6 +197,9 @@ class Settings(BaseSettings):
 
     def records_url(self) -> str:
         return self.app_database_url or self.database_url()
+
+    def environments_root(self) -> Path:
+        return self.environments_dir or self.data_dir / "environments"
 
     def cors_origin_list(self) -> list[str]:
         return [o.strip() for o in self.cors_origins.split(",") if o.strip()]

@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from specmill.config import Settings
-from specmill.ports import Model, NoteIndex, RepoAnalyzer, SpecStore, TestRunner, Workspace
+from specmill.ports import Environments, Model, NoteIndex, RepoAnalyzer, SpecStore, TestRunner, Workspace
 from specmill.ports.code_host import CodeHosts, MemoryCodeHosts
+from specmill.ports.environments import FixedEnvironments
 from specmill.ports.remote import MemoryRemote, Remote
 from specmill.redaction import Redactor
 
@@ -27,6 +28,9 @@ class Container:
     """Basic Memory's index, for sweeps; the real one shares the spec store's MCP session."""
     clock: Callable[[], float] = field(default=time.time, kw_only=True)
     """Epoch seconds, read only inside steps: the deadlines of a run's waits (tests move it)."""
+    environments: Environments = field(kw_only=True, default_factory=FixedEnvironments)
+    """The repository's own environment for test runs; build_container sets the real one. The default
+    (no environment: specmill's interpreter) keeps containers built by hand in tests as they were."""
     remote: Remote = field(kw_only=True, default_factory=MemoryRemote)
     """Where published branches are pushed; in memory unless built by `build_container`."""
     code_hosts: CodeHosts = field(kw_only=True, default_factory=MemoryCodeHosts)
@@ -47,10 +51,12 @@ def build_container(settings: Settings) -> Container:
     """The real adapters. The Basic Memory session starts lazily, on first use."""
     from specmill.adapters.anthropic_model import AnthropicModel
     from specmill.adapters.basic_memory import BasicMemoryClient, BasicMemoryNoteIndex, BasicMemorySpecStore
+    from specmill.adapters.brief_counter import MessagesTokenCounter
     from specmill.adapters.git_remote import GitRemote
     from specmill.adapters.git_worktree import GitWorktreeWorkspace
     from specmill.adapters.github import GitHubCodeHosts
     from specmill.adapters.pytest_runner import SubprocessTestRunner
+    from specmill.adapters.repo_environments import RepoEnvironments
     from specmill.adapters.repo_map import RepoMapAnalyzer
 
     basic_memory = BasicMemoryClient.from_settings(settings)
@@ -61,7 +67,8 @@ def build_container(settings: Settings) -> Container:
         model=AnthropicModel(),
         workspace=GitWorktreeWorkspace(settings.data_dir),
         tests=SubprocessTestRunner.from_settings(settings),
-        analyzer=RepoMapAnalyzer(settings.data_dir / "index"),
+        analyzer=RepoMapAnalyzer(settings.data_dir / "index", MessagesTokenCounter.from_settings(settings)),
+        environments=RepoEnvironments.from_settings(settings),
         remote=GitRemote(),
         code_hosts=GitHubCodeHosts.from_settings(settings),
     )

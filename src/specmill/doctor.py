@@ -132,38 +132,22 @@ def _key_fix() -> str:
 
 
 def check_sandbox(settings: Settings) -> Finding:
-    mode = settings.test_sandbox
-    if mode == "none":
+    """The exact wrapper a test run uses, tried once (the sandbox module's own probe)."""
+    from specmill.adapters.sandbox import detect_sandbox
+    from specmill.errors import EnvironmentProblem
+
+    if settings.test_sandbox == "none":
         return ok("sandbox", "off (SPECMILL_TEST_SANDBOX=none): tests run without isolation")
-    bwrap = shutil.which("bwrap")
-    if bwrap is None:
-        return problem("sandbox", "bubblewrap (bwrap) is not installed", "apt-get install bubblewrap")
-    proc = subprocess.run(
-        [
-            bwrap,
-            "--unshare-all",
-            "--die-with-parent",
-            "--ro-bind",
-            "/",
-            "/",
-            "--dev",
-            "/dev",
-            "--proc",
-            "/proc",
-            "true",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    if proc.returncode != 0:
+    try:
+        detect_sandbox(settings.test_sandbox)
+    except EnvironmentProblem as exc:
         return problem(
             "sandbox",
-            f"bubblewrap cannot create namespaces here: {proc.stderr.strip()[:200]}",
-            "allow user namespaces (in a container: see the README's Security model), or opt out with "
-            "SPECMILL_TEST_SANDBOX=none",
+            str(exc).split(". ", 1)[0],
+            "apt-get install bubblewrap, and allow it to create namespaces (in a container: the README's "
+            "Security model); or opt out with SPECMILL_TEST_SANDBOX=none",
         )
-    return ok("sandbox", f"bubblewrap works ({bwrap})")
+    return ok("sandbox", f"bubblewrap works ({shutil.which('bwrap')})")
 
 
 def diagnose(settings: Settings) -> list[Finding]:

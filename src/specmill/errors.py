@@ -108,6 +108,11 @@ class ApprovalExpired(SpecmillError):
     """Nobody approved the plan before the deadline. Ends the run `approval_expired`."""
 
 
+class EnvironmentSetupFailed(SpecmillError):
+    """The repository's environment cannot be provisioned (an out-of-date lock, a missing Python, a
+    failing build). Ends the run before any model call; the message names the cause and the fix."""
+
+
 class PublishNotConfigured(BadInput):
     """Publishing was asked for, but the remote or the code host it needs is not set up."""
 

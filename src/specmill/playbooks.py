@@ -23,7 +23,16 @@ class Playbook(BaseModel):
     name: str
     description: str = ""
     model: str = "claude-sonnet-5"
-    test_command: str = Field(default="python -m pytest", description="Run in the worktree; pytest gets JUnit XML.")
+    test_command: str | None = Field(
+        default=None,
+        description="Run in the worktree; pytest gets JUnit XML. Unset: the repository's own, else python -m pytest.",
+    )
+    setup_command: str | None = Field(
+        default=None, description="Provisions the repository's environment (wins over what is detected)."
+    )
+    environment: Literal["auto", "none"] = Field(
+        default="auto", description="none: no environment of the repository's, tests use specmill's interpreter."
+    )
     max_iterations: int = Field(default=3, ge=1, description="Implement -> test -> validate rounds before giving up.")
     max_turns: int = Field(default=40, ge=1, description="Model calls per implement round.")
     max_tokens: int = Field(default=8192, ge=256, description="Output cap of one model call.")
@@ -88,6 +97,26 @@ def server_playbooks(extra: Path | None = None) -> dict[str, Path]:
         for path in sorted(folder.glob("*.md")):
             found.setdefault(path.stem, path)
     return found
+
+
+def resolve_local(name_or_path: str | None, extra: Path | None = None) -> str | None:
+    """For the CLI: a playbook the local user names (a path, or a name in ./workflows or the playbook
+    folders) as the absolute path of its file, so the run itself never searches a working directory."""
+    if name_or_path is None:
+        return None
+    candidate = Path(name_or_path)
+    if candidate.suffix == ".md" and candidate.is_file():
+        return str(candidate.resolve())
+    found = available(extra).get(name_or_path)
+    return str(found.resolve()) if found is not None else name_or_path
+
+
+def load_for_run(name_or_path: str | None, extra: Path | None = None) -> Playbook:
+    """What a run loads: a name from the server's folders only, or an absolute path that the local CLI
+    resolved (an HTTP or MCP caller can name playbooks only, never paths)."""
+    if name_or_path and Path(name_or_path).is_absolute() and name_or_path.endswith(".md"):
+        return load_playbook(name_or_path, extra)
+    return load_named(name_or_path, extra)
 
 
 def load_named(name: str | None, extra: Path | None = None) -> Playbook:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
+from specmill.adapters.safe_git import run_git
 from specmill.config import Settings
 from specmill.errors import BadInput, NotAGitRepository, UnknownRef
 from specmill.models import RunRequest
@@ -46,5 +46,5 @@ def check_request(request: RunRequest, settings: Settings) -> RunRequest:
 
 
 def _git(repo: Path, *args: str) -> str | None:
-    proc = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True)
+    proc = run_git(args, cwd=repo, check=False)
     return proc.stdout.strip() if proc.returncode == 0 else None

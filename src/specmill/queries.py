@@ -14,6 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from dbos import DBOS, DBOSClient
+from dbos import error as dbos_error
 
 from specmill import checkpoints, names, run_index
 from specmill.config import Settings
@@ -226,3 +227,35 @@ def _describe(error: BaseException | None) -> str | None:
         return None
     last = (getattr(error, "errors", None) or [error])[-1]
     return f"{type(last).__name__}: {last}"
+
+
+async def run_events_so_far(run_id: str, offset: int = 0, wait_s: float = 0.05) -> list[Any]:
+    """The run's progress events from `offset` until now, without waiting for the run to end: a
+    live run's stream is read until it stays quiet for `wait_s`."""
+    found: list[Any] = []
+    values = DBOS.read_stream_async(run_id, names.EVENTS_STREAM, offset=offset, timeout_seconds=wait_s)
+    try:
+        async for value in values:
+            found.append(value)
+    except dbos_error.DBOSStreamTimeoutError:
+        pass
+    finally:
+        await values.aclose()
+    return found
+
+
+async def recent_sweeps(limit: int = 10) -> list[Any]:
+    """The newest sweeps (manual and scheduled) with their DBOS status, newest first."""
+    return await DBOS.list_workflows_async(
+        name=[names.SWEEP_WORKFLOW, names.SCHEDULED_SWEEP_WORKFLOW],
+        sort_desc=True,
+        limit=limit,
+        load_input=False,
+        load_output=True,
+    )
+
+
+async def sweep_schedule() -> dict[str, Any] | None:
+    """The sweep's schedule as the system database holds it (cron, time zone, last slot), or None."""
+    schedule = await DBOS.get_schedule_async(names.SWEEP_SCHEDULE)
+    return dict(schedule) if schedule is not None else None

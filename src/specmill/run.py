@@ -18,6 +18,7 @@ from specmill.models import (
     Ledger,
     OnBudget,
     PullRequestRef,
+    RepoEnvironment,
     RunRequest,
     RunStatus,
     Spec,
@@ -72,10 +73,22 @@ class Run(BaseModel):
     spec: Spec
     workspace: WorkspaceState
     plan: Plan | None = Field(default=None, description="The plan a person approved, when the run asked for one.")
+    environment: RepoEnvironment | None = Field(default=None, description="Where its tests run, once prepared.")
 
     @property
     def limits(self) -> Limits:
         return Limits.of(self.request, self.playbook)
+
+    @property
+    def test_command(self) -> str:
+        """The playbook's, else the one detected in the repository, else `python -m pytest`."""
+        detected = self.environment.test_command if self.environment else None
+        return self.playbook.test_command or detected or "python -m pytest"
+
+    @property
+    def test_environment(self) -> RepoEnvironment | None:
+        """Where test runs happen; None when they run under specmill's own interpreter."""
+        return self.environment if self.environment and self.environment.kind != "none" else None
 
 
 class Status(BaseModel):

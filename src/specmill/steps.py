@@ -18,6 +18,7 @@ from specmill.models import (
     ModelRequest,
     ModelTurn,
     PatternBrief,
+    RepoEnvironment,
     RunRequest,
     RunResult,
     Spec,
@@ -35,7 +36,7 @@ from specmill.phases.run_tests import run_tests as run_tests_at
 from specmill.phases.update_spec import render_status_section, update_spec
 from specmill.phases.validate import parse_verdict, verdict_request
 from specmill.playbooks import Playbook
-from specmill.playbooks import load_playbook as load_playbook_file
+from specmill.playbooks import load_for_run as load_playbook_file
 from specmill.pricing import cost_usd
 from specmill.run import Run, Status, Work
 
@@ -83,6 +84,23 @@ def analyze(*, run: Run) -> PatternBrief:
     return c.redactor.scrub(brief, "markdown", "files", "conventions")
 
 
+def prepare_environment(*, run: Run) -> RepoEnvironment:
+    """The repository's own environment for the run's worktree, before its first test run: built once
+    per lock and Python version, then reused. A setup failure raises `EnvironmentSetupFailed`."""
+    c = ports()
+    start = run.workspace.head_commit if run.request.revision else run.workspace.base_commit
+    root = c.workspace.checkout(run.workspace, start)
+    try:
+        return c.environments.prepare(
+            root,
+            setup_command=run.playbook.setup_command,
+            environment=run.playbook.environment if run.playbook.environment != "auto" else None,
+            test_command=run.playbook.test_command,
+        )
+    finally:
+        c.workspace.checkout(run.workspace, start)  # whatever setup left behind goes
+
+
 def call_model(*, request: ModelRequest, guard: BudgetGuard | None) -> ModelTurn:
     """One Messages API call, refused beforehand when it could cross the run's cap, priced after.
     What the model said is redacted before DBOS records it (and before any tool acts on it)."""
@@ -107,9 +125,10 @@ def run_tool(*, run: Run, head: str, tool_use: dict[str, Any], attempt: int) -> 
         run.workspace,
         head,
         tool_use,
-        run.playbook.test_command,
+        run.test_command,
         c.settings.test_timeout_s,
         protected=c.settings.protected_path_list(),
+        environment=run.test_environment,
     )
     return c.redactor.scrub(outcome, "content", "test_report")
 
@@ -117,7 +136,7 @@ def run_tool(*, run: Run, head: str, tool_use: dict[str, Any], attempt: int) -> 
 def run_tests(*, run: Run, head: str, attempt: int) -> TestReport:
     c = ports()
     report = run_tests_at(
-        c.workspace, c.tests, run.workspace, head, run.playbook.test_command, c.settings.test_timeout_s
+        c.workspace, c.tests, run.workspace, head, run.test_command, c.settings.test_timeout_s, run.test_environment
     )
     return c.redactor.scrub(report, "command", "output_tail", "failures")
 
@@ -147,6 +166,7 @@ def update_status(*, run: Run, status: Status) -> str:
         usage=status.ledger.usage,
         ledger=status.ledger,
         pull_request=status.pull_request.url if status.pull_request else "",
+        environment=f"{run.environment.kind}: {run.environment.reason}" if run.environment else "",
     )
     return _write_section(run.spec, section, status.name)
 
@@ -280,6 +300,8 @@ def summary(result: Any) -> str:
         if result.test_report is not None:
             return summary(result.test_report)
         return f"refused: {result.content.splitlines()[0][:160]}" if result.is_error and result.content else ""
+    if isinstance(result, RepoEnvironment):
+        return f"{result.kind}{' (reused)' if result.cached else ''}: {result.reason}"[:300]
     if isinstance(result, Verdict):
         return f"{sum(c.met for c in result.criteria)}/{len(result.criteria)} criteria met"
     return ""

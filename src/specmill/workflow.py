@@ -51,6 +51,7 @@ prepare_workspace = durable("prepare_workspace", steps.prepare_workspace)
 analyze_patterns = durable("analyze_patterns", steps.analyze, announce=True)
 update_spec = durable("update_spec", steps.update_status, retry=Retry.SERVICE)
 apply_fork = durable("implement.setup", steps.apply_fork)
+prepare_environment = durable("implement.environment", steps.prepare_environment, announce=True)
 run_tool = durable("implement.tool", steps.run_tool, describe=lambda tool_use, **_: steps.describe(tool_use))
 run_tests = durable("run_tests", steps.run_tests, announce=True)
 record_attempt = durable("record_attempt", steps.record_attempt)
@@ -92,7 +93,9 @@ def run_spec(request: RunRequest) -> RunResult:
         except (PlanRejected, ApprovalExpired, BudgetExhausted) as stop:
             return _stopped(run, work, stop)
         update_spec(run=run, status=Status.in_progress(head=workspace.base_commit, ledger=work.ledger))
-        return _implement_until_accepted(apply_fork(run=run).model_copy(update={"plan": plan}), brief, work)
+        run = apply_fork(run=run).model_copy(update={"plan": plan})
+        run = run.model_copy(update={"environment": prepare_environment(run=run)})
+        return _implement_until_accepted(run, brief, work)
     except Exception as exc:
         if not isinstance(exc, BadInput):  # nothing was attempted; the spec stays as its author left it
             _say_why_in_the_spec(run_id, spec, exc)
@@ -178,7 +181,8 @@ def _publish(run: Run, work: Work, *, succeeded: bool, reason: str) -> PullReque
 def _implement(run: Run, brief: PatternBrief, work: Work) -> list[dict[str, Any]]:
     """One implement round, the tool loop: a step per model call, a step per tool execution.
     Returns the round's transcript; `RoundOver` ends the round, `BudgetExhausted` the run."""
-    system = impl.system_blocks(run.playbook, run.spec, brief, plan_prompt(run.plan) if run.plan else "")
+    plan = plan_prompt(run.plan) if run.plan else ""
+    system = impl.system_blocks(run.playbook, run.spec, brief, run.test_command, plan)
     messages: list[dict[str, Any]] = [impl.opening_message(work.attempt, run.limits.max_iterations, work.feedback)]
     transcript: list[dict[str, Any]] = []
     seen: dict[str, int] = {}

@@ -3,59 +3,38 @@
 Every file-touching step goes from an input commit to an output commit, so this
 adapter only has to do three things well: put a worktree exactly at a commit
 (recreating it when it vanished), commit everything, and diff two commits.
+
+Tests run in the worktree and may rewrite anything there, its `.git` pointer file
+included, so no command here lets git discover a repository from a worktree: every
+call goes through `safe_git` with the git directory taken from the main repository.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
 
-from specmill.errors import BadInput, NotAGitRepository, SpecmillError, UnknownRef
+from specmill.adapters.safe_git import (
+    IDENTITY,
+    PINNED_CONFIG,
+    GitCommandFailed,
+    UnknownWorktree,
+    repo_dirs,
+    restore_pointer,
+    run_git,
+    worktree_git_dir,
+)
+from specmill.errors import BadInput, NotAGitRepository, UnknownRef
 from specmill.models import WorkspaceState
 
-IDENTITY = {
-    "GIT_AUTHOR_NAME": "specmill",
-    "GIT_AUTHOR_EMAIL": "specmill@localhost",
-    "GIT_COMMITTER_NAME": "specmill",
-    "GIT_COMMITTER_EMAIL": "specmill@localhost",
-}
-
-# Settings pinned on every call so user or system config cannot change what lands in a tree
-# (line endings, file modes) or make a command wait for input (signing, pager).
-PINNED_CONFIG = (
-    "-c",
-    "core.autocrlf=false",
-    "-c",
-    "core.safecrlf=false",
-    "-c",
-    "core.fileMode=true",
-    "-c",
-    "commit.gpgSign=false",
-    "-c",
-    "core.pager=cat",
-    "-c",
-    "advice.detachedHead=false",
-)
+__all__ = ["IDENTITY", "PINNED_CONFIG", "GitCommandFailed", "GitWorktreeWorkspace"]
 
 # Python leftovers that must never enter a run's tree, whatever the repository ignores.
 EXCLUDES = "__pycache__/\n*.py[cod]\n.pytest_cache/\n"
 
 _SAFE_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-
-
-class GitCommandFailed(SpecmillError):
-    """A git command failed for a reason that is not the user's input."""
-
-
-def _env() -> dict[str, str]:
-    """The caller's environment without GIT_* overrides (a hook's GIT_DIR would redirect us)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    env.update(IDENTITY)
-    env["GIT_TERMINAL_PROMPT"] = "0"
-    return env
 
 
 class GitWorktreeWorkspace:
@@ -81,7 +60,7 @@ class GitWorktreeWorkspace:
             # commits), but the fork point of the two is still the base the run started from.
             base = self._merge_base(root, base, tip) or base
         path = self._worktree_path(run_id)
-        if not self._is_worktree(path):
+        if not self._is_worktree(path, root):
             self._add_worktree(root, path, branch)
         return WorkspaceState(
             run_id=run_id,
@@ -98,26 +77,38 @@ class GitWorktreeWorkspace:
         root = Path(state.repo)
         sha = self._resolve(root, commit, missing="the run's commits are not in this repository (was it re-cloned?)")
         path = self._worktree_path(state.run_id)
-        if not self._is_worktree(path):
+        if not self._is_worktree(path, root):
             if self._branch_tip(root, state.branch) is None:
                 self._git(root, "branch", state.branch, sha)
             self._add_worktree(root, path, state.branch)
-        self._remove_stale_lock(path)
-        self._git(path, "checkout", "--force", "-B", state.branch, sha)
-        self._git(path, "reset", "--hard", "--quiet", sha)
-        self._git(path, "clean", "-ffdxq")
+        self._remove_stale_lock(root, path)
+        self._git_in(root, path, "checkout", "--force", "-B", state.branch, sha)
+        self._git_in(root, path, "reset", "--hard", "--quiet", sha)
+        self._git_in(root, path, "clean", "-ffdxq")
+        self.restore_git_pointer(state)
         return path
+
+    def restore_git_pointer(self, state: WorkspaceState) -> bool:
+        """Undo a change the tests made to the worktree's `.git` pointer; True when there was one."""
+        path = self._worktree_path(state.run_id)
+        try:
+            admin = worktree_git_dir(repo_dirs(Path(state.repo))[1], path)
+        except UnknownWorktree:
+            return False
+        return restore_pointer(path, admin)
 
     def commit_all(self, state: WorkspaceState, message: str) -> str:
         """Commit every change (ignored files excepted) as specmill; HEAD when nothing changed."""
         path = self._worktree_path(state.run_id)
-        if not self._is_worktree(path):
+        root = Path(state.repo)
+        if not self._is_worktree(path, root):
             raise GitCommandFailed(f"the worktree of run {state.run_id} is missing at {path}; check out a commit first")
-        self._git(path, *self._excludes(), "add", "--all", "--", ".")
-        staged = self._git(path, "diff", "--cached", "--quiet", check=False)
+        self.restore_git_pointer(state)
+        self._git_in(root, path, *self._excludes(), "add", "--all", "--", ".")
+        staged = self._git_in(root, path, "diff", "--cached", "--quiet", check=False)
         if staged.returncode != 0:
-            self._git(path, "commit", "--quiet", "--no-verify", "--allow-empty-message", "-m", message)
-        return self._git(path, "rev-parse", "HEAD").stdout.strip()
+            self._git_in(root, path, "commit", "--quiet", "--no-verify", "--allow-empty-message", "-m", message)
+        return self._git_in(root, path, "rev-parse", "HEAD").stdout.strip()
 
     def diff(self, state: WorkspaceState, head_commit: str) -> str:
         """Unified diff base..head, computed in the main repository (works without the worktree)."""
@@ -137,20 +128,22 @@ class GitWorktreeWorkspace:
 
     # -- helpers ------------------------------------------------------------------------
 
-    def _git(self, cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        cmd = ["git", *PINNED_CONFIG, *args]
-        proc = subprocess.run(cmd, cwd=cwd, env=_env(), capture_output=True, text=True, stdin=subprocess.DEVNULL)
-        if check and proc.returncode != 0:
-            shown = " ".join(args)
-            raise GitCommandFailed(f"git {shown} failed in {cwd}: {proc.stderr.strip() or proc.stdout.strip()}")
-        return proc
+    def _git(self, root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """A command on the user's repository (branches, commits, worktree records)."""
+        git_dir = repo_dirs(root)[0]
+        return run_git(args, git_dir=git_dir, work_tree=root, check=check)
+
+    def _git_in(self, root: Path, path: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """A command in a run's worktree, with its git directory found from the main repository."""
+        admin = worktree_git_dir(repo_dirs(root)[1], path)
+        return run_git(args, git_dir=admin, work_tree=path, check=check)
 
     def _repo_root(self, repo: str) -> Path:
         path = Path(repo).expanduser()
         problem = NotAGitRepository(f"'{repo}' is not a git repository: give the root of a git checkout")
         if not path.is_dir():
             raise problem
-        proc = self._git(path, "rev-parse", "--show-toplevel", check=False)
+        proc = run_git(["rev-parse", "--show-toplevel"], cwd=path, check=False)
         if proc.returncode != 0 or not proc.stdout.strip():
             raise problem
         top = Path(proc.stdout.strip()).resolve()
@@ -188,11 +181,15 @@ class GitWorktreeWorkspace:
             raise BadInput(f"run id '{run_id}' may only contain letters, digits, '.', '_' and '-'")
         return (self.data_dir / "worktrees" / run_id).resolve()
 
-    def _is_worktree(self, path: Path) -> bool:
-        if not (path / ".git").exists():
+    def _is_worktree(self, path: Path, root: Path) -> bool:
+        """The main repository records a worktree at `path` and its files are there."""
+        if not path.is_dir():
             return False
-        proc = self._git(path, "rev-parse", "--show-toplevel", check=False)
-        return proc.returncode == 0 and Path(proc.stdout.strip()).resolve() == path
+        try:
+            admin = worktree_git_dir(repo_dirs(root)[1], path)
+        except UnknownWorktree:
+            return False
+        return (admin / "HEAD").is_file()
 
     def _add_worktree(self, root: Path, path: Path, branch: str) -> None:
         """Register a fresh worktree; stale metadata of a deleted one is pruned first."""
@@ -203,12 +200,9 @@ class GitWorktreeWorkspace:
         # --force: the branch may still be "checked out" by this run's worktree at an old data dir.
         self._git(root, "worktree", "add", "--force", "--quiet", str(path), branch)
 
-    def _remove_stale_lock(self, path: Path) -> None:
+    def _remove_stale_lock(self, root: Path, path: Path) -> None:
         """A git process killed mid-command leaves index.lock behind, which blocks every later command."""
-        proc = self._git(path, "rev-parse", "--git-path", "index.lock", check=False)
-        if proc.returncode == 0 and proc.stdout.strip():
-            lock = Path(proc.stdout.strip())
-            (lock if lock.is_absolute() else path / lock).unlink(missing_ok=True)
+        (worktree_git_dir(repo_dirs(root)[1], path) / "index.lock").unlink(missing_ok=True)
 
     def _excludes(self) -> tuple[str, ...]:
         """Replace the user's global excludes with specmill's, so trees do not depend on the machine."""

@@ -18,6 +18,7 @@ runner starts everything through it and writes its description into every report
 
 from __future__ import annotations
 
+import functools
 import os
 import shlex
 import shutil
@@ -28,6 +29,7 @@ import tempfile
 import time
 import uuid
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -60,19 +62,33 @@ class SubprocessTestRunner:
         sandbox: Sandbox | None = None,
         max_output_bytes: int = MAX_OUTPUT_BYTES,
     ) -> None:
-        """Without a `sandbox`, the best one this machine offers is chosen now, once."""
+        """Without a `sandbox`, bubblewrap with default limits, tried at the first test run."""
         self.output_cap = output_cap
         self.kill_grace_s = kill_grace_s
-        self.sandbox = sandbox or detect_sandbox()
+        self._sandbox = sandbox
+        self._choose: Callable[[], Sandbox] = detect_sandbox
         self.max_output_bytes = max_output_bytes
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SubprocessTestRunner:
         limits = Limits(
-            cpu_s=settings.test_cpu_s, memory_mb=settings.test_memory_mb, file_size_mb=settings.test_file_size_mb
+            cpu_s=settings.test_cpu_s,
+            memory_mb=settings.test_memory_mb,
+            file_size_mb=settings.test_file_size_mb,
+            processes=settings.test_max_processes,
         )
-        sandbox = detect_sandbox(settings.test_sandbox, limits, settings.test_env_allow_list())
-        return cls(sandbox=sandbox, max_output_bytes=settings.test_output_mb * MIB)
+        runner = cls(max_output_bytes=settings.test_output_mb * MIB)
+        allow = settings.test_env_allow_list()
+        runner._choose = functools.partial(detect_sandbox, settings.test_sandbox, limits, allow)
+        return runner
+
+    @property
+    def sandbox(self) -> Sandbox:
+        """Chosen at the first test run, so a process that runs no tests starts without it; a sandbox that
+        cannot work here raises `EnvironmentProblem` (naming the setting), which stops the run."""
+        if self._sandbox is None:
+            self._sandbox = self._choose()
+        return self._sandbox
 
     @property
     def isolation(self) -> str:
@@ -87,6 +103,7 @@ class SubprocessTestRunner:
         environment: RepoEnvironment | None = None,
     ) -> TestReport:
         shown = f"{command} {selection}" if selection else command
+        sandbox = self.sandbox  # first, so that a sandbox that cannot work stops the run before anything runs
         try:
             argv = shlex.split(command) + (shlex.split(selection) if selection else [])
         except ValueError as exc:
@@ -124,7 +141,9 @@ class SubprocessTestRunner:
                     return _error_report(shown, f"the test command could not start: {exc}", self.isolation)
                 duration = time.monotonic() - started
                 tail = _tail(output, self.output_cap)
-            exit_code = None if stopped else self.sandbox.exit_code(returncode, scratch)
+            exit_code = None if stopped else sandbox.exit_code(returncode, scratch)
+            if sandbox.limit_hit(scratch) == "processes":
+                stopped = "processes"
             report = TestReport(
                 command=shown,
                 exit_code=exit_code,
@@ -132,37 +151,28 @@ class SubprocessTestRunner:
                 output_tail=tail,
                 isolation=self.isolation,
             )
-            if stopped == "timeout":
-                return report.model_copy(
-                    update={
-                        "timed_out": True,
-                        "failures": [
-                            TestCaseFailure(
-                                test="<timeout>",
-                                message=(
-                                    f"the test command did not finish within {timeout_s:g} s; "
-                                    "it was killed with every process it started"
-                                ),
-                            )
-                        ],
-                    }
-                )
-            if stopped == "output":
-                return report.model_copy(
-                    update={
-                        "errors": 1,
-                        "failures": [
-                            TestCaseFailure(
-                                test="<output>",
-                                message=(
-                                    f"the test command printed more than {self.max_output_bytes / MIB:g} MiB of "
-                                    "output; it was stopped with every process it started (the end of its output "
-                                    "is kept)"
-                                ),
-                            )
-                        ],
-                    }
-                )
+            stops = {
+                "timeout": (
+                    "<timeout>",
+                    f"the test command did not finish within {timeout_s:g} s; "
+                    "it was killed with every process it started",
+                ),
+                "processes": (
+                    "<limits>",
+                    f"the test command started more than {sandbox.limits.processes} processes at once; "
+                    "every one of them was killed",
+                ),
+                "output": (
+                    "<output>",
+                    f"the test command printed more than {self.max_output_bytes / MIB:g} MiB of output; it was "
+                    "stopped with every process it started (the end of its output is kept)",
+                ),
+            }
+            if stopped in stops:
+                test, message = stops[stopped]
+                update = {"timed_out": True} if stopped == "timeout" else {"errors": 1}
+                failures = [TestCaseFailure(test=test, message=message)]
+                return report.model_copy(update={**update, "failures": failures})
             return _finish(report, _parse_junit(junit), pytest, self.sandbox.limits)
 
     def _execute(
@@ -214,7 +224,7 @@ def _with_interpreter(argv: list[str], environment: RepoEnvironment | None = Non
         return [environment.python if environment and environment.python else sys.executable, *argv[1:]]
     if environment is not None:
         return argv
-    if argv[0] == "pytest" and shutil.which("pytest") is None:
+    if argv[0] == "pytest":  # the one of this interpreter: a shim elsewhere on PATH is not in the sandbox
         return [sys.executable, "-m", "pytest", *argv[1:]]
     return argv
 

@@ -1,22 +1,33 @@
-"""Containment of the test command: no network, a scrubbed environment, resource limits.
+"""Containment of the test command: model-written code never reaches the host.
 
 The code under test was written by a model, in a repository nobody vetted, on a machine
-that holds an Anthropic key and database credentials. So every test run gets:
+that holds an Anthropic key, API tokens and the database with every run's checkpoints.
+So every test run happens in bubblewrap (`bwrap`), and the sandbox fails closed: where
+bubblewrap cannot create its namespaces the test run stops with an error naming the
+setting, and running unisolated is an explicit choice (`SPECMILL_TEST_SANDBOX=none`)
+written into every `TestReport`, i.e. the run's record.
 
-- a private network and process namespace when the machine allows it. The choice is
-  made once per process by trying, in order, bubblewrap (also a read-only root file
-  system with only the worktree and a scratch directory writable) and `unshare` (util-
-  linux; network and processes only). When neither works, tests run unisolated and
-  `describe()` says so; that text goes into every `TestReport`, i.e. the run's record.
-- an environment built from an allow-list, so no API key, database URL, SPECMILL_*
-  setting or token reaches the tests, and a temporary directory of its own;
-- CPU-time, address-space and file-size limits (setrlimit in the child before exec),
-  and no core dumps (a core file holds the process's memory).
+Inside bubblewrap the tests see:
 
-Inside a namespace a tiny Python init (`_INIT`) forks the command, reaps orphans, and
-records the command's wait status in a file: pid 1 of a namespace ignores signals it
-has no handler for, so the command must not be pid 1 or the limits' signals (SIGXCPU,
-SIGXFSZ) would be dropped. When init exits the kernel kills everything left inside.
+- the worktree (read-write, but for its `.git` pointer file) and a scratch directory of
+  their own, which holds HOME;
+- read-only: the toolchain (/usr, /bin, /lib*, a few files of /etc, the Python prefixes in
+  use) and the repository environment's `read_only` paths; never a path that contains the
+  worktree (that would show the data dir, whose SQLite file holds the checkpoints);
+- no /run or /var/run (so no database or other unix socket), no /home or /root, a private
+  /tmp, /dev/shm and /proc, and no network at all (`--unshare-all`);
+- an environment built from an allow-list (no API key, database URL, token or
+  SPECMILL_* setting);
+- limits: CPU time, address space and file size per process (setrlimit before exec), no
+  core dumps, a cap on the number of processes (enforced by the sandbox's init), and the
+  caller's wall-clock timeout. Every process dies with the run: init is pid 1 of a pid
+  namespace, and bubblewrap dies with its parent.
+
+Inside the namespace a tiny Python init (`_INIT`) forks the command, reaps orphans, counts
+the processes, and records the command's wait status in a file: pid 1 of a namespace
+ignores signals it has no handler for, so the command must not be pid 1 or the limits'
+signals (SIGXCPU, SIGXFSZ) would be dropped. When init exits the kernel kills everything
+left inside.
 """
 
 from __future__ import annotations
@@ -32,7 +43,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -40,14 +51,15 @@ from specmill.errors import EnvironmentProblem
 
 log = logging.getLogger("specmill.sandbox")
 
-Kind = Literal["bwrap", "unshare", "none"]
+Kind = Literal["bwrap", "none"]
+SETTING = "SPECMILL_TEST_SANDBOX"
 RUN_MARKER = "SANDBOX_RUN_ID"  # lets a sweep find processes that left the process group
 STATUS_FILE = "exit-status"
+LIMIT_FILE = "limit-hit"
 PROBE_TIMEOUT_S = 10.0
 
 DEFAULT_ENV_ALLOW: tuple[str, ...] = (
     "PATH",
-    "HOME",
     "USER",
     "LOGNAME",
     "SHELL",
@@ -79,16 +91,28 @@ DEFAULT_ENV_ALLOW: tuple[str, ...] = (
     "PYTEST_DISABLE_PLUGIN_AUTOLOAD",
 )
 
+# The toolchain every test run sees, read-only. A symlink (merged /usr) is recreated as one.
+TOOLCHAIN = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/opt")
+ETC_FILES = (
+    "/etc/alternatives",
+    "/etc/ld.so.cache",
+    "/etc/ld.so.conf",
+    "/etc/ld.so.conf.d",
+    "/etc/localtime",
+    "/etc/nsswitch.conf",
+    "/etc/passwd",
+    "/etc/group",
+    "/etc/hosts",
+    "/etc/os-release",
+    "/etc/mime.types",
+    "/etc/ssl",
+    "/etc/ca-certificates",
+    "/etc/python3",
+)
+
 _INIT = r"""
-import fcntl, os, signal, socket, struct, sys
-status_file, loopback, argv = sys.argv[1], sys.argv[2] == "1", sys.argv[3:]
-if loopback:  # a fresh network namespace has its loopback down; local test servers need it
-    try:
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        flags = struct.unpack("16sh", fcntl.ioctl(s, 0x8913, struct.pack("16sh", b"lo", 0)))[1]
-        fcntl.ioctl(s, 0x8914, struct.pack("16sh", b"lo", flags | 1))
-    except OSError:
-        pass
+import os, signal, sys, time
+status_file, limit_file, max_procs, argv = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
 child = os.fork()
 if child == 0:
     for name in ("SIGPIPE", "SIGXFSZ"):  # Python ignores these; exec would pass that on
@@ -98,10 +122,22 @@ if child == 0:
     except OSError as exc:
         sys.stderr.write("cannot run %s: %s\n" % (argv[0], exc))
         os._exit(127)
-while True:
-    pid, status = os.wait()
-    if pid == child:
-        break
+status = None
+while status is None:
+    pid, code = os.waitpid(-1, os.WNOHANG)
+    while pid:
+        if pid == child:
+            status = code
+            break
+        pid, code = os.waitpid(-1, os.WNOHANG)
+    if status is None and max_procs and sum(name.isdigit() for name in os.listdir("/proc")) > max_procs:
+        with open(limit_file, "w") as f:
+            f.write("processes")
+        os.kill(-1, signal.SIGKILL)  # pid 1 of the namespace: every process but init
+        os.waitpid(child, 0)
+        status = 9
+    elif status is None:
+        time.sleep(0.05)
 with open(status_file, "w") as f:
     f.write(str(status))
 """
@@ -109,19 +145,20 @@ with open(status_file, "w") as f:
 
 @dataclass(frozen=True)
 class Limits:
-    """Per-process limits of the test command and everything it starts; 0 means none."""
+    """Limits of the test command and everything it starts; 0 means none."""
 
     cpu_s: int = 900
     memory_mb: int = 4096
     file_size_mb: int = 512
+    processes: int = 256
 
     def describe(self) -> str:
         def shown(value: int, unit: str) -> str:
-            return f"{value} {unit}" if value else "unlimited"
+            return f"{value} {unit}".strip() if value else "unlimited"
 
         return (
             f"cpu {shown(self.cpu_s, 's')}, memory {shown(self.memory_mb, 'MiB')}, "
-            f"file size {shown(self.file_size_mb, 'MiB')}"
+            f"file size {shown(self.file_size_mb, 'MiB')}, processes {shown(self.processes, '')}"
         )
 
 
@@ -137,46 +174,16 @@ class Sandbox:
     def command(self, argv: Sequence[str], root: Path, scratch: Path, read_only: Sequence[str] = ()) -> list[str]:
         """`argv` wrapped so that it runs inside the sandbox, in `root`; `read_only` host paths stay visible
         (read-only) inside it."""
-        status = str(scratch / STATUS_FILE)
-        init = [sys.executable, "-I", "-S", "-c", _INIT]
-        if self.kind == "bwrap":
-            root_s, scratch_s = str(root.resolve()), str(scratch.resolve())
-            return [
-                "bwrap",
-                "--die-with-parent",
-                "--unshare-net",
-                "--unshare-pid",
-                "--unshare-ipc",
-                "--unshare-uts",
-                "--unshare-cgroup-try",
-                "--cap-drop",
-                "ALL",
-                "--ro-bind",
-                "/",
-                "/",
-                "--dev",
-                "/dev",
-                "--proc",
-                "/proc",
-                "--tmpfs",
-                "/dev/shm",
-                "--bind",
-                root_s,
-                root_s,
-                "--bind",
-                scratch_s,
-                scratch_s,
-                "--chdir",
-                root_s,
-                "--",
-                *init,
-                status,
-                "0",
-                *argv,
-            ]
-        if self.kind == "unshare":
-            return [*_UNSHARE, "--", *init, status, "1", *argv]
-        return list(argv)
+        if self.kind == "none":
+            return list(argv)
+        init = [sys.executable, "-I", "-S", "-c", _INIT, str(scratch / STATUS_FILE), str(scratch / LIMIT_FILE)]
+        return [
+            *bwrap_arguments(root.resolve(), scratch.resolve(), read_only),
+            "--",
+            *init,
+            str(self.limits.processes),
+            *argv,
+        ]
 
     def exit_code(self, returncode: int | None, scratch: Path) -> int | None:
         """The command's own exit code (negative: killed by that signal), not the wrapper's."""
@@ -187,12 +194,21 @@ class Sandbox:
         except (OSError, ValueError):
             return None  # init itself was killed (timeout), so the command never reported
 
+    def limit_hit(self, scratch: Path) -> str:
+        """The limit the sandbox's init enforced by stopping everything ("processes"), or ""."""
+        try:
+            return (scratch / LIMIT_FILE).read_text().strip()
+        except OSError:
+            return ""
+
     def environment(self, environ: Mapping[str, str], scratch: Path, marker: str) -> dict[str, str]:
-        """Only allow-listed variables, plus a private TMPDIR and the sweep marker."""
-        tmp = scratch / "tmp"
+        """Only allow-listed variables, plus a private TMPDIR and HOME, and the sweep marker."""
+        tmp, home = scratch / "tmp", scratch / "home"
         tmp.mkdir(exist_ok=True)
+        home.mkdir(exist_ok=True)
         env = {name: value for name, value in environ.items() if _allowed(name, self.env_allow)}
         env.update(PYTHONDONTWRITEBYTECODE="1", PYTHONUNBUFFERED="1", TMPDIR=str(tmp), TMP=str(tmp), TEMP=str(tmp))
+        env.update(HOME=str(home), XDG_CACHE_HOME=str(home / ".cache"), XDG_CONFIG_HOME=str(home / ".config"))
         env[RUN_MARKER] = marker
         return env
 
@@ -209,18 +225,48 @@ class Sandbox:
 
     def describe(self) -> str:
         """One line for the run's record: what isolates the tests, and what does not."""
-        network = {
-            "bwrap": "network: bubblewrap (no network; private /proc; read-only file system except the worktree)",
-            "unshare": "network: unshare netns (no network; private /proc; the file system is shared)",
-            "none": "network: none available — tests can reach the network and this machine's processes",
-        }[self.kind]
-        if self.kind == "none" and self.reason.startswith("SPECMILL_TEST_SANDBOX"):
-            network = "network: isolation turned off — tests can reach the network and this machine's processes"
-        why = f" ({self.reason})" if self.reason else ""
-        return f"{network}{why}; limits: {self.limits.describe()}; environment: allow-list"
+        if self.kind == "bwrap":
+            what = (
+                "sandbox: bubblewrap (no network; only the worktree writable; toolchain and environment read-only; "
+                "private HOME, /tmp and /proc; no /run, no data dir)"
+            )
+        else:
+            what = f"sandbox: NONE ({SETTING}=none) — tests run as this user, with its files, network and processes"
+        limits = self.limits if self.kind == "bwrap" else replace(self.limits, processes=0)  # init counts them
+        return f"{what}; limits: {limits.describe()}; environment: allow-list"
 
 
-_UNSHARE = ["unshare", "--user", "--map-root-user", "--net", "--pid", "--fork", "--mount-proc", "--kill-child"]
+def toolchain_paths(extra: Sequence[str] = ()) -> list[str]:
+    """What a test run sees read-only: the system toolchain, this interpreter's prefixes and `extra`."""
+    python = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix]
+    python.append(str(Path(sys.executable).resolve().parent.parent))
+    return [*TOOLCHAIN, *ETC_FILES, *dict.fromkeys(python), *extra]
+
+
+def bwrap_arguments(root: Path, scratch: Path, read_only: Sequence[str] = ()) -> list[str]:
+    """bubblewrap's options: namespaces, then mounts from the outermost in so no bind hides another."""
+    args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
+    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/dev/shm", "--tmpfs", "/var/tmp"]
+    mounts: list[tuple[str, list[str]]] = []
+    for raw in toolchain_paths(read_only):
+        path = Path(raw)
+        if not path.is_absolute() or not os.path.lexists(path):
+            continue
+        if path.is_symlink() and path.parent == Path("/"):
+            mounts.append((str(path), ["--symlink", os.readlink(path), str(path)]))
+            continue
+        real = path.resolve()
+        if real == Path("/") or root.is_relative_to(real) or scratch.is_relative_to(real):
+            log.warning("not binding %s into the test sandbox: it contains the worktree or the data dir", raw)
+            continue
+        mounts.append((str(path), ["--ro-bind", str(real), str(path)]))
+    for writable in (root, scratch):
+        mounts.append((str(writable), ["--bind", str(writable), str(writable)]))
+    for _, mount in sorted(mounts, key=lambda item: (len(Path(item[0]).parts), item[0])):
+        args += mount
+    if (root / ".git").is_file():  # the worktree's pointer to its git directory: tests may read, not change it
+        args += ["--ro-bind", str(root / ".git"), str(root / ".git")]
+    return [*args, "--remount-ro", "/", "--chdir", str(root)]
 
 
 def _allowed(name: str, patterns: Sequence[str]) -> bool:
@@ -240,50 +286,50 @@ def _limit(kind: int, soft: int, hard: int | None = None) -> None:
 
 
 def detect_sandbox(
-    mode: Literal["auto", "bwrap", "unshare", "none"] = "auto",
+    mode: Kind = "bwrap",
     limits: Limits | None = None,
     env_allow: Sequence[str] = (),
 ) -> Sandbox:
-    """The best isolation this machine offers (or the one asked for), found by trying it."""
+    """The sandbox asked for, tried for real: bubblewrap, or none when that is explicitly chosen.
+
+    Raises `EnvironmentProblem` naming the setting when bubblewrap cannot run here; it never
+    falls back to running unisolated.
+    """
     limits = limits or Limits()
     allow = DEFAULT_ENV_ALLOW + tuple(env_allow)
     if mode == "none":
-        return Sandbox("none", "SPECMILL_TEST_SANDBOX=none", limits, allow)
-    problems: list[str] = []
-    for kind in ("bwrap", "unshare") if mode == "auto" else (mode,):
-        problem = _probe(kind)
-        if problem is None:
-            return Sandbox(kind, "", limits, allow)
-        problems.append(problem)
-        if mode != "auto":
-            raise EnvironmentProblem(
-                f"SPECMILL_TEST_SANDBOX={mode} but {problem}: install it (bubblewrap: apt-get install bubblewrap) "
-                "or set SPECMILL_TEST_SANDBOX=auto"
-            )
-    reason = "; ".join(problems)
-    log.warning("tests will run without network isolation: %s", reason)
-    return Sandbox("none", reason, limits, allow)
+        log.warning("%s=none: tests run without a sandbox, with this user's files, network and processes", SETTING)
+        return Sandbox("none", f"{SETTING}=none", limits, allow)
+    if mode != "bwrap":
+        raise EnvironmentProblem(f"{SETTING}={mode} is not a sandbox specmill knows: use bwrap (default) or none")
+    problem = _probe()
+    if problem is not None:
+        raise EnvironmentProblem(
+            f"tests cannot run: {problem}. Install bubblewrap (apt-get install bubblewrap) and allow it to create "
+            f"namespaces (in a container see the README's Security model), or set {SETTING}=none to run tests "
+            "without a sandbox"
+        )
+    return Sandbox("bwrap", "", limits, allow)
 
 
 @functools.lru_cache(maxsize=None)
-def _probe(kind: Kind) -> str | None:
-    """None when `kind` works here, else why not. Runs the real wrapper once per process."""
-    program = "bwrap" if kind == "bwrap" else "unshare"
-    if shutil.which(program) is None:
-        return f"{'bubblewrap' if kind == 'bwrap' else 'unshare'} is not installed"
+def _probe() -> str | None:
+    """None when bubblewrap works here, else why not. Runs the real wrapper once per process."""
+    if shutil.which("bwrap") is None:
+        return "bubblewrap is not installed"
     with tempfile.TemporaryDirectory(prefix="specmill-probe-") as folder:
         scratch = Path(folder)
-        sandbox = Sandbox(kind)
+        sandbox = Sandbox("bwrap")
         argv = sandbox.command([sys.executable, "-I", "-S", "-c", "pass"], scratch, scratch)
         try:
             done = subprocess.run(
                 argv, cwd=scratch, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=PROBE_TIMEOUT_S
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
-            return f"{program} cannot start ({exc})"
+            return f"bubblewrap cannot start ({exc})"
         if done.returncode != 0 or sandbox.exit_code(done.returncode, scratch) != 0:
             last = (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])[-1]
-            return f"{program} cannot create namespaces here ({last[:160]})"
+            return f"bubblewrap cannot create namespaces here ({last[:160]})"
     return None
 
 

@@ -22,6 +22,7 @@ from specmill.api.limits import BodySizeLimit
 from specmill.api.routers import artifacts, docs, events, health, playbooks, runs, webhooks
 from specmill.api.service import RunService
 from specmill.config import Settings
+from specmill.console.app import install as install_console
 from specmill.container import Container, build_container
 
 
@@ -71,6 +72,7 @@ def create_app(
         )
     for module in (runs, artifacts, events, playbooks, health, webhooks, docs):
         app.include_router(module.router)
+    install_console(app)
     return app
 
 

@@ -230,7 +230,7 @@ class PlaybookView(BaseModel):
     name: str
     description: str
     model: str
-    test_command: str
+    test_command: str | None = Field(default=None, description="None: the repository's own, detected per run.")
     max_iterations: int
     max_turns: int
     source: str

@@ -199,17 +199,26 @@ class RunService:
         return views.summary(record or _record_from(state), state, steps)
 
     async def detail(self, run_id: str) -> RunDetail:
+        detail, _, _ = await self.detail_and_steps(run_id)
+        return detail
+
+    async def detail_and_steps(self, run_id: str) -> tuple[RunDetail, list[StepRecord], RunState]:
+        """The detail, and the records it was computed from (the console shows more of them)."""
         state = await self.state(run_id)
         steps, record, artifacts = await asyncio.gather(
             queries.run_steps(run_id),
             run_index.read_async(records.get_run, run_id),
             run_index.read_async(records.list_artifacts, run_id),
         )
-        return views.detail(record, state, steps, artifacts)
+        return views.detail(record, state, steps, artifacts), steps, state
 
     async def diff(self, run_id: str) -> RunDiff:
         state = await self.state(run_id)
-        steps = await queries.run_steps(run_id)
+        return await self.diff_of(state, await queries.run_steps(run_id))
+
+    async def diff_of(self, state: RunState, steps: list[StepRecord]) -> RunDiff:
+        """The diff of a run whose state and steps the caller has read already."""
+        run_id = state.run_id
         workspace, head = views.workspace_of(steps), views.head_commit(state, steps)
         if workspace is None or head is None:
             raise ApiError(

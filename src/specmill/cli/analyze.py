@@ -36,6 +36,7 @@ def analyze(
     ] = False,
 ) -> None:
     """Print the ranked repository map and convention brief for a spec, within a token budget."""
+    from specmill.adapters.brief_counter import MessagesTokenCounter
     from specmill.adapters.repo_map import RepoMapAnalyzer
 
     settings = Settings()
@@ -47,7 +48,7 @@ def analyze(
         parsed = (
             _spec_from_file(spec_file) if spec_file is not None else _spec_from_store(settings, spec or "", project)
         )
-        analyzer = RepoMapAnalyzer(cache_dir=settings.data_dir / "index")
+        analyzer = RepoMapAnalyzer(settings.data_dir / "index", MessagesTokenCounter.from_settings(settings))
         brief = analyzer.analyze(repo, parsed, settings.brief_budget_tokens if budget is None else budget)
     except SpecmillError as exc:
         fail(exc, as_json=as_json)

@@ -6,6 +6,7 @@ import sys
 import time
 
 from rich.console import Console
+from rich.markup import escape
 
 from specmill.models import Usage
 from specmill.progress import ProgressEvent
@@ -32,7 +33,7 @@ class ProgressView:
                     f"  tokens in {event.usage.input_tokens} out {event.usage.output_tokens}"
                     f" cache read {event.usage.cache_read_input_tokens}"
                 )
-            detail = f" {event.detail}" if event.detail else ""
+            detail = f" {escape(event.detail)}" if event.detail else ""  # `[tool.pytest]` is not markup
             self._console.print(
                 f"{clock} [green]{event.phase:<18}[/green] {event.step}{detail}{attempt} "
                 f"done in {event.elapsed_s:.2f}s{tokens}"
@@ -40,7 +41,7 @@ class ProgressView:
         elif event.kind == "step_failed":
             self._console.print(
                 f"{clock} [red]{event.phase:<18}[/red] {event.step}{attempt} "
-                f"failed: {event.detail.splitlines()[0] if event.detail else ''}"
+                f"failed: {escape(event.detail.splitlines()[0]) if event.detail else ''}"
             )
         elif event.kind == "run_finished":
             u = self._usage

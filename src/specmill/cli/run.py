@@ -62,6 +62,7 @@ def run(
     """Implement SPEC in REPO: read, analyze, implement, test, update the spec, validate."""
     typer.echo(f"specmill: preparing a run of {spec} in {repo}", err=True)  # at once, before the slow imports
     from specmill import preflight, runtime
+    from specmill.playbooks import resolve_local
 
     settings = Settings()
     request = _request(
@@ -69,7 +70,7 @@ def run(
         spec=spec,
         repo=str(repo),
         project=project,
-        playbook=playbook,
+        playbook=resolve_local(playbook, settings.playbooks_dir),
         base=base,
         max_iterations=max_iterations,
         budget_usd=budget_usd,

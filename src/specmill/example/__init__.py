@@ -19,6 +19,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from specmill.adapters.safe_git import run_git
 from specmill.errors import BadInput, ServiceUnavailable
 from specmill.replay import RECORDINGS
 
@@ -47,9 +48,8 @@ def prepare_repository(root: Path) -> Path:
     repo = root / "greeting-service"
     shutil.rmtree(repo, ignore_errors=True)
     shutil.copytree(SERVICE, repo, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
-    env = {**os.environ, **_GIT_IDENTITY}
     for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "greeting-service: hello"]):
-        subprocess.run(["git", "-c", "commit.gpgSign=false", *args], cwd=repo, env=env, check=True, capture_output=True)
+        run_git(args, cwd=repo, identity=_GIT_IDENTITY)
     return repo
 
 

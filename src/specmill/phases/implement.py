@@ -13,8 +13,18 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from specmill.models import ModelRequest, PatternBrief, Spec, TestReport, ToolOutcome, Verdict, WorkspaceState
+from specmill.models import (
+    ModelRequest,
+    PatternBrief,
+    RepoEnvironment,
+    Spec,
+    TestReport,
+    ToolOutcome,
+    Verdict,
+    WorkspaceState,
+)
 from specmill.phases.file_tools import run_editor_command
+from specmill.phases.test_selection import selection_problem
 from specmill.phases.test_summary import summarize_report
 from specmill.playbooks import Playbook
 from specmill.ports import TestRunner, Workspace
@@ -31,19 +41,21 @@ def tool_definitions() -> list[dict[str, Any]]:
             "name": RUN_TESTS_TOOL,
             "description": (
                 "Run the repository's test command in the worktree and report passed, failed, "
-                "errors and skipped with failure messages. Pass `selection` (for example a test "
-                "file or a -k expression) to run part of the suite."
+                "errors and skipped with failure messages. Pass `selection` (test paths or node ids, "
+                "for example `tests/test_x.py::test_y`; no options) to run part of the suite."
             ),
             "input_schema": {
                 "type": "object",
-                "properties": {"selection": {"type": "string", "description": "Extra arguments for the test command."}},
+                "properties": {"selection": {"type": "string", "description": "Test paths or node ids."}},
                 "additionalProperties": False,
             },
         },
     ]
 
 
-def system_blocks(playbook: Playbook, spec: Spec, brief: PatternBrief, plan: str = "") -> list[dict[str, Any]]:
+def system_blocks(
+    playbook: Playbook, spec: Spec, brief: PatternBrief, test_command: str | None = None, plan: str = ""
+) -> list[dict[str, Any]]:
     criteria = "\n".join(f"- [ ] {c.text}" for c in spec.criteria)
     text = (
         f"{playbook.prompt}\n\n"
@@ -52,7 +64,7 @@ def system_blocks(playbook: Playbook, spec: Spec, brief: PatternBrief, plan: str
         f"# Pattern brief of the repository\n\n{brief.markdown.strip()}\n\n"
         + (f"{plan.strip()}\n\n" if plan else "")
         + "# Tools\nPaths are relative to the repository root; a leading '/' means the repository root. "
-        f"The test command is `{playbook.test_command}`."
+        f"The test command is `{test_command or playbook.test_command or 'python -m pytest'}`."
     )
     return [{"type": "text", "text": text}]
 
@@ -141,6 +153,7 @@ def execute_tool(
     test_command: str,
     test_timeout_s: float,
     protected: Sequence[str] | None = None,
+    environment: RepoEnvironment | None = None,
 ) -> ToolOutcome:
     """Run one tool call from `commit`; a change becomes one new commit. `protected` paths
     (None: the file tools' defaults) cannot be changed."""
@@ -169,7 +182,10 @@ def execute_tool(
                 is_error=True,
                 commit=commit,
             )
-        report = tests.run(root, test_command, selection or None, test_timeout_s)
+        refused = selection_problem(selection, root) if selection else None
+        if refused:
+            return ToolOutcome(tool_use_id=use_id, content=refused, is_error=True, commit=commit)
+        report = tests.run(root, test_command, selection or None, test_timeout_s, environment=environment)
         workspace.checkout(state, commit)  # tests may leave files behind; the commit stays the truth
         return ToolOutcome(tool_use_id=use_id, content=summarize_report(report), commit=commit, test_report=report)
     return ToolOutcome(

@@ -9,13 +9,16 @@ A rule is an `fnmatch` pattern on the path relative to the repository root, comp
 case-insensitively (`*` also matches `/`), and it covers everything below a matching
 directory. `path#section` protects one section of a TOML or INI file instead of the
 whole file, so a model can still add a dependency to `pyproject.toml` but cannot touch
-its `[tool.pytest.ini_options]`.
+its `[tool.pytest.ini_options]`. Sections are compared as parsed (tomllib, configparser),
+never as text lines: `[tool . pytest . ini_options]` is the same table, and a header
+inside a multi-line string is no header. A file that does not parse counts as changed.
 """
 
 from __future__ import annotations
 
+import configparser
 import fnmatch
-import re
+import tomllib
 from collections.abc import Sequence
 from pathlib import PurePosixPath
 
@@ -41,7 +44,6 @@ DEFAULT_PROTECTED: tuple[str, ...] = (
     "workflows/*.md",
     ".claude",
 )
-_HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(?:[#;].*)?$")
 
 
 def protecting_rule(rel_paths: Sequence[str], rules: Sequence[str]) -> str | None:
@@ -61,8 +63,8 @@ def section_rules(rel_paths: Sequence[str], rules: Sequence[str]) -> list[str]:
 def changed_section(before: str, after: str, rules: Sequence[str]) -> str | None:
     """The first protected section whose text differs between `before` and `after`."""
     for rule in rules:
-        section = rule.split("#", 1)[1]
-        if _section_text(before, section) != _section_text(after, section):
+        path, section = rule.split("#", 1)
+        if section_value(before, path, section) != section_value(after, path, section):
             return section
     return None
 
@@ -74,15 +76,27 @@ def _matches(rel: str, pattern: str) -> bool:
     return any(fnmatch.fnmatchcase(str(candidate), pattern) for candidate in candidates)
 
 
-def _section_text(text: str, section: str) -> str:
-    """Every line of `section` and its sub-sections (`[tool.pytest]`, `[tool.pytest.ini_options]`)."""
-    kept: list[str] = []
-    inside = False
-    for line in text.splitlines():
-        header = _HEADER.match(line)
-        if header:
-            name = header.group(1).strip().strip('"')
-            inside = name == section or name.startswith(section + ".")
-        if inside:
-            kept.append(line.rstrip())
-    return "\n".join(kept)
+def section_value(text: str, path: str, section: str) -> object:
+    """What `section` (and its sub-sections) of a TOML or INI file holds, as parsed; text that does not
+    parse is returned whole, so any change to it counts."""
+    if path.lower().endswith(".toml"):
+        try:
+            node: object = tomllib.loads(text)
+        except tomllib.TOMLDecodeError:
+            return ("unparsable", text)
+        for key in section.split("."):
+            if not isinstance(node, dict) or key not in node:
+                return None
+            node = node[key]
+        return node
+    parser = configparser.RawConfigParser(strict=False, default_section="\0none")
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    try:
+        parser.read_string(text)
+    except configparser.Error:
+        return ("unparsable", text)
+    return {
+        name: dict(parser.items(name))
+        for name in parser.sections()
+        if name.strip() == section or name.strip().startswith(section + ".")
+    }

@@ -45,6 +45,7 @@ def render_status_section(
     usage: Usage | None = None,
     ledger: Ledger | None = None,
     pull_request: str = "",
+    environment: str = "",
 ) -> str:
     """Pure: the section's Markdown, ending with a newline, no line starting with '#' but the heading."""
     lines = [f"## {STATUS_HEADING}", "", f"- Run: `{_inline(run_id)}`", f"- Status: **{_inline(status)}**"]
@@ -56,6 +57,8 @@ def render_status_section(
         lines.append(f"- Pull request: {_inline(pull_request)}")
     if max_iterations:
         lines.append(f"- Iteration: {iteration} of {max_iterations}")
+    if environment:
+        lines.append(f"- Environment: {_inline(environment)}")
     if tests is None:
         lines.append("- Tests: not run")
     else:

@@ -13,6 +13,7 @@ reports the version as taken, instead of enqueuing it again.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime, timezone
 from typing import Any
@@ -270,3 +271,32 @@ find_previous_sweep = durable("sweep.previous", previous_sweep)
 report = durable("sweep.report", write_report, retry=Retry.SERVICE)
 final_status = durable("sweep.final_status", write_final_status, retry=Retry.SERVICE)
 index_run = durable("sweep.index_run", _index_run)
+
+
+async def start_sweep(request: SweepRequest, sweep_id: str) -> None:
+    """Start a sweep from a server's event loop; the process's DBOS runs it, the caller reads it later."""
+    with SetWorkflowID(sweep_id):
+        await DBOS.start_workflow_async(sweep, request)  # type: ignore[arg-type]
+
+
+async def preview(container: Container, request: SweepRequest) -> SweepResult:
+    """`dry_run` for a server with DBOS launched: Basic Memory only read, nothing written or enqueued."""
+    found = await asyncio.to_thread(discover_with, container, request.project)
+    ids = [c.run_id for c in found.candidates]
+    existing = (
+        outcomes_of(await DBOS.list_workflows_async(workflow_ids=ids, load_input=False, load_output=True))
+        if ids
+        else {}
+    )
+    to_enqueue, skipped = plan.decide(found, existing)
+    return SweepResult(
+        sweep_id="dry-run",
+        project=request.project,
+        trigger=request.trigger,
+        started_at=_now(),
+        dry_run=True,
+        spec_notes=found.spec_notes,
+        candidates=found.candidates,
+        enqueued=to_enqueue,
+        skipped=skipped,
+    )

@@ -33,7 +33,10 @@ def _defined(call: CallSite, limit: int = 80) -> str:
     return shorten(f"{call.target} = {call.text}" if call.target else call.text, limit)
 
 
-def _calls(repo: Repo, name: str, callee: tuple[str, ...] = ()) -> list[tuple[RepoFile, PyFacts, CallSite]]:
+Found = tuple[RepoFile, PyFacts, CallSite]
+
+
+def _calls(repo: Repo, name: str, callee: tuple[str, ...] = ()) -> list[Found]:
     """Calls to `name` across the repository; `callee` restricts the dotted spelling (`typer.Typer`)."""
     return [
         (f, facts, call)
@@ -110,6 +113,18 @@ def _console_targets(repo: Repo) -> dict[str, str]:
     return found
 
 
+def _root_typer(repo: Repo, typers: list[Found], adds: list[Found], scripts: dict[str, str]) -> str:
+    """The file of the root Typer: the one most `add_typer` sites import and add to, else the console script's."""
+    receivers = Counter(c.func.rpartition(".")[0] for _, _, c in adds)
+    votes: Counter[str] = Counter()
+    for f, facts, call in typers:
+        importers = sum(1 for g, other, _ in adds if g.path == f.path or f.path in repo.imported_paths(other))
+        votes[f.path] = max(votes[f.path], receivers.get(call.target, 0) * (1 + importers))
+    scripted = [p for p in votes if p in scripts]
+    best = max(votes, key=lambda p: (votes[p], p in scripted, -p.count("/"), p))
+    return best if votes[best] or not scripted else scripted[0]
+
+
 def detect_typer(repo: Repo) -> list[Convention]:
     typers = _calls(repo, "Typer", ("Typer", "typer.Typer"))
     if not typers:
@@ -117,7 +132,9 @@ def detect_typer(repo: Repo) -> list[Convention]:
     adds = _calls(repo, "add_typer")
     typer_paths = sorted({f.path for f, _, _ in typers})
     scripts = _console_targets(repo)
-    roots = sorted({f.path for f, _, _ in adds}) or [p for p in typer_paths if p in scripts] or typer_paths[:1]
+    sites = Counter(f.path for f, _, _ in adds)
+    main = _root_typer(repo, typers, adds, scripts)
+    roots = [main]
     groups = [p for p in typer_paths if p not in roots]
     commands: Counter[str] = Counter()
     deco_example = ""
@@ -136,7 +153,8 @@ def detect_typer(repo: Repo) -> list[Convention]:
         counted = sum(commands[p] for p in groups)
         parts.append(f"groups {_where(groups)} ({plural(counted, 'command')})")
     if adds:
-        parts.append(f"added in {code(adds[0][0].path)} with {code(adds[0][2].text)}")
+        example = next((c for f, _, c in adds if f.path == main), adds[0][2])
+        parts.append(f"added in {code(main if main in sites else adds[0][0].path)} with {code(example.text)}")
     if deco_example:
         parts.append(f"commands use {code(deco_example)}")
     hint = _new_file_hint(groups or roots)

@@ -66,12 +66,15 @@ def detect_entry_points(repo: Repo) -> list[Convention]:
     scripts.update(repo.config.tool("poetry").get("scripts", {}))
     parts: list[str] = []
     files: list[str] = []
+    by_target: dict[str, list[str]] = {}
     for name, target in sorted(scripts.items()):
-        if not isinstance(target, str):
-            continue
+        if isinstance(target, str):
+            by_target.setdefault(target, []).append(name)
+    for target, names in by_target.items():  # one line per target: `bm` and `basic-memory` may share one
         path = repo.resolve(target.split(":")[0])
-        parts.append(f"console script `{name}` -> `{target}`" + (f" (`{path}`)" if path else ""))
-        files += [path] if path else []
+        label = "console script" + ("s " if len(names) > 1 else " ") + ", ".join(code(n) for n in names)
+        parts.append(f"{label} -> `{target}`" + (f" (`{path}`)" if path and path not in files else ""))
+        files += [path] if path and path not in files else []
     for f in repo.files:
         if f.name == "__main__.py":
             module = f.path.removeprefix("src/").rsplit("/", 1)[0].replace("/", ".")

@@ -30,6 +30,42 @@ def _mirror_pairs(repo: Repo, tests: list[str]) -> list[str]:
     return pairs
 
 
+NESTED_SHARE = 0.5
+"""When at least this share of a test folder's files sit in subfolders, tests are nested by package."""
+
+
+def _package_dirs(repo: Repo) -> dict[str, str]:
+    """Last folder name -> the shallowest package folder of that name (test folders excluded)."""
+    found: dict[str, str] = {}
+    for f in sorted(repo.files, key=lambda f: (f.path.count("/"), f.path)):
+        folder = dirname(f.path)
+        if f.name == "__init__.py" and "test" not in folder.split("/")[0]:
+            found.setdefault(folder.rsplit("/", 1)[-1], folder)
+    return found
+
+
+def _where_new_tests(repo: Repo, tests: list[str], top: str) -> str:
+    """Where a new test goes, read from where tests live: flat in `top`, or nested by package under it."""
+    prefix = "" if top == "." else top + "/"
+    own = [t for t in tests if t.startswith(prefix)] if prefix else [t for t in tests if "/" not in t]
+    nested = Counter(t[len(prefix) :].split("/")[0] for t in own if "/" in t[len(prefix) :])
+    if own and sum(nested.values()) >= NESTED_SHARE * len(own):
+        packages = _package_dirs(repo)
+        pairs = [
+            f"{code(prefix + sub + '/')} for {code(packages[sub] + '/')}"
+            for sub, _ in nested.most_common()
+            if sub in packages
+        ]
+        where = f"a new test goes in {code(prefix + '<package>/test_<module>.py')}, beside the tests of its package"
+        shown = listing(sorted(nested), 6)
+        return (
+            f"tests nest by package under {code(prefix)} ({shown})"
+            + (f": {listing(pairs, 3, quote=False)}" if pairs else "")
+            + f"; {where}"
+        )
+    return f"a new test goes in {code(prefix + 'test_<module>.py')}"
+
+
 def detect_tests(repo: Repo) -> list[Convention]:
     tests = [f.path for f in repo.files if is_test_file(f.path)]
     if not tests:
@@ -70,7 +106,7 @@ def detect_tests(repo: Repo) -> list[Convention]:
     if markers:
         parts.append("markers " + listing(sorted(markers), 5))
     top = roots.most_common(1)[0][0].rstrip("/")
-    parts.append(f"a new test goes in {code(('' if top == '.' else top + '/') + 'test_<module>.py')}")
+    parts.append(_where_new_tests(repo, tests, top))
     files = sorted(tests)
     return [Convention(kind="tests", summary="; ".join(parts), files=files[:12])]
 

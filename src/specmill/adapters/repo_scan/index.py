@@ -34,7 +34,8 @@ from typing import Any
 
 from specmill import __version__
 from specmill.adapters.repo_scan import facts_codec, other_languages, symbols, walk, words
-from specmill.adapters.repo_scan.walk import Listed, RepoFile, Tree, describe, list_files, parse_plan
+from specmill.adapters.repo_scan.walk import Listed, RepoFile, Tree, describe, list_files, parse_plan, read_bytes
+from specmill.adapters.safe_git import GitCommandFailed, run_git
 
 KEEP_TREES = 8
 """Snapshots kept; older ones are deleted. Each is a few MB for a large repository."""
@@ -64,13 +65,9 @@ def git_blobs(root: Path) -> dict[str, str]:
     if not (root / ".git").exists():
         return {}
     try:
-        staged = subprocess.run(
-            ["git", "-C", str(root), "ls-files", "-s", "-z"], capture_output=True, check=True, timeout=60
-        ).stdout
-        dirty = subprocess.run(
-            ["git", "-C", str(root), "diff-files", "--name-only", "-z"], capture_output=True, check=True, timeout=60
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
+        staged = run_git(["ls-files", "-s", "-z"], cwd=root, text=False, timeout=60).stdout
+        dirty = run_git(["diff-files", "--name-only", "-z"], cwd=root, text=False, timeout=60).stdout
+    except (OSError, subprocess.SubprocessError, GitCommandFailed):
         return {}
     changed = set(dirty.split(b"\0"))
     blobs: dict[str, str] = {}
@@ -140,11 +137,11 @@ class Index:
             elif isinstance(known, list) and known[:2] == [item.size, item.mtime_ns] and item.mtime_ns < trusted_before:
                 blobs[item.path] = str(known[2])
             else:
-                try:
-                    read[item.path] = (root / item.path).read_bytes()
-                except OSError:
+                raw = read_bytes(root / item.path)
+                if raw is None:
                     continue  # described as unreadable, never cached
-                blobs[item.path] = blob_id(read[item.path])
+                read[item.path] = raw
+                blobs[item.path] = blob_id(raw)
         return blobs, read
 
     def scan(self, root: Path) -> Tree:
@@ -181,7 +178,8 @@ class Index:
             _write_json(self._tree_path(tree_hash), {"parser": self.fingerprint, "files": rows})
             self._prune()
         stats = {i.path: [i.size, i.mtime_ns, blobs[i.path]] for i in due if i.path in blobs}
-        _write_json(self._state_path(root), {"tree": tree_hash, "saved_ns": time.time_ns(), "stats": stats})
+        if not (exact and not reparsed and state.get("tree") == tree_hash and state.get("stats") == stats):
+            _write_json(self._state_path(root), {"tree": tree_hash, "saved_ns": time.time_ns(), "stats": stats})
         self._set_latest(tree_hash)
         return Tree(tuple(sorted(files, key=lambda f: f.path)), truncated, tuple(sorted(reparsed)))
 

@@ -17,6 +17,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
 from specmill.adapters.repo_scan.graph import import_edges, personalised_pagerank
 from specmill.adapters.repo_scan.repo import Repo, is_test_file
@@ -77,10 +78,21 @@ class FileTerms:
         return self.path | self.symbols | self.body
 
 
-def file_terms(repo: Repo) -> dict[str, FileTerms]:
+def _prefixes(wanted: Iterable[str]) -> tuple[str, ...]:
+    """A term's stem minus its last letter is in the lower-cased text of any word that folds to it."""
+    return tuple({t[:-1] if len(t) > 3 else t for t in wanted})
+
+
+def file_terms(repo: Repo, wanted: Iterable[str] | None = None) -> dict[str, FileTerms]:
+    """Each file's terms; with `wanted`, a path's terms only when it may hold one of them (the rest never score)."""
+    may_hold = re.compile("|".join(map(re.escape, _prefixes(wanted)))).search if wanted is not None else None
     found = {}
     for f in repo.files:
-        path_terms = frozenset(terms(f.path.rsplit(".", 1)[0].replace("/", " ")))
+        stem = f.path.rsplit(".", 1)[0]
+        if may_hold is not None and not may_hold(stem.lower()):
+            path_terms: frozenset[str] = frozenset()
+        else:
+            path_terms = frozenset(terms(stem.replace("/", " ")))
         facts = f.facts
         if facts is None:
             found[f.path] = FileTerms(path_terms, frozenset(), frozenset())
@@ -141,9 +153,16 @@ class Ranking:
     idf: dict[str, float]
     mentioned: frozenset[str]
 
+    @cached_property
+    def prefixes(self) -> tuple[str, ...]:
+        return _prefixes(self.wanted)
+
     def symbol_score(self, symbol: Symbol) -> float:
         """Spec words in the symbol's line, weighted by rarity; a symbol the spec names outranks them all."""
-        score = sum(self.wanted[t] * self.idf.get(t, 1.0) for t in set(terms(symbol.text)) if t in self.wanted)
+        lowered = symbol.text.lower()
+        score = 0.0
+        if any(prefix in lowered for prefix in self.prefixes):  # most symbols share no word: skip splitting them
+            score = sum(self.wanted[t] * self.idf.get(t, 1.0) for t in set(terms(symbol.text)) if t in self.wanted)
         if symbol.name and (
             symbol.name in self.mentioned or any(m.endswith("." + symbol.name) for m in self.mentioned)
         ):
@@ -156,8 +175,11 @@ def rank(repo: Repo, spec: Spec, anchors: Iterable[str]) -> Ranking:
     wanted = spec_terms(spec)
     wanted_keys = frozenset(wanted)
     mentioned = mentioned_names(spec_text(spec))
-    per_file = file_terms(repo)
-    hits = {path: wanted_keys & ft.all for path, ft in per_file.items()}
+    per_file = file_terms(repo, wanted)
+    hits = {
+        path: (wanted_keys & ft.path) | (wanted_keys & ft.symbols) | (wanted_keys & ft.body)
+        for path, ft in per_file.items()
+    }
     df: Counter[str] = Counter()
     for found in hits.values():
         df.update(found)

@@ -2,20 +2,22 @@
 
 Every line is an item with a priority and the items it needs (its section heading, its file, its
 class). Items are taken greedily in priority order while they fit; a line that does not fit is
-skipped and smaller, later ones may still go in. Because the token estimate is additive over
+skipped and smaller, later ones may still go in. Because the token estimate is sub-additive over
 lines, the sum of the chosen items' costs bounds the estimate of the rendered text, so the
-result can never exceed the budget.
+result can never exceed the budget it was fitted to. `BriefDraft.fit` can be called again with
+another budget for that estimate, which is how a count by the Messages API steers the fill.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from itertools import islice
 
 from specmill.adapters.repo_scan.conventions import KEY_KINDS, LAYOUT_KINDS
 from specmill.adapters.repo_scan.ranking import Ranking
 from specmill.adapters.repo_scan.repo import Repo, listing
-from specmill.adapters.repo_scan.tokens import estimate_tokens
+from specmill.adapters.repo_scan.tokens import brief_tokens
 from specmill.adapters.repo_scan.walk import MAX_FILES, MAX_PARSE_BYTES, RepoFile
 from specmill.models import Convention, PatternBrief, RankedFile
 
@@ -24,8 +26,11 @@ LAYOUT, CONVENTIONS, FILES = 0, 1, 2
 HEADINGS = {LAYOUT: "## Layout", CONVENTIONS: "## Conventions", FILES: "## Relevant files"}
 CANDIDATE_FILES = 200
 """At most this many top-ranked files compete for space; the rest show up in Layout's counts."""
-TOKENS_PER_CANDIDATE = 10
-"""No file line costs less, so a budget can show at most budget / 10 files: no need to lay out more."""
+TOKENS_PER_CANDIDATE = 12
+"""A names-only file line costs about 12 tokens, so a budget can show at most budget / 12 files."""
+TAIL_SHARE = 1 / 40
+"""Right after the headline files, budget * TAIL_SHARE more files are named (path only, about a third of
+the budget), before any file gets more signatures: a change touches more files than a brief can detail."""
 FIRST_SYMBOLS, MORE_SYMBOLS = 4, 12
 HEADLINE_FILES, LISTED_FILES = 15, 40
 """The first files by rank get their line before any file gets more symbols, so a tight budget
@@ -53,8 +58,8 @@ class Draft:
     def add(self, key: Key, text: str, deps: tuple[Key, ...] = ()) -> None:
         section = (key[0],)
         if section not in self.items:
-            self.items[section] = Item(HEADINGS[key[0]], (), estimate_tokens(HEADINGS[key[0]]) + 2)
-        self.items[key] = Item(text, (section, *deps), estimate_tokens(text) + 1)
+            self.items[section] = Item(HEADINGS[key[0]], (), brief_tokens(HEADINGS[key[0]]) + 2)
+        self.items[key] = Item(text, (section, *deps), brief_tokens(text) + 1)
 
     def want(self, keys: list[Key]) -> None:
         self.order.extend(k for k in keys if k in self.items)
@@ -82,7 +87,7 @@ class Draft:
         """Render, dropping the lowest-priority leaves in the unexpected case the estimate disagrees."""
         markdown = self.render(chosen)
         rank = {k: i for i, k in reversed(list(enumerate(self.order)))}
-        while chosen and estimate_tokens(markdown) > budget:
+        while chosen and brief_tokens(markdown) > budget:
             needed = {d for k in chosen for d in self.items[k].deps}
             chosen.discard(max((k for k in chosen if k not in needed), key=lambda k: (rank.get(k, -1), k)))
             chosen = {k for k in chosen if len(k) > 1 or any(o[0] == k[0] and len(o) > 1 for o in chosen)}
@@ -136,7 +141,8 @@ def _file_header(f: RepoFile) -> str:
     return text
 
 
-def render_brief(repo: Repo, conventions: list[Convention], ranking: Ranking, budget: int) -> PatternBrief:
+def build_draft(repo: Repo, conventions: list[Convention], ranking: Ranking, budget: int) -> BriefDraft:
+    """Every candidate line, for budgets up to `budget`."""
     draft = Draft()
     ranked = ranking.files
     layout = [c for c in conventions if c.kind in LAYOUT_KINDS]
@@ -154,13 +160,13 @@ def render_brief(repo: Repo, conventions: list[Convention], ranking: Ranking, bu
         draft.add((CONVENTIONS, i), f"- {convention.kind}: {convention.summary}")
 
     by_path = {f.path: f for f in repo.files}
-    ranked = [(p, score) for p, score in ranked if not _is_blank_init(by_path[p])]
-    ranked = ranked[: min(CANDIDATE_FILES, budget // TOKENS_PER_CANDIDATE)]
+    wanted = min(CANDIDATE_FILES, budget // TOKENS_PER_CANDIDATE)
+    ranked = list(islice(((p, score) for p, score in ranked if not _is_blank_init(by_path[p])), wanted))
     symbol_order: list[list[Key]] = []
     for r, (path, _) in enumerate(ranked[:CANDIDATE_FILES]):
         f = by_path[path]
         header: Key = (FILES, r)
-        draft.add(header, _file_header(f))
+        draft.add(header, _file_header(f) if r < LISTED_FILES else f"- `{f.path}`")
         symbols = f.facts.symbols if f.facts is not None else ()
         owner: dict[str, Key] = {}
         for j, symbol in enumerate(symbols):
@@ -172,7 +178,11 @@ def render_brief(repo: Repo, conventions: list[Convention], ranking: Ranking, bu
                 owner[symbol.name] = key
                 draft.add(key, f"  - {symbol.text}", (header,))
         order = [
-            (-ranking.symbol_score(s), PROMINENCE.get(s.kind, 4) + (s.parent != "") + 4 * s.name.startswith("_"), j)
+            (
+                -ranking.symbol_score(s) if r < LISTED_FILES else 0.0,  # the tail shows few symbols, if any
+                PROMINENCE.get(s.kind, 4) + (s.parent != "") + 4 * s.name.startswith("_"),
+                j,
+            )
             for j, s in enumerate(symbols)
         ]
         by_relevance = [j for *_, j in sorted(order)]
@@ -184,25 +194,48 @@ def render_brief(repo: Repo, conventions: list[Convention], ranking: Ranking, bu
     first = [keys[: 1 + FIRST_SYMBOLS] for keys in per_file]
     more = [keys[: 1 + MORE_SYMBOLS] for keys in per_file]
     headers = [keys[:1] for keys in per_file]
-    draft.want(layout_keys[:1] + convention_keys[:1] + _flat(first[:1]))
-    draft.want(
-        layout_keys[: len(layout)]
-        + convention_keys[: min(len(key_conventions), LEADING_CONVENTIONS)]
-        + _flat(first[1:3])
-    )
-    draft.want(_flat(headers[3:HEADLINE_FILES]))
+    # The files the spec is about come first: at a small budget they say more than any convention.
+    draft.want(_flat(headers[:HEADLINE_FILES]) + _flat(first[:1]))
+    draft.want(layout_keys[:1] + convention_keys[:1] + _flat(first[1:3]))
+    draft.want(_flat(headers[HEADLINE_FILES : HEADLINE_FILES + int(budget * TAIL_SHARE)]))
+    draft.want(layout_keys[: len(layout)] + convention_keys[: min(len(key_conventions), LEADING_CONVENTIONS)])
     draft.want(convention_keys + _flat(more[:3]) + _flat(first[3:10]) + layout_keys[: len(layout) + 12])
     draft.want(_flat(headers[HEADLINE_FILES:LISTED_FILES]) + _flat(more[3:10]) + layout_keys + _flat(first[10:]))
     draft.want(_flat(per_file))
 
-    markdown, chosen = draft.trim(draft.fit(budget), budget)
-    files = []
-    for r, (path, score) in enumerate(ranked[:CANDIDATE_FILES]):
-        if (FILES, r) in chosen:
-            facts = by_path[path].facts
+    return BriefDraft(draft, ranked[:CANDIDATE_FILES], symbol_order, by_path, conventions)
+
+
+@dataclass(frozen=True)
+class BriefDraft:
+    """Every line the brief could hold, in priority order; `fit` picks those that fit a budget."""
+
+    draft: Draft
+    ranked: list[tuple[str, float]]
+    symbol_order: list[list[Key]]
+    by_path: dict[str, RepoFile]
+    conventions: list[Convention]
+
+    def fit(self, budget: int) -> tuple[str, set[Key]]:
+        """The Markdown of the most useful lines whose local estimate fits `budget`, and their keys."""
+        return self.draft.trim(self.draft.fit(budget), budget)
+
+    def brief(self, fitted: tuple[str, set[Key]], tokens: int, budget: int) -> PatternBrief:
+        """The brief for a result of `fit`; `tokens` is its count by whoever counted it."""
+        markdown, chosen = fitted
+        files = []
+        for r, (path, score) in enumerate(self.ranked):
+            if (FILES, r) not in chosen:
+                continue
+            facts = self.by_path[path].facts
             symbols = facts.symbols if facts is not None else ()
-            kept = [symbols[key[2]].text for key in symbol_order[r] if key in chosen]  # most relevant first
+            kept = [symbols[key[2]].text for key in self.symbol_order[r] if key in chosen]  # most relevant first
             files.append(RankedFile(path=path, score=score, symbols=kept))
-    return PatternBrief(
-        markdown=markdown, tokens=estimate_tokens(markdown), budget=budget, files=files, conventions=conventions
-    )
+        return PatternBrief(markdown=markdown, tokens=tokens, budget=budget, files=files, conventions=self.conventions)
+
+
+def render_brief(repo: Repo, conventions: list[Convention], ranking: Ranking, budget: int) -> PatternBrief:
+    """The brief fitted to `budget` by the local estimate alone."""
+    draft = build_draft(repo, conventions, ranking, budget)
+    fitted = draft.fit(budget)
+    return draft.brief(fitted, brief_tokens(fitted[0]), budget)

@@ -20,6 +20,8 @@ class Repo:
     config: ProjectConfig
     truncated: bool = False
     reparsed: tuple[str, ...] = ()
+    subproject: str = ""
+    """For a view of one sub-project (see `projects`): its folder in the repository; paths are relative to it."""
 
     @cached_property
     def parsed(self) -> list[tuple[RepoFile, PyFacts]]:

@@ -1,4 +1,12 @@
-"""A conservative token estimate for the pattern brief.
+"""Two local token counts: a conservative one for request budgets, a calibrated one for the brief.
+
+`estimate_tokens` (below) guards spending: it must never under-count a request. `brief_tokens`
+sizes the pattern brief when the token-counting endpoint cannot answer: it must not overshoot
+the budget, yet a brief sized by the conservative count used only about 58% of its budget by a
+real tokenizer's count. So it is calibrated against cl100k (`benchmarks/brief_recall.py`
+measures it): about 1.15-1.2x cl100k's count on briefs, never below it on any sample brief.
+
+The conservative estimate:
 
 Claude's tokenizer is not public and differs between model generations, so the brief
 is sized with an estimate built to over-count. It splits text the way byte-level BPE
@@ -44,4 +52,36 @@ def estimate_tokens(text: str) -> int:
             total += 1 if len(piece) > 1 else 0
         else:
             total += len(piece.encode("utf-8")) if not piece.isascii() else 1
+    return total
+
+
+_BRIEF_PIECES = re.compile(
+    r"[ _/]?(?P<letters>[A-Za-z]+)| ?(?P<digits>[0-9]{1,3})|(?P<other> ?[^A-Za-z0-9\s]+)|(?P<blank>\s+)"
+)
+_LONG_WORDS = re.compile(r"[A-Za-z]{7,}")
+_SYMBOL_RUNS = re.compile(r"[^A-Za-z0-9\s]{2,}|[^\x00-\x7f]")
+"""Runs of symbols that may cost more than one token: two or more characters, or non-ASCII ones."""
+WORD_LETTERS, PART_LETTERS, SYMBOLS_PER_TOKEN = 6, 3, 2
+"""A word of up to 6 letters, with the space, `_` or `/` before it, is one token (BPE vocabularies
+hold most of them whole: ` memory`, `_router`, `/api`); each 3 more letters cost one more. A run of
+punctuation costs one token per 2 characters (`->`, `):`, `("` merge). Fitted with cl100k on
+5,400 lines of briefs of four real repositories at 1,000 and 8,000 tokens: 1.18x cl100k's count
+overall, 1.15x on path lines, and the sum over any 30 consecutive lines 1.07x or more."""
+
+
+def brief_tokens(text: str) -> int:
+    """A calibrated estimate of `text`'s tokens: slightly above cl100k's count on brief-shaped text.
+
+    Pieces follow the BPE pre-tokenizer (a word with its leading space, `_` or `/`, up to 3 digits, a run of
+    symbols, a run of blanks). It is sub-additive over lines - `brief_tokens(a + "\\n" + b) <=
+    brief_tokens(a) + 1 + brief_tokens(b)` - so a greedy fit line by line never overshoots.
+    Every piece costs one token, plus the extra that long words, long symbol runs and non-ASCII
+    characters cost; counting those apart keeps the loop in C for the common pieces.
+    """
+    total = len(_BRIEF_PIECES.findall(text))
+    for word in _LONG_WORDS.findall(text):
+        total += (len(word) - WORD_LETTERS + PART_LETTERS - 1) // PART_LETTERS
+    for run in _SYMBOL_RUNS.findall(text):
+        size = len(run.encode("utf-8"))
+        total += (-(-size // SYMBOLS_PER_TOKEN) if run.isascii() else size) - 1
     return total

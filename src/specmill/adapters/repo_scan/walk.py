@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,9 +53,12 @@ class Tree:
     """Files a cached scan had to parse because the cache did not know their content."""
 
 
-def _skip_dir(path: Path, name: str) -> bool:
+def _skip_dir(folder: str, name: str) -> bool:
     return (
-        name.startswith(".") or name in SKIP_DIRS or name.endswith(".egg-info") or (path / name / "pyvenv.cfg").exists()
+        name.startswith(".")
+        or name in SKIP_DIRS
+        or name.endswith(".egg-info")
+        or os.path.lexists(f"{folder}/{name}/pyvenv.cfg")
     )
 
 
@@ -91,9 +95,8 @@ def describe(root: Path, listed: Listed, raw: bytes | None = None) -> RepoFile:
     """Read and parse one file; `raw` is its content when the caller has read it already."""
     rel, size = listed.path, listed.size
     if raw is None:
-        try:
-            raw = (root / rel).read_bytes()
-        except OSError:
+        raw = read_bytes(root / rel)
+        if raw is None:
             return RepoFile(rel, size, note="unreadable")
     if b"\0" in raw:
         return RepoFile(rel, size, note="binary")
@@ -128,7 +131,7 @@ def list_files(root: Path) -> tuple[list[Listed], bool]:
             rel = f"{rel_dir}{name}"
             try:
                 if entry.is_dir(follow_symlinks=False):
-                    if not _skip_dir(Path(folder), name):
+                    if not _skip_dir(folder, name):
                         subdirs.append((entry.path, rel + "/"))
                     continue
                 if name.startswith(".") or os.path.splitext(name)[1].lower() in BINARY_SUFFIXES:
@@ -177,11 +180,30 @@ def walk(root: Path, describe_file: Describe | None = None) -> Tree:
     return Tree(tuple(sorted(described, key=lambda f: f.path)), truncated)
 
 
-def read_text(path: Path, limit: int = 1_000_000) -> str | None:
-    """A small text file's content, or None when it is missing, huge or not text."""
+def read_bytes(path: Path, limit: int | None = None) -> bytes | None:
+    """A regular file's bytes, never through a symbolic link: a link could point out of the repository.
+
+    The walk skips links and does not descend into linked folders, so only the last component
+    can be one; `O_NOFOLLOW` refuses it at open time, with no window between a check and the read.
+    """
     try:
-        if not path.is_file() or path.stat().st_size > limit:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode) or (limit is not None and info.st_size > limit):
+                return None
+            return handle.read()
+        except OSError:
             return None
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+
+
+def read_text(path: Path, limit: int = 1_000_000) -> str | None:
+    """A small text file's content, or None when it is missing, huge, not text or a symbolic link."""
+    raw = read_bytes(path, limit)
+    try:
+        return raw.decode("utf-8") if raw is not None else None
+    except UnicodeDecodeError:
         return None
