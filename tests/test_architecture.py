@@ -22,6 +22,8 @@ DBOS_MODULES = {
     "specmill.runtime",
     "specmill.queries",
     "specmill.sweep.workflow",
+    "specmill.gates",  # the run's durable waits, part of its workflow
+    "specmill.answers",  # answers to those waits (DBOS.send), from the API and the CLI
 }
 ENTRY_POINTS = ("specmill.api", "specmill.cli", "specmill.mcp_server")
 

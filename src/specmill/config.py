@@ -170,6 +170,15 @@ class Settings(BaseSettings):
         description="Comma-separated globs (or path#section) the file tools may not change; "
         "replaces the built-in list.",
     )
+    approval_timeout_s: float = Field(
+        default=7 * 86400, gt=0, description="How long a plan waits for approval before the run ends approval_expired."
+    )
+    budget_timeout_s: float = Field(
+        default=7 * 86400, gt=0, description="How long a run paused at its budget waits for a higher cap."
+    )
+    gate_poll_s: float = Field(
+        default=60.0, gt=0, description="How often a waiting run looks at the clock and its note (the ticked plan)."
+    )
     sweep_cron: str = Field(
         default="0 2 * * *",
         description="When the sweep runs (cron, 5 fields or 6 with seconds first); empty turns the schedule off.",

@@ -104,6 +104,14 @@ class EnvironmentProblem(SpecmillError):
     """The machine cannot run specmill as configured (for example an old SQLite)."""
 
 
+class PlanRejected(SpecmillError):
+    """A person rejected the plan more often than the run may re-plan. Ends the run `rejected`."""
+
+
+class ApprovalExpired(SpecmillError):
+    """Nobody approved the plan before the deadline. Ends the run `approval_expired`."""
+
+
 class EnvironmentSetupFailed(SpecmillError):
     """The repository's environment cannot be provisioned (an out-of-date lock, a missing Python, a
     failing build). Ends the run before any model call; the message names the cause and the fix."""

@@ -37,10 +37,17 @@ class RunState:
     executor_id: str | None = None
     """The process that executes (or last executed) the run; none while it waits on the queue."""
     queue: str | None = None
+    attributes: dict[str, Any] | None = None
 
     @property
     def active(self) -> bool:
         return self.status in ("ENQUEUED", "PENDING", "DELAYED")
+
+    @property
+    def gate(self) -> dict[str, Any] | None:
+        """The gate a pending run waits at (`specmill.gates`), if any."""
+        gate = (self.attributes or {}).get(names.GATE_ATTRIBUTE)
+        return gate if isinstance(gate, dict) and self.status in ("PENDING", "ENQUEUED") else None
 
 
 @dataclass(frozen=True)
@@ -111,6 +118,7 @@ def state_of(status: Any) -> RunState:
         forked_from=status.forked_from,
         executor_id=getattr(status, "executor_id", None),
         queue=getattr(status, "queue_name", None),
+        attributes=getattr(status, "attributes", None),
     )
 
 
@@ -194,9 +202,16 @@ def recorded_runs(settings: Settings, status: str | None = None, limit: int = 50
             "created_at_ms": w.created_at,
             "updated_at_ms": w.updated_at,
             "forked_from": w.forked_from,
+            "waiting": waiting_of(w.status, w.attributes),
         }
         for w, state in states
     ]
+
+
+def waiting_of(status: str, attributes: dict[str, Any] | None) -> str | None:
+    """`awaiting_approval` / `awaiting_budget` for a run waiting at a gate (`specmill.gates`), else None."""
+    gate = RunState("", status, None, None, None, None, None, None, None, attributes=attributes).gate
+    return f"awaiting_{gate.get('kind')}" if gate is not None else None
 
 
 def recorded_steps(settings: Settings, run_id: str) -> list[dict[str, object]]:

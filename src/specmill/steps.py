@@ -30,6 +30,7 @@ from specmill.models import (
 from specmill.phases import implement as impl
 from specmill.phases.analyze_patterns import analyze_patterns
 from specmill.phases.budget import check_budget
+from specmill.phases.plan import with_plan_tasks
 from specmill.phases.read_spec import read_spec as read_spec_note
 from specmill.phases.run_tests import run_tests as run_tests_at
 from specmill.phases.update_spec import render_status_section, update_spec
@@ -149,11 +150,12 @@ def run_tests(*, run: Run, head: str, attempt: int) -> TestReport:
 
 def validate(*, run: Run, head: str, report: TestReport, attempt: int, guard: BudgetGuard | None) -> Verdict:
     """One forced `record_verdict` call judges the diff and the tests against every criterion."""
+    spec = with_plan_tasks(run.spec, run.plan)
     request = verdict_request(
-        model_name(run), run.spec, redacted_diff(run.workspace, head), report, attempt, run.limits.max_iterations
+        model_name(run), spec, redacted_diff(run.workspace, head), report, attempt, run.limits.max_iterations
     )
     turn = call_model(request=request, guard=guard)
-    return parse_verdict(run.spec, turn).model_copy(update={"cost_usd": turn.cost_usd})
+    return parse_verdict(spec, turn).model_copy(update={"cost_usd": turn.cost_usd})
 
 
 def update_status(*, run: Run, status: Status) -> str:

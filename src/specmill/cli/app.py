@@ -7,6 +7,7 @@ import logging
 import typer
 
 from specmill.cli import analyze as analyze_commands
+from specmill.cli import approve as approve_commands
 from specmill.cli import db as db_commands
 from specmill.cli import dbos_tools
 from specmill.cli import demo as demo_commands
@@ -39,6 +40,7 @@ runs_commands.register(app)
 worker_commands.register(app)
 sweep_commands.register(app)
 mcp_commands.register(app)
+approve_commands.register(app)
 gc_commands.register(app)
 doctor_commands.register(app)
 publish_commands.register(app, runs_commands.runs_app)

@@ -11,7 +11,8 @@ from typing import Annotated, Optional
 import typer
 from pydantic import ValidationError
 
-from specmill import names, progress
+from specmill import graceful_stop, names, progress
+from specmill.cli import waiting
 from specmill.cli.errors import EXIT_FAILED, EXIT_UNAVAILABLE, fail
 from specmill.cli.progress_view import ProgressView
 from specmill.config import Settings
@@ -43,6 +44,12 @@ def run(
     ] = None,
     budget_usd: Annotated[Optional[float], typer.Option(help="Dollar cap of the run's model calls.")] = None,
     budget_tokens: Annotated[Optional[int], typer.Option(help="Token cap of the run's model calls.")] = None,
+    approval: Annotated[
+        Optional[str], typer.Option(help="`plan`: show the plan and wait for approval before writing code.")
+    ] = None,
+    on_budget: Annotated[
+        Optional[str], typer.Option(help="`pause`: at the cap, wait for a higher one instead of ending.")
+    ] = None,
     publish: Annotated[
         Optional[str],
         typer.Option(help="After the run: none, push (the branch) or pr (push and open a pull request)."),
@@ -68,6 +75,8 @@ def run(
         max_iterations=max_iterations,
         budget_usd=budget_usd,
         budget_tokens=budget_tokens,
+        approval=approval,
+        on_budget=on_budget,
         publish=publish,
         publish_on_failure=publish_on_failure,
     )
@@ -138,17 +147,37 @@ def resume(
     from specmill.errors import RunNotFound
 
     settings = Settings()
-    try:
-        preflight.check_model_key()
-    except SpecmillError as exc:
-        fail(exc, as_json=as_json)
     if queries.recorded_run(settings, run_id) is None:
         fail(
             RunNotFound(f"no run '{run_id}' in the system database: check the id and DBOS_SYSTEM_DATABASE_URL"),
             as_json=as_json,
         )
     budget = _budget(as_json, budget_usd, budget_tokens)
+    if budget is not None and _raised_in_place(settings, run_id, budget, as_json):
+        return  # a paused run continues where it waits: this process calls no model
+    try:
+        preflight.check_model_key()
+    except SpecmillError as exc:
+        fail(exc, as_json=as_json)
     execute(settings, run_id, lambda queue: runtime.continue_run(run_id, budget, queue), as_json, takeover=takeover)
+
+
+def _raised_in_place(settings: Settings, run_id: str, budget: Budget, as_json: bool) -> bool:
+    """A run paused at its budget gets the new cap where it waits, and continues in place."""
+    from specmill import answers, queries
+
+    with queries.dbos_client(settings) as client:
+        sender = answers.ClientSender(client)
+        try:
+            answered = answers.budget_answer(run_id, sender.attributes(run_id), budget)
+        except answers.GateClosed:
+            return False
+        answers.deliver(sender, answered, budget=budget)
+    if as_json:
+        sys.stdout.write(answered.model_dump_json() + "\n")
+    else:
+        typer.echo(answered.message)
+    return True
 
 
 def _request(as_json: bool, **fields: object) -> RunRequest:
@@ -185,13 +214,17 @@ def execute(
     container = build_container(settings)
     unsubscribe = progress.subscribe(ProgressView())
     queue = ""
+    kind = ""
     try:
         runtime.launch(settings, container, executor_id, queues=[names.COMMAND_QUEUE_PREFIX + executor_id], role="cli")
         queue = runtime.command_queue(executor_id)
         typer.echo(_where(settings, run_id, recorded, executor_id, takeover), err=True)
         if recorded and recorded[0] == "ENQUEUED" and recorded[2] in names.SHARED_QUEUES:
             runtime.follow_elsewhere(run_id)
-        result = action(queue)
+        result = waiting.result_or_gate(run_id, lambda: action(queue), as_json)
+    except waiting.LeftWaiting as left:
+        kind = left.kind
+        graceful_stop.begin()  # the run waits on in the queue; this process starts no step of it again
     except SpecmillError as exc:
         fail(exc, as_json=as_json)
     except Exception as exc:
@@ -208,6 +241,8 @@ def execute(
             _quietly(lambda: runtime.drop_command_queue(queue))
         _quietly(runtime.shutdown)
         _quietly(container.close)
+    if kind:
+        waiting.hand_to_queue(run_id, kind, as_json)
     report(result, as_json)
     raise typer.Exit(0 if result.status == "succeeded" else EXIT_FAILED)
 

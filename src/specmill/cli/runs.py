@@ -49,7 +49,7 @@ def list_runs(
         return
     for run in found:
         typer.echo(
-            f"{run['run_id']:<24} {run['status']:<10} {_when(run['created_at_ms'])}  "
+            f"{run['run_id']:<24} {run['waiting'] or run['status']:<10} {_when(run['created_at_ms'])}  "
             f"{run['executor_id']}  v{run['app_version']}  {run['spec'] or ''}"
         )
 
