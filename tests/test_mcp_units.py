@@ -23,7 +23,7 @@ from specmill.mcp_server.results import playbook_name
 from specmill.mcp_server.tools.approve_run import approve_run
 from specmill.mcp_server.tools.get_diff import MAX_DIFF_CHARS, get_diff
 from specmill.mcp_server.tools.reject_run import reject_run
-from specmill.mcp_server.tools.wait_run import follow, progress_message
+from specmill.mcp_server.tools.wait_run import follow, progress_message, waits_for_person
 from specmill.mcp_server.views import describe_plan
 from specmill.phases.plan import Plan, PlanTask
 from specmill.playbooks import available
@@ -154,7 +154,7 @@ class Waiting:
 
     async def state(self, run_id: str) -> RunState:
         self.reads += 1
-        gate = {"kind": "approval"} if self.reads >= self.gate_after else None
+        gate = {"kind": "approval", "id": "g2"} if self.reads >= self.gate_after else None
         return RunState(
             run_id, "PENDING", None, None, None, None, None, None, None, attributes={names.GATE_ATTRIBUTE: gate}
         )
@@ -165,6 +165,17 @@ def test_wait_run_stops_at_a_new_gate_once_the_run_shows_it_and_not_at_an_old_on
     asyncio.run(follow(runs, "r1", 3, context(runs, progress)))
     assert [value for value, _ in progress] == [1, 2, 3, 4, 5]
     assert progress[1][1] == "s1 awaiting approval" and runs.reads == 2
+
+
+def test_a_gate_answered_but_not_yet_taken_by_the_run_is_not_waited_at() -> None:
+    def state(**attributes: object) -> RunState:
+        return RunState("r1", "PENDING", None, None, None, None, None, None, None, attributes=attributes)
+
+    gate = {names.GATE_ATTRIBUTE: {"kind": "approval", "id": "g2"}}
+    assert waits_for_person(state(**gate))
+    assert waits_for_person(state(**gate, **{names.GATE_ANSWER_ATTRIBUTE: {"gate": "g1", "answer": "reject"}}))
+    assert not waits_for_person(state(**gate, **{names.GATE_ANSWER_ATTRIBUTE: {"gate": "g2", "answer": "approve"}}))
+    assert not waits_for_person(state())
 
 
 def test_a_plan_reads_as_its_tasks_the_criteria_they_serve_and_the_gap() -> None:

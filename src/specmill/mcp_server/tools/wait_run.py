@@ -10,11 +10,12 @@ from mcp.server.mcpserver import Context
 from mcp_types import CallToolResult
 from pydantic import Field
 
-from specmill import queries
+from specmill import names, queries
 from specmill.api.service import RunService
 from specmill.mcp_server.results import result, runs_of, tool_errors
 from specmill.mcp_server.tools.get_run import RunId
 from specmill.mcp_server.views import RunView, describe, load_view
+from specmill.queries import RunState
 
 
 async def wait_run(
@@ -30,7 +31,7 @@ async def wait_run(
         await runs.state(run_id)  # an unknown run is a tool error before anything else
         past = len(await queries.run_events_so_far(run_id))
         state = await runs.state(run_id)
-        if state.active and state.gate is None:
+        if state.active and not waits_for_person(state):
             with anyio.move_on_after(timeout_s):
                 await follow(runs, run_id, past, ctx)
         view = await load_view(runs, run_id)
@@ -47,9 +48,19 @@ async def follow(runs: RunService, run_id: str, past: int, ctx: Context) -> None
         await ctx.report_progress(offset + 1, None, progress_message(event))
         kind = event.get("kind") if isinstance(event, dict) else getattr(event, "kind", "")
         if offset >= past and str(kind).startswith("awaiting_"):
-            while (state := await runs.state(run_id)).active and state.gate is None:
+            while (state := await runs.state(run_id)).active and not waits_for_person(state):
                 await anyio.sleep(0.05)  # the event is published just before the gate is recorded
             return
+
+
+def waits_for_person(state: RunState) -> bool:
+    """A gate is open and nobody answered it yet: a plan just approved still shows its gate until the
+    run takes the answer, and a wait then follows the run on."""
+    gate = state.gate
+    if gate is None:
+        return False
+    answer = (state.attributes or {}).get(names.GATE_ANSWER_ATTRIBUTE)
+    return not (isinstance(answer, dict) and answer.get("gate") == gate.get("id"))
 
 
 def progress_message(event: Any) -> str:
