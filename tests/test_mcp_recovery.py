@@ -22,6 +22,7 @@ pytestmark = [pytest.mark.basic_memory, pytest.mark.slow]
 STARTED = re.compile(r"specmill mcp: executor (\S+), pid (\d+)")
 
 
+@pytest.mark.parametrize("database", [None], ids=["sqlite"])  # recovery by executor id; the database is beside it
 def test_a_second_specmill_mcp_finishes_the_run_of_a_killed_one(
     basic_memory, messages_server, calc_repo: Path, tmp_path: Path, database: str | None
 ) -> None:
