@@ -28,12 +28,14 @@ from tests.fixtures.runtime import fresh_postgres_database
 pytestmark = [pytest.mark.basic_memory, pytest.mark.slow]
 TOKEN = "console-token"
 SLOW = "Slow multiply"
+PLANNED = "Planned multiply"
 WAIT_MS = 120_000
 
 
 def script() -> dict[str, object]:
     """Every run implements multiply; a spec titled `Slow multiply ...` waits long in its validation,
-    so a test can cancel it mid-run."""
+    so a test can cancel it mid-run; a run with a plan (the only one) leaves a criterion unserved and is
+    judged with its plan's task."""
     slow = scenarios.verdict(True, True)
     slow["delay_s"] = 30.0
     return {
@@ -42,6 +44,12 @@ def script() -> dict[str, object]:
                 "name": "verdict-slow",
                 "match": {"first_user_contains": SLOW, "tool_choice": "record_verdict"},
                 "turns": [slow],
+            },
+            scenarios.plan(1, serves_all=False),
+            {
+                "name": "verdict-planned",
+                "match": {"first_user_contains": PLANNED, "tool_choice": "record_verdict"},
+                "turns": [scenarios.verdict_with_tasks(True, True)],
             },
             scenarios.conversation(
                 "implement", 1, scenarios.implement_turns(scenarios.GOOD, delay_on_turn=3, delay_s=1.0)
@@ -70,9 +78,9 @@ class Console:
         title = f"{prefix} {uuid.uuid4().hex[:8]}"
         return self.basic_memory.write_spec(title, scenarios.spec_note(title)).permalink
 
-    def start(self, spec: str) -> str:
+    def start(self, spec: str, **extra: str) -> str:
         with self.api() as api:
-            started = api.post("/runs", json={"spec": spec, "repo": str(self.repo)})
+            started = api.post("/runs", json={"spec": spec, "repo": str(self.repo), **extra})
             assert started.status_code == 202, started.text
             return started.json()["run_id"]
 
@@ -254,3 +262,25 @@ def test_a_run_is_forked_from_implement_with_an_override(tab: Watched, succeeded
     expect(page.locator("#run-status")).to_have_text("succeeded", timeout=WAIT_MS)
     expect(page.locator(".facts").get_by_role("link", name=succeeded_run)).to_be_visible()
     expect(page.locator("table.timeline tr.reused").first).to_be_visible()
+
+
+def test_a_plan_is_shown_and_approved_from_the_run_page(tab: Watched, console: Console) -> None:
+    run_id = console.start(console.new_spec(PLANNED), approval="plan")
+    page = tab.page
+    page.goto("/?status=awaiting_approval")
+    row = page.locator(f'tr[data-run="{run_id}"]')
+    expect(row.locator(".status")).to_have_text("awaiting_approval", timeout=WAIT_MS)
+    row.get_by_role("link").click()
+    expect(page.locator("#run-status")).to_have_text("awaiting_approval")
+    plan = page.locator("section#plan")
+    task = plan.locator(".plan-tasks li")
+    expect(task).to_have_count(1)
+    expect(task).to_contain_text(scenarios.PLAN_TASK)
+    expect(task).to_contain_text("Serves: `calc.multiply(a, b)` returns the product of a and b")
+    expect(plan.locator(".unserved li")).to_contain_text("tests/test_multiply.py")
+    expect(page.locator("form[data-action=cancel]")).to_be_visible()
+    confirm(tab, "Approve…")
+    expect(page.locator("#action-result")).to_contain_text("Approved")
+    expect(page.locator("#run-status")).to_have_text("succeeded", timeout=WAIT_MS)
+    expect(page.locator("form[data-action=approve]")).to_be_hidden()
+    expect(page.locator("table.criteria tr", has_text=f"Plan task: {scenarios.PLAN_TASK}")).to_contain_text("met")

@@ -15,6 +15,7 @@ from specmill.console.render import fragment
 from specmill.console.service import next_time
 from specmill.console.sign_in import safe_next
 from specmill.models import CriterionVerdict, Ledger, ModelTurn, RunRequest, TestReport, ToolOutcome, Usage
+from specmill.phases.plan import Plan, PlanTask
 from specmill.queries import StepRecord
 from tests.fixtures.runtime import make_settings
 
@@ -187,8 +188,15 @@ def test_the_run_fragment_renders_a_failed_step_with_its_traceback_behind_a_togg
     assert "1 passed, 1 failed" in html and "not met" in html and "&lt;none&gt;" in html
     assert "<td>2</td>" in html  # retries
     assert "Plan" not in html
-    planned = fragment("_run_live.html", run=run, retries={}, rounds=[], bars=[], diff=None, files=[], plan="1. do it")
-    assert '<pre class="plan">1. do it</pre>' in planned
+    plan = Plan(
+        summary="one <task>",
+        tasks=[PlanTask(title="Add multiply", criteria=["multiply works"], files=["calc/__init__.py"])],
+        unserved=["the suite passes"],
+    )
+    planned = fragment("_run_live.html", run=run, retries={}, rounds=[], bars=[], diff=None, files=[], plan=plan)
+    assert '<p id="plan-summary">one &lt;task&gt;</p>' in planned
+    assert "<strong>Add multiply</strong>" in planned and "Serves: multiply works" in planned
+    assert "<code>calc/__init__.py</code>" in planned and "<li>the suite passes</li>" in planned
 
 
 @pytest.fixture

@@ -35,8 +35,23 @@ TOOLS = {
     "resume_run",
     "fork_run",
     "cancel_run",
+    "approve_run",
+    "reject_run",
     "sweep",
 }
+PLANNED = "Planned multiply"
+
+
+def script() -> dict[str, object]:
+    """Every run succeeds first time; a run with a plan (a spec titled `Planned multiply ...`) leaves
+    a criterion unserved by its plan and is judged with the plan's task."""
+    planned = {
+        "name": "verdict-planned",
+        "match": {"first_user_contains": PLANNED, "tool_choice": "record_verdict"},
+        "turns": [scenarios.verdict_with_tasks(True, True)],
+    }
+    plain = scenarios.succeeds_first_time()
+    return {"conversations": [scenarios.plan(1, serves_all=False), planned, *plain["conversations"]]}
 
 
 @dataclass
@@ -53,7 +68,7 @@ class Served:
 def served(request: pytest.FixtureRequest, basic_memory, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     transport, database = request.param.split("-")
     root = tmp_path_factory.mktemp(request.param)
-    model = MessagesServer(scenarios.succeeds_first_time())
+    model = MessagesServer(script())
     model.start()
     with ExitStack() as stack:
         stack.callback(model.stop)
@@ -75,7 +90,11 @@ def test_lists_its_tools_with_input_and_output_schemas_and_its_resources(served:
     assert set(tools) == TOOLS
     start = tools["start_run"]
     assert set(start.input_schema["required"]) == {"spec", "repo"}
-    assert {"project", "playbook", "base", "max_iterations", "budget_usd"} <= set(start.input_schema["properties"])
+    assert {"project", "playbook", "base", "max_iterations", "budget_usd", "approval"} <= set(
+        start.input_schema["properties"]
+    )
+    assert tools["reject_run"].input_schema["required"] == ["run_id", "comment"]
+    assert {"answer", "already", "message"} <= set(tools["approve_run"].output_schema["properties"])
     assert "run_id" in start.output_schema["properties"]
     assert {"status", "criteria", "tests", "execution"} <= set(tools["get_run"].output_schema["properties"])
     assert served.client.templates() == {"specmill://runs/{run_id}", "specmill://runs/{run_id}/diff"}
@@ -125,11 +144,34 @@ def test_bad_requests_are_tool_errors_that_say_what_to_fix(served: Served, basic
         ("wait_run", {"run_id": "no-such-run", "timeout_s": 1}, "no run 'no-such-run'"),
         ("get_diff", {"run_id": "no-such-run"}, "no run 'no-such-run'"),
         ("cancel_run", {"run_id": "no-such-run"}, "no run 'no-such-run'"),
+        ("approve_run", {"run_id": "no-such-run"}, "no run 'no-such-run'"),
+        ("reject_run", {"run_id": "no-such-run", "comment": "redo"}, "no run 'no-such-run'"),
         ("start_run", {"spec": "x", "repo": str(served.repo), "max_iterations": 0}, "max_iterations"),
     ]
     for tool, arguments, expected in cases:
         answer = served.client.call(tool, **arguments)
         assert answer.is_error and expected in text_of(answer), (tool, arguments, text_of(answer))
+
+
+def test_a_plan_waits_for_approve_run_and_the_run_goes_on(served: Served, basic_memory) -> None:
+    title = f"{PLANNED} {uuid.uuid4().hex[:8]}"
+    spec = basic_memory.write_spec(title, scenarios.spec_note(title), folder="mcp").permalink
+    run_id = served.client.call("start_run", spec=spec, repo=str(served.repo), approval="plan").structured_content[
+        "run_id"
+    ]
+    waiting = served.client.call("wait_run", run_id=run_id, timeout_s=180)
+    assert waiting.structured_content["status"] == "awaiting_approval", text_of(waiting)
+    plan = waiting.structured_content["plan"]
+    assert [t["title"] for t in plan["tasks"]] == [scenarios.PLAN_TASK] and len(plan["unserved"]) == 1
+    assert f"no task serves: {plan['unserved'][0]}" in text_of(waiting) and "approve_run" in text_of(waiting)
+    assert served.client.call("reject_run", run_id=run_id, comment="").is_error
+    approved = served.client.call("approve_run", run_id=run_id, comment="go ahead")
+    assert approved.structured_content["answer"] == "approve" and not approved.structured_content["already"]
+    assert served.client.call("approve_run", run_id=run_id).structured_content["already"]
+    done = served.client.call("wait_run", run_id=run_id, timeout_s=180).structured_content
+    assert done["status"] == "succeeded" and done["criteria"][-1]["criterion"] == f"Plan task: {scenarios.PLAN_TASK}"
+    late = served.client.call("reject_run", run_id=run_id, comment="too late")
+    assert late.is_error and "is not waiting for a plan's approval" in text_of(late)
 
 
 @pytest.mark.parametrize("served", ["http-postgres"], indirect=True)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, get_args
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 
+from specmill.answers import GateAnswered
 from specmill.api.errors import ApiError
-from specmill.api.schemas import ForkRun, ResumeRun, RunAccepted, RunStatus, RunSummary
+from specmill.api.schemas import ApproveRun, ForkRun, RejectRun, ResumeRun, RunAccepted, RunStatus, RunSummary
 from specmill.console import live
 from specmill.console.deps import ConsoleDep
 from specmill.console.render import fragment, page
@@ -21,7 +22,7 @@ viewer = [Depends(require_viewer)]
 actor = [Depends(require_actor)]
 RunId = Annotated[str, Path(pattern=RUN_ID_PATTERN)]
 Filter = Annotated[str | None, Query(max_length=1000, pattern=r"^[^\x00]*$")]
-STATUSES = ("queued", "running", "succeeded", "failed", "budget_exhausted", "error", "cancelled")
+STATUSES: tuple[str, ...] = get_args(RunStatus)
 
 
 def _status(value: str | None) -> RunStatus | None:
@@ -95,14 +96,13 @@ async def fork(run_id: RunId, body: ForkRun, console: ConsoleDep) -> RunAccepted
     return await console.runs.fork(run_id, body, None)
 
 
-@router.post("/console/runs/{run_id}/{decision}", status_code=202, dependencies=actor)
-async def decide(
-    run_id: RunId, decision: Annotated[str, Path(pattern="^(approve|reject)$")], request: Request, console: ConsoleDep
-) -> dict[str, object]:
-    """Approve or reject a plan, where the service knows how; the run page shows these only then."""
-    act = getattr(console.runs, decision, None)
-    if not callable(act):
-        raise ApiError(404, "not_available", f"this server cannot {decision} runs")
-    body = await request.json() if await request.body() else {}
-    result = await act(run_id, str(body.get("comment", ""))[:4000])
-    return result.model_dump(mode="json") if hasattr(result, "model_dump") else {"run_id": run_id}
+@router.post("/console/runs/{run_id}/approve", dependencies=actor)
+async def approve(run_id: RunId, console: ConsoleDep, body: ApproveRun | None = None) -> GateAnswered:
+    """Approve the plan a run waits with, as `POST /runs/{id}/approve` does."""
+    return await console.runs.answer_plan(run_id, "approve", (body.comment if body else None) or "")
+
+
+@router.post("/console/runs/{run_id}/reject", dependencies=actor)
+async def reject(run_id: RunId, body: RejectRun, console: ConsoleDep) -> GateAnswered:
+    """Reject the plan with a comment, as `POST /runs/{id}/reject` does: the run plans again with it."""
+    return await console.runs.answer_plan(run_id, "reject", body.comment)

@@ -92,12 +92,11 @@ class ConsoleService:
             "bars": views.cost_bars(detail.ledger),
             "diff": diff,
             "files": files,
-            "plan": getattr(detail, "plan", None),
+            "plan": detail.plan,
             "fork_phases": FORK_PHASES,
             "overridable": OVERRIDABLE_FORK_PHASES,
             "resumable": views.RESUMABLE,
             "cancellable": views.CANCELLABLE,
-            "can_approve": callable(getattr(self.runs, "approve", None)),
         }
 
     async def step_events(self, run_id: str) -> list[dict[str, str]]:

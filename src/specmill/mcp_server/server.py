@@ -17,11 +17,13 @@ from specmill import __version__
 from specmill.api.service import RunService
 from specmill.mcp_server import resources
 from specmill.mcp_server.tools import (
+    approve_run,
     cancel_run,
     fork_run,
     get_diff,
     get_run,
     list_runs,
+    reject_run,
     resume_run,
     start_run,
     sweep,
@@ -34,7 +36,8 @@ INSTRUCTIONS = """\
 specmill implements spec notes kept in Basic Memory: it reads the spec, writes the code on a git branch of
 its own, runs the repository's tests and checks every success criterion, in one durable run.
 Start a run with start_run (spec and repository), follow it with wait_run, read it with get_run, and see
-the change with get_diff. Runs survive restarts; resume_run continues one that stopped."""
+the change with get_diff. Runs survive restarts; resume_run continues one that stopped. A run started
+with approval "plan" stops at awaiting_approval with its plan: approve_run or reject_run answers it."""
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 CHANGES_RUNS = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
@@ -48,6 +51,8 @@ TOOLS = [
     (resume_run.resume_run, CHANGES_RUNS),
     (fork_run.fork_run, CHANGES_RUNS),
     (cancel_run.cancel_run, ToolAnnotations(destructive_hint=True, idempotent_hint=True, open_world_hint=False)),
+    (approve_run.approve_run, CHANGES_RUNS),
+    (reject_run.reject_run, CHANGES_RUNS),
     (sweep.sweep, CHANGES_RUNS),
 ]
 

@@ -10,9 +10,10 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from specmill.api.schemas import RunDetail, RunStatus, RunSummary
+from specmill.api.schemas import GateView, RunDetail, RunStatus, RunSummary
 from specmill.api.service import RunService
 from specmill.models import CriterionVerdict, PullRequestRef, TestReport, Usage
+from specmill.phases.plan import Plan
 from specmill.queries import RunState
 
 MAX_FAILURES_SHOWN = 10
@@ -57,6 +58,8 @@ class RunView(BaseModel):
     forked_from: str | None
     created_at: datetime | None
     finished_at: datetime | None
+    waiting: GateView | None = Field(default=None, description="What a run in awaiting_* waits for, until when.")
+    plan: Plan | None = Field(default=None, description="The latest plan, for a run started with approval `plan`.")
 
 
 class RunStarted(BaseModel):
@@ -109,6 +112,8 @@ def run_view(detail: RunDetail, state: RunState) -> RunView:
         forked_from=detail.forked_from,
         created_at=detail.created_at,
         finished_at=detail.finished_at,
+        waiting=detail.waiting,
+        plan=detail.plan,
     )
 
 
@@ -144,7 +149,20 @@ def describe(view: RunView) -> str:
         text += f"\nreason: {view.reason}"
     if view.error:
         text += f"\nerror: {view.error}"
+    if view.status == "awaiting_approval" and view.plan:
+        text += "\n" + describe_plan(view.plan) + "\nanswer it with approve_run or reject_run (with a comment)"
+    if view.status == "awaiting_budget" and view.waiting:
+        text += f"\nwaiting: {view.waiting.detail}; raise its caps with POST /runs/{view.run_id}/budget"
     return text
+
+
+def describe_plan(plan: Plan) -> str:
+    """The plan a person approves: its tasks with the criteria they serve, and the criteria none serves."""
+    lines = [f"plan {plan.attempt}: {plan.summary}"]
+    for n, task in enumerate(plan.tasks, 1):
+        lines.append(f"{n}. {task.title}" + (f" (serves: {'; '.join(task.criteria)})" if task.criteria else ""))
+    lines += [f"no task serves: {text}" for text in plan.unserved]
+    return "\n".join(lines)
 
 
 def describe_summary(run: RunSummary) -> str:

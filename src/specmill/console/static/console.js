@@ -112,6 +112,8 @@
     if (action === "fork") { return "Forked as run " + data.run_id + "."; }
     if (action === "resume") { return "Resumed: the run continues from the step that stopped it."; }
     if (action === "cancel") { return "Cancelled: the run stops at its next step."; }
+    if (action === "approve") { return "Approved: " + data.message; }
+    if (action === "reject") { return "Rejected: " + data.message; }
     return "Done: " + action + ".";
   }
 

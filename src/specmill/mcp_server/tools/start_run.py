@@ -32,6 +32,10 @@ async def start_run(
         Literal["none", "push", "pr"] | None,
         Field(description="After the run: push its branch, or push it and open a pull request."),
     ] = None,
+    approval: Annotated[
+        Literal["none", "plan"] | None,
+        Field(description="`plan`: the run plans first and waits for approve_run or reject_run before any code."),
+    ] = None,
 ) -> Annotated[CallToolResult, RunStarted]:
     """Implement a spec note in a git repository: queue a durable run and answer with its id at once.
 
@@ -48,6 +52,7 @@ async def start_run(
             max_iterations=max_iterations,
             budget_usd=budget_usd,
             publish=publish,
+            approval=approval,
         )
         await check_spec(runs, body)
         accepted = await runs.start(body, None)
