@@ -22,6 +22,7 @@ from specmill.models import Budget, RunRequest
 from specmill.playbooks import Playbook, load_named
 from specmill.queries import RunState, StepRecord
 from specmill.records import RunRecord
+from specmill.sweep.version import version_run_id
 
 SCAN_BATCH = 100
 
@@ -47,13 +48,15 @@ class RunService:
         check_key(key)
         request = quotas.capped(body.to_request(), self.settings)
         await self.check_playbook(request.playbook)
-        run_id = key or uuid.uuid4().hex[:12]
-        if key is not None and (existing := await self._record_or_run(key)) is not None:
+        # Without a key, the spec's version names the run, as `specmill run` and sweeps name it.
+        reused = key or await asyncio.to_thread(self._version_run_id, request)
+        run_id = reused or uuid.uuid4().hex[:12]
+        if reused is not None and (existing := await self._record_or_run(reused)) is not None:
             if not _same_request(existing.request, request):
-                raise _key_conflict(key)
-            if await queries.run_state(key) is None:  # indexed, but the enqueue never happened
-                await runtime.enqueue_run(existing.request, key)
-            return accepted(key)
+                raise _key_conflict(reused) if key else _version_conflict(reused)
+            if await queries.run_state(reused) is None:  # indexed, but the enqueue never happened
+                await runtime.enqueue_run(existing.request, reused)
+            return accepted(reused)
         await quotas.check_queue(caller, self.settings)
         try:
             checked = await asyncio.to_thread(preflight.check_request, request, self.settings)
@@ -69,6 +72,9 @@ class RunService:
             await run_index.write_async(records.delete_run, run_id)
             raise
         return accepted(run_id)
+
+    def _version_run_id(self, request: RunRequest) -> str | None:
+        return version_run_id(self.container.spec_store, request.spec, request.project or self.settings.project or "")
 
     async def cancel(self, run_id: str) -> RunSummary:
         state = await self.state(run_id)
@@ -300,6 +306,14 @@ def check_key(key: str | None) -> None:
 
 def _key_conflict(key: str) -> ApiError:
     return ApiError(409, "idempotency_conflict", f"Idempotency-Key '{key}' was used for another request: use a new key")
+
+
+def _version_conflict(run_id: str) -> ApiError:
+    message = (
+        f"this version of the spec already has run '{run_id}' with other settings: "
+        "send an Idempotency-Key to start another run of it"
+    )
+    return ApiError(409, "version_conflict", message)
 
 
 def _same_request(stored: RunRequest, asked: RunRequest) -> bool:
