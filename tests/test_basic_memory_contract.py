@@ -14,7 +14,6 @@ pytestmark = pytest.mark.basic_memory
 # Tool -> (required parameters, parameters specmill sends), as of basic-memory 0.24.1.
 PINNED: dict[str, tuple[set[str], set[str]]] = {
     "read_note": ({"identifier"}, {"identifier", "project", "output_format", "include_frontmatter"}),
-    "read_content": ({"path"}, {"path", "project"}),
     "edit_note": (
         {"identifier", "operation", "content"},
         {

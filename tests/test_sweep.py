@@ -24,7 +24,6 @@ from dbos import DBOS
 from specmill import names, runtime
 from specmill.adapters.git_worktree import GitWorktreeWorkspace
 from specmill.adapters.pytest_runner import SubprocessTestRunner
-from specmill.cli import run as run_cli
 from specmill.config import Settings
 from specmill.container import Container
 from specmill.durable import durable
@@ -35,6 +34,7 @@ from specmill.ports.repo_analysis import FixedRepoAnalyzer
 from specmill.replay.scripts import Script
 from specmill.sweep import workflow as sweeps
 from specmill.sweep.models import SweepRequest, SweepResult
+from specmill.sweep.version import version_run_id
 from tests import scenarios
 from tests.fixtures.basic_memory import BasicMemoryInstance
 from tests.fixtures.git_repos import CALC_FILES, init_repo
@@ -318,14 +318,14 @@ def test_a_manual_run_and_a_sweep_share_one_run_per_version(world: World) -> Non
     deep = next(s for s in queued.skipped if s.permalink == world.permalink("backlog/nested/deep.md"))
     manual = RunRequest(spec="Deep", repo=str(world.calc), project=world.project)  # by title, as people type it
     assert (
-        run_cli._version_run_id(world.bm.store, manual, world.project) == deep.run_id
+        version_run_id(world.bm.store, manual.spec, world.project) == deep.run_id
     )  # `specmill run` joins the queued run
 
     title = f"Multiply {uuid.uuid4().hex[:6]}"
     text = scenarios.spec_note(title).replace("status: ready", "status: ready\nrepo: calc")
     written = world.bm.store.write_note(world.project, title, "specs", text)
     request = RunRequest(spec=written.permalink, repo=str(world.calc), project=world.project)
-    run_id = run_cli._version_run_id(world.bm.store, request, world.project)
+    run_id = version_run_id(world.bm.store, request.spec, world.project)
     assert run_id is not None
     result = runtime.start_run(request, run_id)  # what `specmill run` does, in this process
     assert result.status == "succeeded"
@@ -383,31 +383,6 @@ def test_a_dry_run_lists_what_would_run_and_writes_nothing(world: World) -> None
         len(DBOS.list_workflows(name=[sweeps.SWEEP_WORKFLOW, sweeps.SCHEDULED_SWEEP_WORKFLOW], load_output=False))
         == sweeps_before
     )
-
-
-def test_a_sweep_reads_notes_as_they_are_on_disk_right_after_an_edit(world: World) -> None:
-    """Basic Memory's index lags an edit made on disk; the sweep reads the file, not the index."""
-    folder = world.bm.root / "projects" / world.project
-    draft, wip = folder / "specs/draft.md", folder / "specs/wip.md"
-    draft.write_text(draft.read_text().replace("status: draft", "status: ready"))
-    wip.write_text(wip.read_text().replace("repo: calc", "repo: [calc"))
-    assert (
-        "status: draft"
-        in world.bm.index.client.call_tool(
-            "read_note",
-            {
-                "identifier": world.permalink("specs/draft.md"),
-                "project": world.project,
-                "output_format": "json",
-                "include_frontmatter": True,
-            },
-        ).text
-    )  # the index has not caught up yet: the case this test is about
-
-    result = sweeps.dry_run(world.settings, world.container, SweepRequest(project=world.project))
-    assert world.permalink("specs/draft.md") in [c.permalink for c in result.enqueued]
-    reasons = {s.permalink: s.reason for s in result.skipped}
-    assert reasons[world.permalink("specs/wip.md")].startswith("unreadable YAML")
 
 
 def test_without_a_project_the_command_says_how_to_name_one(tmp_path: Path) -> None:

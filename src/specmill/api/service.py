@@ -48,15 +48,32 @@ class RunService:
         check_key(key)
         request = quotas.capped(body.to_request(), self.settings)
         await self.check_playbook(request.playbook)
-        # Without a key, the spec's version names the run, as `specmill run` and sweeps name it.
-        reused = key or await asyncio.to_thread(self._version_run_id, request)
-        run_id = reused or uuid.uuid4().hex[:12]
-        if reused is not None and (existing := await self._record_or_run(reused)) is not None:
+        if key is None:  # the spec's version names the run, as `specmill run` and sweeps name it
+            return await self._start_version(body, request, caller)
+        if (existing := await self._record_or_run(key)) is not None:
             if not _same_request(existing.request, request):
-                raise _key_conflict(reused) if key else _version_conflict(reused)
-            if await queries.run_state(reused) is None:  # indexed, but the enqueue never happened
-                await runtime.enqueue_run(existing.request, reused)
-            return accepted(reused)
+                raise _key_conflict(key)
+            if await queries.run_state(key) is None:  # indexed, but the enqueue never happened
+                await runtime.enqueue_run(existing.request, key)
+            return accepted(key)
+        return await self._enqueue(body, request, key, key, caller)
+
+    async def _start_version(self, body: StartRun, request: RunRequest, caller: str) -> RunAccepted:
+        """One run per spec version: the version's run when it exists for the same request; another
+        request (other caps, playbook or repo) is another run; an unreadable spec fails in its run."""
+        version = await asyncio.to_thread(self._version_run_id, request)
+        if version is not None and (existing := await self._record_or_run(version)) is not None:
+            if _same_request(existing.request, request):
+                if await queries.run_state(version) is None:  # indexed, but the enqueue never happened
+                    await runtime.enqueue_run(existing.request, version)
+                return accepted(version)
+            version = None
+        return await self._enqueue(body, request, version, None, caller)
+
+    async def _enqueue(
+        self, body: StartRun, request: RunRequest, run_id: str | None, key: str | None, caller: str
+    ) -> RunAccepted:
+        run_id = run_id or uuid.uuid4().hex[:12]
         await quotas.check_queue(caller, self.settings)
         try:
             checked = await asyncio.to_thread(preflight.check_request, request, self.settings)
@@ -306,14 +323,6 @@ def check_key(key: str | None) -> None:
 
 def _key_conflict(key: str) -> ApiError:
     return ApiError(409, "idempotency_conflict", f"Idempotency-Key '{key}' was used for another request: use a new key")
-
-
-def _version_conflict(run_id: str) -> ApiError:
-    message = (
-        f"this version of the spec already has run '{run_id}' with other settings: "
-        "send an Idempotency-Key to start another run of it"
-    )
-    return ApiError(409, "version_conflict", message)
 
 
 def _same_request(stored: RunRequest, asked: RunRequest) -> bool:

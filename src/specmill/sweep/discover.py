@@ -1,10 +1,10 @@
 """Find the spec notes of a project and sort them into candidates and skipped notes.
 
 Basic Memory's index answers which notes are specs (`type: spec`, or in a configured folder).
-Every spec note is then read, and the note as read decides whether it is ready: the index's
-metadata lags an edit made on disk by seconds (and the store reads the file itself), so a
-status set just before a sweep is seen, and a run never starts from a status that is no
-longer true. A note whose frontmatter is not YAML is listed as unreadable, not dropped.
+Every spec note is then read, and the note as read decides whether it is ready, never the
+index's status metadata: so a note whose frontmatter is not YAML (which the index holds without
+metadata) is listed as unreadable instead of dropped, a skipped note says which status it has,
+and a run never starts from a status that is no longer true.
 
 Real notes are messy, and each mess has one predictable outcome:
 - keys are matched casefolded (`Status:`, `TYPE:`); when a person's `Status:` sits beside

@@ -6,10 +6,6 @@ include_frontmatter=True)` returns the whole file and `checksum` = its sha256, w
 `edit_note(operation="find_replace", find_text=<whole old text>, expected_checksum=...)`
 replaces the whole file byte for byte (`write_note(overwrite=True)` would merge
 frontmatter keys instead); a stale checksum answers `NOTE_REVISION_CONFLICT`.
-
-`read_note`'s JSON comes from the index, which lags an edit made on disk by seconds (or until
-the server's watcher runs); `read_content` reads the file itself. A note is read with both, and
-the file's text wins, so a status set on disk just before a sweep or a run is what specmill sees.
 """
 
 from __future__ import annotations
@@ -34,7 +30,6 @@ class _NotePayload(BaseModel):
     permalink: str | None = None
     content: str | None = None
     checksum: str | None = None
-    file_path: str | None = None
 
 
 class BasicMemorySpecStore:
@@ -60,25 +55,13 @@ class BasicMemorySpecStore:
         payload = _NotePayload.model_validate(checked(answer, tool="read_note", project=project, subject=identifier))
         if payload.content is None or payload.permalink is None:
             raise note_not_found(identifier, project)
-        content, checksum = payload.content, payload.checksum
-        on_disk = self._file_text(payload.file_path or payload.permalink, project)
-        if on_disk is not None and on_disk != content:
-            content, checksum = on_disk, content_checksum(on_disk)
         return Note(
             project=project,
             permalink=payload.permalink,
             title=payload.title or payload.permalink,
-            content=content,
-            checksum=checksum,
+            content=payload.content,
+            checksum=payload.checksum,
         )
-
-    def _file_text(self, path: str, project: str) -> str | None:
-        """The note's file as it is now, or None when Basic Memory cannot serve it as text."""
-        answer = self.client.call_tool("read_content", {"path": path, "project": project})
-        data = answer.data or {}
-        if answer.is_error or data.get("type") != "text" or not isinstance(data.get("text"), str):
-            return None
-        return str(data["text"])
 
     def replace_note(self, note: Note, new_content: str) -> Note:
         """Whole-text compare-and-swap: find_replace of the entire old text, guarded by checksum."""
