@@ -24,7 +24,6 @@ from dbos import DBOS
 from specmill import names, runtime
 from specmill.adapters.git_worktree import GitWorktreeWorkspace
 from specmill.adapters.pytest_runner import SubprocessTestRunner
-from specmill.cli import run as run_cli
 from specmill.config import Settings
 from specmill.container import Container
 from specmill.durable import durable
@@ -35,6 +34,7 @@ from specmill.ports.repo_analysis import FixedRepoAnalyzer
 from specmill.replay.scripts import Script
 from specmill.sweep import workflow as sweeps
 from specmill.sweep.models import SweepRequest, SweepResult
+from specmill.sweep.version import version_run_id
 from tests import scenarios
 from tests.fixtures.basic_memory import BasicMemoryInstance
 from tests.fixtures.git_repos import CALC_FILES, init_repo
@@ -72,17 +72,17 @@ NOTES: dict[str, tuple[str, bool, str]] = {
     "specs/cache.md": (note("type: spec\nstatus: ready\nrepo: calc", "Cache"), True, ""),
     "specs/quota.md": (note("type: spec\nstatus: ready\nrepo: calc", "Quota"), True, ""),
     "backlog/rough-idea.md": ("# Rough idea\n\nNo frontmatter at all.\n", False, "not marked ready"),
-    "backlog/broken.md": ("---\ntype: spec\nstatus: ready\nrepo: [calc\n---\n\n# Broken\n", False, "not marked ready"),
+    "backlog/broken.md": ("---\ntype: spec\nstatus: ready\nrepo: [calc\n---\n\n# Broken\n", False, "unreadable YAML"),
     "backlog/later.md": (note("status: someday", "Later"), False, "not marked ready"),
-    "specs/draft.md": (note("type: spec\nstatus: draft\nrepo: calc", "Draft"), False, "not marked ready"),
+    "specs/draft.md": (note("type: spec\nstatus: draft\nrepo: calc", "Draft"), False, "status 'draft'"),
     "specs/done.md": (note("type: spec\nstatus: implemented\nrepo: calc", "Done"), False, "not marked ready"),
-    "specs/wip.md": (note("type: spec\nstatus: in-progress\nrepo: calc", "Wip"), False, "not marked ready"),
-    "specs/no-status.md": (note("type: spec\nrepo: calc", "No status"), False, "not marked ready"),
+    "specs/wip.md": (note("type: spec\nstatus: in-progress\nrepo: calc", "Wip"), False, "status 'in-progress'"),
+    "specs/no-status.md": (note("type: spec\nrepo: calc", "No status"), False, "not marked ready: no status"),
     "specs/empty-status.md": (note("type: spec\nstatus:\nrepo: calc", "Empty status"), False, "not marked ready"),
     "specs/list-status.md": (
         note("type: spec\nstatus: [ready, draft]\nrepo: calc", "List status"),
         False,
-        "not marked ready",
+        "is not one value",
     ),
     "specs/rejected.md": (note("type: spec\nstatus: rejected\nrepo: calc", "Rejected"), False, "not marked ready"),
     "specs/seven-draft.md": (
@@ -318,14 +318,14 @@ def test_a_manual_run_and_a_sweep_share_one_run_per_version(world: World) -> Non
     deep = next(s for s in queued.skipped if s.permalink == world.permalink("backlog/nested/deep.md"))
     manual = RunRequest(spec="Deep", repo=str(world.calc), project=world.project)  # by title, as people type it
     assert (
-        run_cli._version_run_id(world.bm.store, manual, world.project) == deep.run_id
+        version_run_id(world.bm.store, manual.spec, world.project) == deep.run_id
     )  # `specmill run` joins the queued run
 
     title = f"Multiply {uuid.uuid4().hex[:6]}"
     text = scenarios.spec_note(title).replace("status: ready", "status: ready\nrepo: calc")
     written = world.bm.store.write_note(world.project, title, "specs", text)
     request = RunRequest(spec=written.permalink, repo=str(world.calc), project=world.project)
-    run_id = run_cli._version_run_id(world.bm.store, request, world.project)
+    run_id = version_run_id(world.bm.store, request.spec, world.project)
     assert run_id is not None
     result = runtime.start_run(request, run_id)  # what `specmill run` does, in this process
     assert result.status == "succeeded"

@@ -15,7 +15,6 @@ from specmill.ports.spec_store import MemorySpecStore
 from specmill.sweep import plan
 from specmill.sweep.discover import (
     classify,
-    ready_queries_of,
     resolve_repo,
     spec_note_queries,
     spec_notes_from,
@@ -136,10 +135,10 @@ def test_settings_become_a_sweep_config(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "reason"),
     [
-        (SPEC.replace("status: ready", "status: implemented"), "status 'implemented' is not ready"),
-        (SPEC.replace("status: ready\n", ""), "no status"),
+        (SPEC.replace("status: ready", "status: implemented"), "not marked ready: status 'implemented'"),
+        (SPEC.replace("status: ready\n", ""), "not marked ready: no status"),
         (SPEC.replace("status: ready", "status: [ready, draft]"), "not one value"),
-        (SPEC.replace("repo: calc", "repo: [calc"), "not valid YAML"),
+        (SPEC.replace("repo: calc", "repo: [calc"), "unreadable YAML"),
         (SPEC.replace("- [ ] a user", "- a user"), "no success criteria"),
         (SPEC.replace("repo: calc", "repo: mobile"), "neither a configured name"),
     ],
@@ -280,5 +279,3 @@ def test_the_fake_store_answers_a_sweeps_index_questions_as_basic_memory_does() 
     specs = spec_notes_from([query() for query in spec_note_queries(store, config, "p")], config)
     assert sorted(specs) == ["backlog/idea", "specs/draft", "specs/login"]
     assert specs["specs/login"].note_type == "spec" and specs["specs/login"].file_path == "specs/login.md"
-    ready = {ref.permalink for query in ready_queries_of(store, config, "p") for ref in query()}
-    assert ready == {"specs/login", "backlog/idea", "notes/meeting"}

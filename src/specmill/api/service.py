@@ -23,6 +23,7 @@ from specmill.models import Budget, RunRequest
 from specmill.playbooks import Playbook, load_named
 from specmill.queries import RunState, StepRecord
 from specmill.records import RunRecord
+from specmill.sweep.version import version_run_id
 
 SCAN_BATCH = 100
 
@@ -48,13 +49,32 @@ class RunService:
         check_key(key)
         request = quotas.capped(body.to_request(), self.settings)
         await self.check_playbook(request.playbook)
-        run_id = key or uuid.uuid4().hex[:12]
-        if key is not None and (existing := await self._record_or_run(key)) is not None:
+        if key is None:  # the spec's version names the run, as `specmill run` and sweeps name it
+            return await self._start_version(body, request, caller)
+        if (existing := await self._record_or_run(key)) is not None:
             if not _same_request(existing.request, request):
                 raise _key_conflict(key)
             if await queries.run_state(key) is None:  # indexed, but the enqueue never happened
                 await runtime.enqueue_run(existing.request, key)
             return accepted(key)
+        return await self._enqueue(body, request, key, key, caller)
+
+    async def _start_version(self, body: StartRun, request: RunRequest, caller: str) -> RunAccepted:
+        """One run per spec version: the version's run when it exists for the same request; another
+        request (other caps, playbook or repo) is another run; an unreadable spec fails in its run."""
+        version = await asyncio.to_thread(self._version_run_id, request)
+        if version is not None and (existing := await self._record_or_run(version)) is not None:
+            if _same_request(existing.request, request):
+                if await queries.run_state(version) is None:  # indexed, but the enqueue never happened
+                    await runtime.enqueue_run(existing.request, version)
+                return accepted(version)
+            version = None
+        return await self._enqueue(body, request, version, None, caller)
+
+    async def _enqueue(
+        self, body: StartRun, request: RunRequest, run_id: str | None, key: str | None, caller: str
+    ) -> RunAccepted:
+        run_id = run_id or uuid.uuid4().hex[:12]
         await quotas.check_queue(caller, self.settings)
         try:
             checked = await asyncio.to_thread(preflight.check_request, request, self.settings)
@@ -70,6 +90,9 @@ class RunService:
             await run_index.write_async(records.delete_run, run_id)
             raise
         return accepted(run_id)
+
+    def _version_run_id(self, request: RunRequest) -> str | None:
+        return version_run_id(self.container.spec_store, request.spec, request.project or self.settings.project or "")
 
     async def cancel(self, run_id: str) -> RunSummary:
         state = await self.state(run_id)

@@ -18,7 +18,6 @@ from specmill.cli.progress_view import ProgressView
 from specmill.config import Settings
 from specmill.errors import BadInput, SpecmillError
 from specmill.models import Budget, RunRequest, RunResult
-from specmill.ports.spec_store import SpecStore
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print the result as one JSON object on stdout.")]
 
@@ -87,6 +86,7 @@ def run(
         fail(exc, as_json=as_json)
     from specmill.adapters.basic_memory import BasicMemorySpecStore
     from specmill.phases.read_spec import read_spec
+    from specmill.sweep.version import version_run_id
 
     store = BasicMemorySpecStore.from_settings(settings)  # the session the run itself uses
     project = checked.project or settings.project or ""
@@ -96,7 +96,7 @@ def run(
     except SpecmillError as exc:
         fail(exc, as_json=as_json)
     if run_id is None:
-        run_id = _version_run_id(store, checked, project) or uuid.uuid4().hex[:12]
+        run_id = version_run_id(store, checked.spec, project) or uuid.uuid4().hex[:12]
     _say_if_it_already_ended(settings, run_id)
     execute(settings, run_id, lambda queue: runtime.start_run(checked, run_id, queue), as_json)
 
@@ -112,18 +112,6 @@ def _say_if_it_already_ended(settings: Settings, run_id: str) -> None:
             "showing that result. Edit the spec, or pass --run-id, to run it again.",
             err=True,
         )
-
-
-def _version_run_id(store: SpecStore, request: RunRequest, project: str) -> str | None:
-    """The id a sweep gives this version of the spec, so a manual run and a sweep never implement
-    one version twice (specmill.sweep); None when the note cannot be read, and the run says why."""
-    from specmill.sweep.version import run_id_for
-
-    try:
-        note = store.read_note(request.spec, project)
-        return run_id_for(note.project, note.permalink, note.content)
-    except SpecmillError:
-        return None
 
 
 def resume(

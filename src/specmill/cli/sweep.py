@@ -33,6 +33,7 @@ def sweep(
     from specmill.sweep import workflow as sweeps
     from specmill.sweep.discover import NOT_READY
     from specmill.sweep.models import SweepRequest
+    from specmill.sweep.report import group_by_reason
 
     settings = Settings()
     name = project or settings.project
@@ -68,8 +69,8 @@ def sweep(
     for s in result.skipped:
         if s not in not_ready:
             typer.echo(f"  skipped {s.permalink}: {s.reason}")
-    if not_ready:
-        typer.echo(f"  skipped {len(not_ready)} spec notes {not_ready[0].reason} (--json lists them)")
+    for reason, notes in group_by_reason(not_ready).items():
+        typer.echo(f"  skipped {len(notes)} spec notes {reason} (--json lists them)")
     for run_id in result.superseded:
         typer.echo(f"  cancelled {run_id}: an older version, superseded")
     if result.report:

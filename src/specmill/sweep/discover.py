@@ -1,9 +1,10 @@
 """Find the spec notes of a project and sort them into candidates and skipped notes.
 
-Basic Memory's index answers the cheap questions for the whole project: which notes are specs
-(`type: spec`, or in a configured folder) and which are marked ready. Only the notes it
-says are ready are read, and the note as read decides: the index can lag an edit by
-seconds, and a run must never start from a status that is no longer true.
+Basic Memory's index answers which notes are specs (`type: spec`, or in a configured folder).
+Every spec note is then read, and the note as read decides whether it is ready, never the
+index's status metadata: so a note whose frontmatter is not YAML (which the index holds without
+metadata) is listed as unreadable instead of dropped, a skipped note says which status it has,
+and a run never starts from a status that is no longer true.
 
 Real notes are messy, and each mess has one predictable outcome:
 - keys are matched casefolded (`Status:`, `TYPE:`); when a person's `Status:` sits beside
@@ -46,27 +47,14 @@ def discover(
     """The index's questions go out at once, and so do the reads: each is a round trip to the
     server, which answers a few at a time (measured on 2 cores: 4 at once, 40% less time in all)."""
     spec_queries = spec_note_queries(index, config, project)
-    ready_queries = ready_queries_of(index, config, project)
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="specmill-sweep") as pool:
-        answers = list(pool.map(lambda query: query(), spec_queries + ready_queries))
-        specs = spec_notes_from(answers[: len(spec_queries)], config)
-        marked = {ref.permalink for refs in answers[len(spec_queries) :] for ref in refs}
-        to_read = [permalink for permalink in sorted(specs) if permalink in marked]
-        read = dict(
-            zip(
-                to_read,
-                pool.map(
-                    lambda permalink: _read_and_classify(store, specs[permalink], project, config, settings), to_read
-                ),
-            )
+        specs = spec_notes_from(list(pool.map(lambda query: query(), spec_queries)), config)
+        order = sorted(specs)
+        outcomes = list(
+            pool.map(lambda permalink: _read_and_classify(store, specs[permalink], project, config, settings), order)
         )
-    candidates: list[Candidate] = []
-    skipped: list[Skipped] = []
-    for permalink in sorted(specs):
-        outcome = read.get(permalink) or Skipped(
-            permalink=permalink, title=specs[permalink].title, reason=_not_ready(config)
-        )
-        (candidates if isinstance(outcome, Candidate) else skipped).append(outcome)  # type: ignore[arg-type]
+    candidates = [outcome for outcome in outcomes if isinstance(outcome, Candidate)]
+    skipped = [outcome for outcome in outcomes if isinstance(outcome, Skipped)]
     return Discovery(project=project, spec_notes=len(specs), candidates=candidates, skipped=skipped)
 
 
@@ -94,14 +82,6 @@ def spec_notes_from(answers: list[list[NoteRef]], config: SweepConfig) -> dict[s
     return found
 
 
-def ready_queries_of(index: NoteIndex, config: SweepConfig, project: str) -> list[Query]:
-    """Notes whose indexed status is a ready one, in the usual spellings of key and value."""
-    values = sorted({spelling for status in config.ready_statuses for spelling in _spellings(status)})
-    return [
-        lambda key=key: index.search(project, metadata_filters={key: {"$in": values}}) for key in _spellings("status")
-    ]
-
-
 def _read_and_classify(
     store: SpecStore, ref: NoteRef, project: str, config: SweepConfig, settings: Settings
 ) -> Candidate | Skipped:
@@ -124,14 +104,14 @@ def classify(note: Note, config: SweepConfig, settings: Settings) -> Candidate |
     try:
         frontmatter = parse_frontmatter(block, note.title or note.permalink)
     except BadInput:
-        return skip("the frontmatter is not valid YAML: fix the block between the '---' lines")
+        return skip(f"{UNREADABLE_YAML}: fix the frontmatter block between the '---' lines")
     status = value_of(frontmatter, "status")
     if status is _MISSING or status is None or (isinstance(status, str) and not status.strip()):
-        return skip("no status in the frontmatter (it changed since Basic Memory indexed it)")
+        return skip(not_ready_reason(None, config))
     if isinstance(status, (list, dict, bool)):
         return skip(f"status {status!r} is not one value: write one status, such as 'status: ready'")
     if str(status).strip().casefold() not in config.ready_statuses:
-        return skip(f"status '{status}' is not ready (it changed since Basic Memory indexed it)")
+        return skip(not_ready_reason(str(status).strip(), config))
     try:
         parse_spec(note)
     except BadInput as exc:
@@ -198,10 +178,13 @@ def _spellings(word: str) -> list[str]:
 
 
 NOT_READY = "not marked ready"
+UNREADABLE_YAML = "unreadable YAML"
 
 
-def _not_ready(config: SweepConfig) -> str:
-    return f"{NOT_READY}: its status is not one of {', '.join(config.ready_statuses)}"
+def not_ready_reason(status: str | None, config: SweepConfig) -> str:
+    """`not marked ready: status 'draft' ...` or `not marked ready: no status ...`: the status found, then the fix."""
+    found = f"status '{status}'" if status else "no status"
+    return f"{NOT_READY}: {found} (ready is: {', '.join(config.ready_statuses)})"
 
 
 def _first_line(exc: BaseException) -> str:

@@ -16,7 +16,7 @@ from specmill.markdown import scan_headings, section_end, split_frontmatter, spl
 from specmill.models import Note
 from specmill.ports.spec_store import SpecStore
 from specmill.sweep.discover import NOT_READY
-from specmill.sweep.models import RunOutcome, SweepResult
+from specmill.sweep.models import RunOutcome, Skipped, SweepResult
 
 FINAL_STATUS_HEADING = "Final Status"
 
@@ -63,12 +63,22 @@ def render_report(result: SweepResult) -> str:
     if others:
         lines += ["| Spec | Reason |", "| --- | --- |"]
         lines += [f"| {_cell(s.permalink)} | {_cell(s.reason)} |" for s in others]
-    if not_ready:  # most spec notes, most nights: one line, not one row each
-        names = ", ".join(f"`{s.permalink}`" for s in not_ready)
-        lines += ([""] if others else []) + [f"{_cell(not_ready[0].reason).capitalize()} ({len(not_ready)}): {names}"]
+    if not_ready:  # most spec notes, most nights: one line per status found, not one row each
+        lines += [""] if others else []
+        for reason, notes in group_by_reason(not_ready).items():
+            names = ", ".join(f"`{s.permalink}`" for s in notes)
+            lines.append(f"{_cell(reason).capitalize()} ({len(notes)}): {names}")
     if not result.skipped:
         lines.append("No spec note was skipped.")
     return "\n".join(lines) + "\n"
+
+
+def group_by_reason(skipped: list[Skipped]) -> dict[str, list[Skipped]]:
+    """Reason -> the notes skipped for it, in order of first appearance."""
+    groups: dict[str, list[Skipped]] = {}
+    for note in skipped:
+        groups.setdefault(note.reason, []).append(note)
+    return groups
 
 
 def render_final_status(outcomes: list[RunOutcome], by_sweep: str) -> str:

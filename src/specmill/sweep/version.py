@@ -13,8 +13,10 @@ import json
 import re
 from typing import Any
 
+from specmill.errors import SpecmillError
 from specmill.markdown import parse_frontmatter, split_frontmatter, split_lines, status_spans
 from specmill.models import Spec
+from specmill.ports.spec_store import SpecStore
 
 # Keys compared casefolded: a person's `Status: ready` sits beside specmill's `status:` line.
 IGNORED_KEYS = frozenset({"status", "permalink"})
@@ -39,6 +41,17 @@ def run_id_for(project: str, permalink: str, content: str) -> str:
     """`v<12 hex>-<permalink slug>`: the hex first, because branch names keep only the id's first
     characters, and two versions of one spec must not share a branch."""
     return _run_id(project, permalink, spec_version(content, permalink))
+
+
+def version_run_id(store: SpecStore, spec: str, project: str) -> str | None:
+    """The id of the spec's current version, as sweeps, `specmill run` and `POST /runs` name a run,
+    so no entry point implements one version twice; None when the note cannot be read (the run
+    then says why)."""
+    try:
+        note = store.read_note(spec, project)
+        return run_id_for(note.project, note.permalink, note.content)
+    except SpecmillError:
+        return None
 
 
 def run_id_for_spec(spec: Spec) -> str:
