@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from specmill import __version__
-from specmill.adapters.repo_scan import facts_codec, other_languages, symbols, walk, words
-from specmill.adapters.repo_scan.walk import Listed, RepoFile, Tree, describe, list_files, parse_plan, read_bytes
+from specmill.adapters.repo_scan import facts_codec, other_languages, parallel, symbols, walk, words
+from specmill.adapters.repo_scan.walk import Listed, RepoFile, Tree, list_files, parse_plan, read_bytes
 from specmill.adapters.safe_git import GitCommandFailed, run_git
 
 KEEP_TREES = 8
@@ -159,7 +159,7 @@ class Index:
         known = exact or self._load_tree(state.get("tree")) or self._load_tree(self._latest())
         files: list[RepoFile] = list(named.values())
         rows: list[list[Any]] = []
-        reparsed: list[str] = []
+        missing: list[Listed] = []
         for item in due:
             blob = blobs.get(item.path)
             row = known.get((item.path, blob)) if blob else None
@@ -168,12 +168,15 @@ class Index:
                 with contextlib.suppress(KeyError, IndexError, TypeError, ValueError):
                     described = facts_codec.decode(row)
             if described is None:
-                described = describe(root, item, read.get(item.path))
-                reparsed.append(item.path)
-                row = facts_codec.encode(described)
+                missing.append(item)
+                continue
             files.append(described)
-            if blob:
+            rows.append([blob, row])
+        for item, (described, row) in zip(missing, parallel.describe_all(root, missing, read), strict=True):
+            files.append(described)
+            if blob := blobs.get(item.path):
                 rows.append([blob, row])
+        reparsed = [item.path for item in missing]
         if not exact or reparsed:
             _write_json(self._tree_path(tree_hash), {"parser": self.fingerprint, "files": rows})
             self._prune()
