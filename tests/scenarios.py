@@ -158,3 +158,42 @@ def tool_misuse() -> dict[str, Any]:
 def spec_note(title: str) -> str:
     """The multiply spec under another title, so tests sharing one Basic Memory don't collide."""
     return SPEC.replace("title: Multiply", f"title: {title}").replace("# Multiply", f"# {title}")
+
+
+PLAN_TASK = "Add multiply and its test"
+
+
+def plan(attempt: int, title: str = PLAN_TASK, *, serves_all: bool = True) -> dict[str, Any]:
+    """A `record_plan` conversation for plan `attempt`; with `serves_all=False` a criterion is left unserved."""
+    criteria = [
+        "`calc.multiply(a, b)` returns the product of a and b",
+        "`tests/test_multiply.py` covers multiply and the whole suite passes",
+    ]
+    task = {"title": title, "criteria": criteria if serves_all else criteria[:1], "files": ["calc/__init__.py"]}
+    answer = {"content": [_tool("record_plan", summary=f"plan {attempt}", tasks=[task])]}
+    return {
+        "name": f"plan-{attempt}",
+        "match": {"first_user_contains": f"Plan {attempt}.", "tool_choice": "record_plan"},
+        "turns": [answer],
+    }
+
+
+def verdict_with_tasks(*met: bool, tasks: tuple[str, ...] = (PLAN_TASK,)) -> dict[str, Any]:
+    """A verdict that also judges the approved plan's tasks (validate checks them beside the criteria)."""
+    turn = verdict(*met)
+    entries = [{"criterion": f"Plan task: {t}", "met": True, "evidence": "diff"} for t in tasks]
+    turn["content"][0]["input"]["criteria"] += entries
+    return turn
+
+
+def planned(*plan_titles: str) -> dict[str, Any]:
+    """Plans (one per title: the first ones rejected), then the first-time success judged with the last plan."""
+    return {
+        "conversations": [
+            *(plan(n, title) for n, title in enumerate(plan_titles, 1)),
+            conversation("implement-1", 1, implement_turns(GOOD)),
+            conversation(
+                "verdict-1", 1, [verdict_with_tasks(True, True, tasks=plan_titles[-1:])], forced="record_verdict"
+            ),
+        ]
+    }

@@ -41,7 +41,7 @@ from tests.fixtures.runtime import make_settings
 
 # schemathesis's own strategies use `random`, which this Hypothesis deprecates; nothing to fix here.
 pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning")
-EXAMPLES_PER_OPERATION = 30  # ten operations: about three hundred generated requests
+EXAMPLES_PER_OPERATION = 30  # per operation (run, gate and playbook operations alike)
 TOKEN = "schema-test-token"
 CHECKS = [
     not_a_server_error,

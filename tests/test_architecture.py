@@ -22,8 +22,10 @@ DBOS_MODULES = {
     "specmill.runtime",
     "specmill.queries",
     "specmill.sweep.workflow",
+    "specmill.gates",  # the run's durable waits, part of its workflow
+    "specmill.answers",  # answers to those waits (DBOS.send), from the API and the CLI
 }
-ENTRY_POINTS = ("specmill.api", "specmill.cli")
+ENTRY_POINTS = ("specmill.api", "specmill.cli", "specmill.mcp_server")
 
 
 def module_name(root: Path, path: Path) -> str:

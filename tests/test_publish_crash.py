@@ -20,6 +20,7 @@ from tests.test_publish import DOCSTRING, publish_script
 pytestmark = [pytest.mark.basic_memory, pytest.mark.slow]
 
 
+@pytest.mark.parametrize("database", [None], ids=["sqlite"])  # tests/test_publish.py covers PostgreSQL
 def test_kill_between_pull_request_and_checkpoint_opens_one(
     cli_env, spec, calc_repo, messages_server, github, tmp_path
 ):

@@ -60,6 +60,15 @@ class Settings(BaseSettings):
         default_factory=lambda: f"specmill-{socket.gethostname()}",
         description="Stable id of this process in DBOS; pending runs are recovered by the same id.",
     )
+    mcp_executor_id: str = Field(
+        default_factory=lambda: f"mcp-{socket.gethostname()}",
+        description="Executor id of `specmill mcp`; a second live process on this data dir takes ID-2, ID-3...",
+    )
+    executor_heartbeat_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="How often a process records that it is alive; a takeover waits for a few missed beats.",
+    )
     app_version: str = Field(
         default=__version__,
         description="DBOS application version; runs recover only under the version that started them.",
@@ -160,6 +169,15 @@ class Settings(BaseSettings):
         default=None,
         description="Comma-separated globs (or path#section) the file tools may not change; "
         "replaces the built-in list.",
+    )
+    approval_timeout_s: float = Field(
+        default=7 * 86400, gt=0, description="How long a plan waits for approval before the run ends approval_expired."
+    )
+    budget_timeout_s: float = Field(
+        default=7 * 86400, gt=0, description="How long a run paused at its budget waits for a higher cap."
+    )
+    gate_poll_s: float = Field(
+        default=60.0, gt=0, description="How often a waiting run looks at the clock and its note (the ticked plan)."
     )
     sweep_cron: str = Field(
         default="0 2 * * *",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -24,6 +26,8 @@ class Container:
     # Keyword-only, so a construction that predates it fails loudly instead of shifting arguments.
     note_index: NoteIndex = field(kw_only=True)
     """Basic Memory's index, for sweeps; the real one shares the spec store's MCP session."""
+    clock: Callable[[], float] = field(default=time.time, kw_only=True)
+    """Epoch seconds, read only inside steps: the deadlines of a run's waits (tests move it)."""
     environments: Environments = field(kw_only=True, default_factory=FixedEnvironments)
     """The repository's own environment for test runs; build_container sets the real one. The default
     (no environment: specmill's interpreter) keeps containers built by hand in tests as they were."""

@@ -23,7 +23,7 @@ from typing import ParamSpec, TypeVar
 from dbos import DBOS, StepOptions
 from dbos import error as dbos_error
 
-from specmill import graceful_stop, names, progress, steps
+from specmill import graceful_stop, names, progress, step_context, steps
 from specmill.errors import BasicMemoryUnavailable, CodeHostUnavailable, NoteConflict, TransientModelError
 from specmill.models import Usage
 
@@ -105,8 +105,11 @@ def _instrumented(name: str, fn: Callable[P, T], announce: bool, describe: Calla
         )
         if announce:
             _publish(event)
+        step_id = DBOS.step_id
+        here = step_context.StepRef(event.run_id, step_id) if event.run_id and step_id is not None else None
         try:
-            result = fn(*args, **kwargs)
+            with step_context.inside(here):
+                result = fn(*args, **kwargs)
         except Exception as exc:
             exc.add_note(traceback.format_exc())
             steps.ports().redactor.scrub_exception(exc)  # before DBOS records it

@@ -43,6 +43,10 @@ class RunNotFound(BadInput):
     pass
 
 
+class RunOwned(BadInput):
+    """A pending run whose executor may still be running it; taking it over could run it twice."""
+
+
 class ServiceUnavailable(SpecmillError):
     """A service specmill depends on could not be reached or started."""
 
@@ -98,6 +102,14 @@ class RepeatedToolCall(RoundOver):
 
 class EnvironmentProblem(SpecmillError):
     """The machine cannot run specmill as configured (for example an old SQLite)."""
+
+
+class PlanRejected(SpecmillError):
+    """A person rejected the plan more often than the run may re-plan. Ends the run `rejected`."""
+
+
+class ApprovalExpired(SpecmillError):
+    """Nobody approved the plan before the deadline. Ends the run `approval_expired`."""
 
 
 class EnvironmentSetupFailed(SpecmillError):

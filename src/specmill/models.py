@@ -244,7 +244,9 @@ class BudgetGuard(BaseModel):
 StopReason = Literal["model_finished", "turn_cap", "repeated_tool_call", "budget_exhausted"]
 
 
-RunStatus = Literal["succeeded", "failed", "budget_exhausted"]
+RunStatus = Literal["succeeded", "failed", "budget_exhausted", "rejected", "approval_expired"]
+Approval = Literal["none", "plan"]
+OnBudget = Literal["stop", "pause"]
 
 
 PublishMode = Literal["none", "push", "pr"]
@@ -278,6 +280,8 @@ class RunRequest(BaseModel):
     model: str | None = None
     budget_usd: float | None = Field(default=None, gt=0)
     budget_tokens: int | None = Field(default=None, gt=0)
+    approval: Approval | None = Field(default=None, description="`plan`: a person approves the plan before any code.")
+    on_budget: OnBudget | None = Field(default=None, description="`pause`: wait for a higher cap instead of ending.")
     publish: PublishMode | None = Field(default=None, description="Push the branch, or push and open a PR.")
     publish_on_failure: bool = Field(default=False, description="Publish a failed run too, as a draft PR.")
     revision: Revision | None = None

@@ -16,6 +16,10 @@ SCHEDULED_SWEEP_WORKFLOW = "specmill.sweep.scheduled"
 RUN_QUEUE = "implementations"
 SWEEP_QUEUE = "sweeps"
 SWEEP_SCHEDULE = "specmill-sweep"
+SHARED_QUEUES = (RUN_QUEUE, SWEEP_QUEUE)
+"""What `serve` and workers work; never a command's own queue."""
+COMMAND_QUEUE_PREFIX = "command-"
+"""A command's own queue (`command-<executor id>`): runs it resumes or forks go there, and only it works it."""
 EVENTS_STREAM = "events"
 
 PHASES = (
@@ -23,6 +27,7 @@ PHASES = (
     "read_spec",
     "prepare_workspace",
     "analyze_patterns",
+    "plan",
     "update_spec",
     "implement",
     "run_tests",
@@ -70,3 +75,12 @@ def is_version_run_id(run_id: str) -> bool:
 def partition_key(repo: str) -> str:
     """The run queue's partition of a run: its repository, so two runs never edit one repository at once."""
     return repo.rstrip("/") or "/"
+
+
+GATE_ATTRIBUTE = "gate"
+"""The run's DBOS attribute holding the gate it waits at (null when it waits at none)."""
+GATE_ANSWER_ATTRIBUTE = "gate_answer"
+"""The run's DBOS attribute holding the last answer given to a gate, so a second answer can say so."""
+APPROVAL_TOPIC = "approval"
+BUDGET_TOPIC = "budget"
+"""The `DBOS.send` topics of the two kinds of gate (a gate's kind is its topic)."""

@@ -46,6 +46,9 @@ class Playbook(BaseModel):
         default=8, ge=1, description="Recent tool results kept whole; older ones shrink to a line."
     )
     repeat_limit: int = Field(default=3, ge=2, description="Identical tool call + result this often ends the round.")
+    approval: Literal["none", "plan"] = Field(default="none", description="`plan`: a person approves the plan first.")
+    on_budget: Literal["stop", "pause"] = Field(default="stop", description="`pause`: wait for a higher cap.")
+    max_replans: int = Field(default=2, ge=0, description="Plans a person may reject before the run ends rejected.")
     publish: Literal["none", "push", "pr"] = Field(
         default="none", description="After a run: push its branch, or push it and open a pull request."
     )

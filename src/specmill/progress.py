@@ -23,7 +23,9 @@ log = logging.getLogger("specmill.run")
 
 class ProgressEvent(BaseModel):
     run_id: str
-    kind: Literal["step_started", "step_finished", "step_failed", "run_finished"]
+    kind: Literal[
+        "step_started", "step_finished", "step_failed", "run_finished", "awaiting_approval", "awaiting_budget"
+    ]
     step: str = ""
     phase: str = ""
     attempt: int = 0

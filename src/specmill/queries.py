@@ -34,10 +34,20 @@ class RunState:
     updated_ms: int | None
     completed_ms: int | None
     forked_from: str | None
+    executor_id: str | None = None
+    """The process that executes (or last executed) the run; none while it waits on the queue."""
+    queue: str | None = None
+    attributes: dict[str, Any] | None = None
 
     @property
     def active(self) -> bool:
         return self.status in ("ENQUEUED", "PENDING", "DELAYED")
+
+    @property
+    def gate(self) -> dict[str, Any] | None:
+        """The gate a pending run waits at (`specmill.gates`), if any."""
+        gate = (self.attributes or {}).get(names.GATE_ATTRIBUTE)
+        return gate if isinstance(gate, dict) and self.status in ("PENDING", "ENQUEUED") else None
 
 
 @dataclass(frozen=True)
@@ -106,6 +116,9 @@ def state_of(status: Any) -> RunState:
         updated_ms=status.updated_at,
         completed_ms=status.completed_at,
         forked_from=status.forked_from,
+        executor_id=getattr(status, "executor_id", None),
+        queue=getattr(status, "queue_name", None),
+        attributes=getattr(status, "attributes", None),
     )
 
 
@@ -132,8 +145,8 @@ def dbos_client(settings: Settings) -> Iterator[DBOSClient]:
         client.destroy()
 
 
-def recorded_run(settings: Settings, run_id: str) -> tuple[str, str | None] | None:
-    """(status, executor id) of a recorded run, read without launching DBOS; None if unknown."""
+def recorded_run(settings: Settings, run_id: str) -> tuple[str, str | None, str | None] | None:
+    """(status, executor id, queue) of a recorded run, read without launching DBOS; None if unknown."""
     if settings.database_url().startswith("sqlite") and not (settings.data_dir / "specmill.sqlite").exists():
         return None
     with dbos_client(settings) as client:
@@ -141,7 +154,7 @@ def recorded_run(settings: Settings, run_id: str) -> tuple[str, str | None] | No
             status = client.retrieve_workflow(run_id).get_status()
         except Exception:
             return None
-    return status.status, status.executor_id
+    return status.status, status.executor_id, status.queue_name
 
 
 def recorded_state(settings: Settings, run_id: str) -> RunState | None:
@@ -172,22 +185,33 @@ def recorded_runs(settings: Settings, status: str | None = None, limit: int = 50
             status=status.upper() if status else None,
             limit=limit,
             sort_desc=True,
-            load_input=False,
-            load_output=False,
+            load_input=True,
+            load_output=True,
         )
+    states = [(w, state_of(w)) for w in found]
     return [
         {
             "run_id": w.workflow_id,
             "status": w.status,
+            "spec": state.request.spec if state.request else None,
+            "repo": state.request.repo if state.request else None,
+            "cost_usd": state.result.cost_usd if state.result else None,
             "executor_id": w.executor_id,
             "app_version": w.app_version,
             "queue": w.queue_name,
             "created_at_ms": w.created_at,
             "updated_at_ms": w.updated_at,
             "forked_from": w.forked_from,
+            "waiting": waiting_of(w.status, w.attributes),
         }
-        for w in found
+        for w, state in states
     ]
+
+
+def waiting_of(status: str, attributes: dict[str, Any] | None) -> str | None:
+    """`awaiting_approval` / `awaiting_budget` for a run waiting at a gate (`specmill.gates`), else None."""
+    gate = RunState("", status, None, None, None, None, None, None, None, attributes=attributes).gate
+    return f"awaiting_{gate.get('kind')}" if gate is not None else None
 
 
 def recorded_steps(settings: Settings, run_id: str) -> list[dict[str, object]]:

@@ -48,6 +48,29 @@ artifacts = sa.Table(
     sa.Column("created_us", sa.BigInteger, nullable=False),
 )
 
+executors = sa.Table(
+    "specmill_executors",
+    metadata,
+    sa.Column("executor_id", sa.String(200), primary_key=True),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("role", sa.String(32), nullable=False),
+    sa.Column("heartbeat_us", sa.BigInteger, nullable=False),
+    sa.Column("stopped", sa.Boolean, nullable=False),
+)
+"""Who executes runs: each DBOS process's host, pid and last heartbeat, so a takeover can tell a live owner."""
+
+call_journal = sa.Table(
+    "specmill_call_journal",
+    metadata,
+    sa.Column("run_id", sa.String(200), primary_key=True),
+    sa.Column("step_id", sa.Integer, primary_key=True),
+    sa.Column("request_hash", sa.String(64), primary_key=True),
+    sa.Column("answer", sa.Text, nullable=False),
+    sa.Column("created_us", sa.BigInteger, nullable=False),
+)
+"""Each model call's answer, written as it arrives, so a step replayed after a crash never pays again."""
+
 pull_requests = sa.Table(
     "specmill_pull_requests",
     metadata,
@@ -169,7 +192,7 @@ def insert_run(conn: Conn, record: RunRecord) -> bool:
         "overrides": record.overrides.model_dump_json() if record.overrides else None,
         "caller": record.caller,
     }
-    statement = _insert(conn, runs).values(**values).on_conflict_do_nothing(index_elements=["run_id"])
+    statement = dialect_insert(conn, runs).values(**values).on_conflict_do_nothing(index_elements=["run_id"])
     return bool(conn.execute(statement).rowcount)
 
 
@@ -257,7 +280,7 @@ def list_artifacts(conn: Conn, run_id: str) -> list[tuple[str, int, int]]:
     return [(kind, attempt, size or 0) for kind, attempt, size in conn.execute(query)]
 
 
-def _insert(conn: Conn, table: sa.Table) -> Any:
+def dialect_insert(conn: Conn, table: sa.Table) -> Any:
     """The dialect's INSERT, which knows ON CONFLICT on both SQLite and PostgreSQL."""
     dialect = conn.get_bind().dialect if hasattr(conn, "get_bind") else conn.dialect
     if dialect.name == "postgresql":
@@ -284,7 +307,7 @@ def _record(row: Any) -> RunRecord:
 def save_pull_request(conn: Conn, run_id: str, repository: str, number: int, url: str, branch: str) -> None:
     """Which run a pull request belongs to, so a review on it finds the run; repeating it changes nothing."""
     values = {"repository": repository, "number": number, "url": url, "branch": branch, "created_us": now_us()}
-    statement = _insert(conn, pull_requests).values(run_id=run_id, **values)
+    statement = dialect_insert(conn, pull_requests).values(run_id=run_id, **values)
     conn.execute(statement.on_conflict_do_nothing(index_elements=["run_id"]))
 
 

@@ -13,8 +13,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from specmill.models import (
+    Approval,
     Budget,
     Ledger,
+    OnBudget,
     PullRequestRef,
     RepoEnvironment,
     RunRequest,
@@ -25,9 +27,10 @@ from specmill.models import (
     Verdict,
     WorkspaceState,
 )
+from specmill.phases.plan import Plan
 from specmill.playbooks import Playbook
 
-SpecStatus = Literal["in-progress", "implemented", "needs-attention"]
+SpecStatus = Literal["in-progress", "implemented", "needs-attention", "awaiting-approval"]
 
 
 class Limits(BaseModel):
@@ -39,6 +42,9 @@ class Limits(BaseModel):
     max_turns: int = Field(ge=1, description="Model calls per implement round.")
     repeat_limit: int = Field(ge=2, description="The same tool call with the same result this often ends a round.")
     budget: Budget = Field(default_factory=Budget)
+    approval: Approval = "none"
+    on_budget: OnBudget = "stop"
+    max_replans: int = Field(default=2, ge=0, description="Plans a person may reject before the run ends rejected.")
 
     @classmethod
     def of(cls, request: RunRequest, playbook: Playbook) -> Limits:
@@ -50,6 +56,9 @@ class Limits(BaseModel):
             budget=Budget(
                 usd=request.budget_usd or playbook.budget_usd, tokens=request.budget_tokens or playbook.budget_tokens
             ),
+            approval=request.approval or playbook.approval,
+            on_budget=request.on_budget or playbook.on_budget,
+            max_replans=playbook.max_replans,
         )
 
 
@@ -63,6 +72,7 @@ class Run(BaseModel):
     playbook: Playbook
     spec: Spec
     workspace: WorkspaceState
+    plan: Plan | None = Field(default=None, description="The plan a person approved, when the run asked for one.")
     environment: RepoEnvironment | None = Field(default=None, description="Where its tests run, once prepared.")
 
     @property
@@ -94,6 +104,7 @@ class Status(BaseModel):
     ledger: Ledger = Field(default_factory=Ledger)
     reason: str = ""
     outcome: RunStatus | None = Field(default=None, description="How the run ended; None while it goes on.")
+    plan: Plan | None = Field(default=None, description="A plan waiting for approval, shown in the spec.")
     pull_request: PullRequestRef | None = None
 
     @classmethod
@@ -106,6 +117,10 @@ class Status(BaseModel):
         ledger: Ledger | None = None,
     ) -> Status:
         return cls(name="in-progress", head=head, attempt=attempt, tests=tests, ledger=ledger or Ledger())
+
+    @classmethod
+    def awaiting_approval(cls, *, head: str, ledger: Ledger, plan: Plan) -> Status:
+        return cls(name="awaiting-approval", head=head, ledger=ledger, plan=plan)
 
     @classmethod
     def finished(cls, work: Work, outcome: RunStatus, reason: str = "") -> Status:

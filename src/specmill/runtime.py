@@ -12,12 +12,24 @@ import logging
 import os
 import sqlite3
 import sys
+import threading
 from typing import Any
 
 from dbos import DBOS, DBOSConfig, SetEnqueueOptions, SetWorkflowID, StepInfo
 from dbos import error as dbos_error
 
-from specmill import checkpoints, durable, graceful_stop, names, progress, records, run_index, steps, workflow
+from specmill import (
+    checkpoints,
+    durable,
+    executors,
+    graceful_stop,
+    names,
+    progress,
+    records,
+    run_index,
+    steps,
+    workflow,
+)
 from specmill.config import Settings
 from specmill.container import Container
 from specmill.errors import BadInput, EnvironmentProblem, RunNotFound
@@ -25,6 +37,7 @@ from specmill.models import Budget, RunRequest, RunResult
 
 log = logging.getLogger("specmill.runtime")
 _dbos: DBOS | None = None
+_heartbeat: executors.Heartbeat | None = None
 
 
 def dbos_config(settings: Settings, executor_id: str | None = None) -> DBOSConfig:
@@ -60,11 +73,14 @@ def launch(
     container: Container,
     executor_id: str | None = None,
     queues: list[str] | None = None,
+    role: str = "worker",
 ) -> None:
     """Start DBOS in this process; pending runs of this executor id and version recover now.
-    `queues` names the only queues this process works (DBOS works every registered one by default):
-    a short-lived command passes [] so it never starts queued work it would then abandon."""
-    global _dbos
+    `queues` names the only queues this process works, the shared ones by default (DBOS would work
+    every registered one, commands' own too): a command passes its own queue only, so it never
+    starts queued work it would then abandon.
+    The process heartbeats under its executor id, so others can tell whether it still owns its runs."""
+    global _dbos, _heartbeat
     importlib.import_module("specmill.sweep.workflow")  # DBOS registers workflows at import, before launch
     url = settings.database_url()
     check_sqlite_support(url)
@@ -74,9 +90,10 @@ def launch(
     progress.add_sink(durable.write_to_stream)
     graceful_stop.reset()
     run_index.open_index(settings)
+    _heartbeat = executors.Heartbeat(executor_id or settings.executor_id, role, settings.executor_heartbeat_s)
+    _heartbeat.start()
     _dbos = DBOS(config=dbos_config(settings, executor_id))
-    if queues is not None:
-        DBOS.listen_queues(queues)
+    DBOS.listen_queues(list(names.SHARED_QUEUES) if queues is None else queues)
     DBOS.launch()
     log.info("DBOS launched on %s as executor %s", records.masked(url), executor_id or settings.executor_id)
 
@@ -85,25 +102,36 @@ def shutdown() -> None:
     global _dbos
     DBOS.destroy(workflow_completion_timeout_sec=0)
     _dbos = None
+    release_executor()
     run_index.close_index()
     steps.use(None)
+
+
+def release_executor() -> None:
+    """Say this process no longer executes anything: its pending runs may be taken over at once."""
+    global _heartbeat
+    if _heartbeat is not None:
+        _heartbeat.stop()
+        _heartbeat = None
 
 
 # --- operations on runs, in this process -------------------------------------------------
 
 
-def start_run(request: RunRequest, run_id: str) -> RunResult:
+def start_run(request: RunRequest, run_id: str, queue: str | None = None) -> RunResult:
     """Start the run `run_id`, or continue / report it when it already exists, and wait for it."""
     if DBOS.get_workflow_status(run_id) is None:
         with SetWorkflowID(run_id):
             handle = DBOS.start_workflow(workflow.run_spec, request)
         return handle.get_result()
-    return continue_run(run_id)
+    return continue_run(run_id, queue=queue)
 
 
-def continue_run(run_id: str, budget: Budget | None = None) -> RunResult:
-    """Wait for a pending run (launch recovered it), or re-run a failed, cancelled or
-    budget-exhausted one from the step that stopped it; completed steps are not run again.
+def continue_run(run_id: str, budget: Budget | None = None, queue: str | None = None) -> RunResult:
+    """Re-run a failed, cancelled, budget-exhausted or orphaned pending run from the step that stopped
+    it (completed steps are not run again) on `queue`, which only this process works, and wait for it.
+    The caller has made sure a pending run's owner cannot continue it (`executors.check_takeover`);
+    a run waiting on the run queue is left there, for whichever process works it.
     A new cap goes into the run's DBOS attributes, where its model steps read it."""
     status = DBOS.get_workflow_status(run_id)
     if status is None:
@@ -112,17 +140,56 @@ def continue_run(run_id: str, budget: Budget | None = None) -> RunResult:
     if caps:
         DBOS.update_workflow_attributes(run_id, caps, merge=True)
     if _needs_rewind(status):
-        DBOS.rewind_workflow(run_id, start_step=first_failed_step(DBOS.list_workflow_steps(run_id)))
-    elif status.status in ("CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"):
-        DBOS.resume_workflow(run_id)
+        DBOS.rewind_workflow(run_id, start_step=first_failed_step(DBOS.list_workflow_steps(run_id)), queue_name=queue)
+    elif status.status in ("CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED") or (queue and _orphaned(status)):
+        DBOS.resume_workflow(run_id, queue_name=queue)
     return DBOS.retrieve_workflow(run_id).get_result()
 
 
-def fork_here(run_id: str, start_step: int, new_run_id: str, app_version: str) -> RunResult:
-    """Fork `run_id` from `start_step` into `new_run_id` and run the fork in this process."""
+def fork_here(run_id: str, start_step: int, new_run_id: str, app_version: str, queue: str | None = None) -> RunResult:
+    """Fork `run_id` from `start_step` into `new_run_id`, run the fork on `queue` and wait for it.
+    The fork goes into the run index first (its first step, which would, is reused from `run_id`)."""
+    args = (getattr(DBOS.get_workflow_status(run_id), "input", None) or {}).get("args") or ()
+    if args and isinstance(args[0], RunRequest):
+        record = records.RunRecord(
+            run_id=new_run_id, request=args[0], created_us=records.now_us(), forked_from=run_id, fork_step=start_step
+        )
+        run_index.write(records.insert_run, record)
     with SetWorkflowID(new_run_id):
-        handle = DBOS.fork_workflow(run_id, start_step, application_version=app_version)
+        handle = DBOS.fork_workflow(run_id, start_step, application_version=app_version, queue_name=queue)
     return handle.get_result()
+
+
+def follow_elsewhere(run_id: str) -> None:
+    """Relay the progress of a run that another process executes to this process's listeners."""
+
+    def relay() -> None:
+        try:
+            for value in DBOS.read_stream(run_id, names.EVENTS_STREAM):
+                progress.emit(progress.ProgressEvent.model_validate(value))
+        except Exception as exc:  # watching is best effort; the result is read from DBOS anyway
+            log.debug("[%s] stopped following: %s", run_id, exc)
+
+    threading.Thread(target=relay, name=f"follow-{run_id}", daemon=True).start()
+
+
+def command_queue(executor_id: str) -> str:
+    """The queue of one command's process: what it resumes or forks runs there and nowhere else
+    (DBOS's internal queue, where resumes go by default, is worked by every process)."""
+    name = f"{names.COMMAND_QUEUE_PREFIX}{executor_id}"
+    DBOS.register_queue(name, polling_interval_sec=0.1, on_conflict="always_update")
+    return name
+
+
+def drop_command_queue(name: str) -> None:
+    DBOS.delete_queue(name)
+
+
+def _orphaned(status: Any) -> bool:
+    """Pending on an executor that cannot continue it (the caller checked), or waiting on a queue
+    no process works any more (the own queue of a command that ended)."""
+    queued_elsewhere = status.status == "ENQUEUED" and status.queue_name not in names.SHARED_QUEUES
+    return status.status == "PENDING" or queued_elsewhere
 
 
 def _needs_rewind(status: Any) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from specmill import names, progress, records, run_index
+from specmill import call_journal, names, progress, records, run_index, step_context
 from specmill.container import Container
 from specmill.errors import BadInput
 from specmill.models import (
@@ -30,6 +30,7 @@ from specmill.models import (
 from specmill.phases import implement as impl
 from specmill.phases.analyze_patterns import analyze_patterns
 from specmill.phases.budget import check_budget
+from specmill.phases.plan import with_plan_tasks
 from specmill.phases.read_spec import read_spec as read_spec_note
 from specmill.phases.run_tests import run_tests as run_tests_at
 from specmill.phases.update_spec import render_status_section, update_spec
@@ -58,6 +59,11 @@ def ports() -> Container:
 
 
 def load_playbook(*, request: RunRequest) -> Playbook:
+    """The run's first step; it also puts the run into the run index, however the run was started."""
+    here = step_context.current()
+    if here is not None:
+        record = records.RunRecord(run_id=here.run_id, request=request, created_us=records.now_us())
+        run_index.write(records.insert_run, record)
     return load_playbook_file(request.playbook, ports().settings.playbooks_dir)
 
 
@@ -102,17 +108,19 @@ def prepare_environment(*, run: Run) -> RepoEnvironment:
 
 def call_model(*, request: ModelRequest, guard: BudgetGuard | None) -> ModelTurn:
     """One Messages API call, refused beforehand when it could cross the run's cap, priced after.
-    What the model said is redacted before DBOS records it (and before any tool acts on it)."""
+    What the model said is redacted before DBOS records it (and before any tool acts on it), and goes into
+    the call journal as it arrives: this step running again reads it from there instead of paying again."""
     c = ports()
-    if guard is not None:
-        check_budget(c.model, request, guard)
-    turn = c.model.complete(request)
-    return turn.model_copy(
-        update={
-            "content": c.redactor.redact_blocks(turn.content),
-            "cost_usd": cost_usd(request.model, turn.usage, guard.cache_ttl if guard else "5m"),
-        }
-    )
+    here = step_context.current()
+    turn = call_journal.recorded(here, request) if here is not None else None
+    if turn is None:
+        if guard is not None:
+            check_budget(c.model, request, guard)
+        turn = c.model.complete(request)
+        turn = turn.model_copy(update={"content": c.redactor.redact_blocks(turn.content)})
+        if here is not None:
+            call_journal.record(here, request, turn)
+    return turn.model_copy(update={"cost_usd": cost_usd(request.model, turn.usage, guard.cache_ttl if guard else "5m")})
 
 
 def run_tool(*, run: Run, head: str, tool_use: dict[str, Any], attempt: int) -> ToolOutcome:
@@ -142,11 +150,12 @@ def run_tests(*, run: Run, head: str, attempt: int) -> TestReport:
 
 def validate(*, run: Run, head: str, report: TestReport, attempt: int, guard: BudgetGuard | None) -> Verdict:
     """One forced `record_verdict` call judges the diff and the tests against every criterion."""
+    spec = with_plan_tasks(run.spec, run.plan)
     request = verdict_request(
-        model_name(run), run.spec, redacted_diff(run.workspace, head), report, attempt, run.limits.max_iterations
+        model_name(run), spec, redacted_diff(run.workspace, head), report, attempt, run.limits.max_iterations
     )
     turn = call_model(request=request, guard=guard)
-    return parse_verdict(run.spec, turn).model_copy(update={"cost_usd": turn.cost_usd})
+    return parse_verdict(spec, turn).model_copy(update={"cost_usd": turn.cost_usd})
 
 
 def update_status(*, run: Run, status: Status) -> str:

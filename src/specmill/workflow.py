@@ -14,11 +14,19 @@ from typing import Any
 
 from dbos import DBOS
 
-from specmill import names, publish_steps, steps
+from specmill import gates, names, publish_steps, steps
 from specmill.durable import Retry, durable
-from specmill.errors import BadInput, BudgetExhausted, ModelFinished, RepeatedToolCall, RoundOver, TurnCapReached
+from specmill.errors import (
+    ApprovalExpired,
+    BadInput,
+    BudgetExhausted,
+    ModelFinished,
+    PlanRejected,
+    RepeatedToolCall,
+    RoundOver,
+    TurnCapReached,
+)
 from specmill.models import (
-    Budget,
     BudgetGuard,
     ModelRequest,
     ModelTurn,
@@ -32,6 +40,7 @@ from specmill.models import (
     Verdict,
 )
 from specmill.phases import implement as impl
+from specmill.phases.plan import Plan, plan_prompt
 from specmill.run import Run, Status, Work
 from specmill.sweep.version import run_id_for_spec
 
@@ -54,11 +63,11 @@ reply_on_pull_request = durable("publish.reply", publish_steps.reply_on_pull_req
 
 
 def _call_model(*, request: ModelRequest, guard: BudgetGuard | None) -> ModelTurn:
-    return steps.call_model(request=request, guard=_with_raised_caps(guard))
+    return steps.call_model(request=request, guard=gates.with_raised_caps(guard))
 
 
 def _validate(*, run: Run, head: str, report: TestReport, attempt: int, guard: BudgetGuard | None) -> Verdict:
-    return steps.validate(run=run, head=head, report=report, attempt=attempt, guard=_with_raised_caps(guard))
+    return steps.validate(run=run, head=head, report=report, attempt=attempt, guard=gates.with_raised_caps(guard))
 
 
 call_model = durable("implement.model_call", _call_model, retry=Retry.MODEL, announce=True)
@@ -77,10 +86,16 @@ def run_spec(request: RunRequest) -> RunResult:
         run = Run(id=run_id, request=request, playbook=playbook, spec=spec, workspace=workspace)
         # 2. analyze the repository's patterns
         brief = analyze_patterns(run=run)
-        update_spec(run=run, status=Status.in_progress(head=workspace.base_commit))
-        run = apply_fork(run=run)
+        work = Work(head=workspace.base_commit)
+        # 2b. a plan a person approves, when the run asks for one
+        try:
+            plan = _approved_plan(run, brief, work)
+        except (PlanRejected, ApprovalExpired, BudgetExhausted) as stop:
+            return _stopped(run, work, stop)
+        update_spec(run=run, status=Status.in_progress(head=workspace.base_commit, ledger=work.ledger))
+        run = apply_fork(run=run).model_copy(update={"plan": plan})
         run = run.model_copy(update={"environment": prepare_environment(run=run)})
-        return _implement_until_accepted(run, brief)
+        return _implement_until_accepted(run, brief, work)
     except Exception as exc:
         if not isinstance(exc, BadInput):  # nothing was attempted; the spec stays as its author left it
             _say_why_in_the_spec(run_id, spec, exc)
@@ -95,9 +110,24 @@ def _say_why_in_the_spec(run_id: str, spec: Spec, exc: Exception) -> None:
         log.warning("[%s] could not record the failure in the spec", run_id)
 
 
-def _implement_until_accepted(run: Run, brief: PatternBrief) -> RunResult:
+def _approved_plan(run: Run, brief: PatternBrief, work: Work) -> Plan | None:
+    if run.limits.approval != "plan":
+        return None
+    return gates.approved_plan(run, brief, work, lambda: _guard(run, work))
+
+
+def _stopped(run: Run, work: Work, stop: Exception) -> RunResult:
+    """A run that ends at a gate: its plan rejected or unapproved in time, or its budget not raised."""
+    if isinstance(stop, BudgetExhausted):
+        work.stops.append("budget_exhausted")
+        return _finish(run, work, "budget_exhausted", reason=str(stop))
+    outcome: RunStatus = "rejected" if isinstance(stop, PlanRejected) else "approval_expired"
+    return finish(run=run, work=work, status=Status.finished(work, outcome, reason=str(stop)))
+
+
+def _implement_until_accepted(run: Run, brief: PatternBrief, work: Work) -> RunResult:
     revision = run.request.revision
-    work = Work(head=run.workspace.head_commit if revision else run.workspace.base_commit)
+    work.head = run.workspace.head_commit if revision else run.workspace.base_commit
     work.feedback = revision.feedback if revision else ""
     try:
         for attempt in range(1, run.limits.max_iterations + 1):
@@ -113,8 +143,9 @@ def _implement_until_accepted(run: Run, brief: PatternBrief) -> RunResult:
                 status=Status.in_progress(head=work.head, attempt=attempt, tests=work.report, ledger=work.ledger),
             )
             # 6. validate against the success criteria
-            work.verdict = validate(
-                run=run, head=work.head, report=work.report, attempt=attempt, guard=_guard(run, work)
+            work.verdict = gates.paused_at_budget(
+                run,
+                lambda: validate(run=run, head=work.head, report=work.report, attempt=attempt, guard=_guard(run, work)),
             )
             work.ledger = work.ledger.add("validate", work.verdict.usage, work.verdict.cost_usd)
             record_attempt(run=run, work=work, transcript=transcript)
@@ -122,8 +153,7 @@ def _implement_until_accepted(run: Run, brief: PatternBrief) -> RunResult:
                 return _finish(run, work, "succeeded")
             work.feedback = impl.feedback_for_next_attempt(work.report, work.verdict, work.round_detail)
     except BudgetExhausted as exc:
-        work.stops.append("budget_exhausted")
-        return _finish(run, work, "budget_exhausted", reason=str(exc))
+        return _stopped(run, work, exc)
     reason = f"not accepted after {work.attempt} attempt(s):\n{work.feedback}"
     return _finish(run, work, "failed", reason=reason)
 
@@ -151,7 +181,8 @@ def _publish(run: Run, work: Work, *, succeeded: bool, reason: str) -> PullReque
 def _implement(run: Run, brief: PatternBrief, work: Work) -> list[dict[str, Any]]:
     """One implement round, the tool loop: a step per model call, a step per tool execution.
     Returns the round's transcript; `RoundOver` ends the round, `BudgetExhausted` the run."""
-    system = impl.system_blocks(run.playbook, run.spec, brief, run.test_command)
+    plan = plan_prompt(run.plan) if run.plan else ""
+    system = impl.system_blocks(run.playbook, run.spec, brief, run.test_command, plan)
     messages: list[dict[str, Any]] = [impl.opening_message(work.attempt, run.limits.max_iterations, work.feedback)]
     transcript: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
@@ -167,7 +198,7 @@ def _implement(run: Run, brief: PatternBrief, work: Work) -> list[dict[str, Any]
                 caching=steps.ports().settings.prompt_caching,
                 cache_ttl=ttl,
             )
-            reply = call_model(request=request, guard=_guard(run, work))
+            reply = gates.paused_at_budget(run, lambda: call_model(request=request, guard=_guard(run, work)))
             work.ledger = work.ledger.add("implement", reply.usage, reply.cost_usd)
             messages.append({"role": "assistant", "content": reply.content})
             transcript.append({"role": "assistant", "content": reply.content, "usage": reply.usage.model_dump()})
@@ -217,16 +248,6 @@ def _guard(run: Run, work: Work) -> BudgetGuard | None:
         spent_tokens=work.ledger.tokens,
         cache_ttl=steps.cache_ttl(run.playbook, work.longest_test_s),
     )
-
-
-def _with_raised_caps(guard: BudgetGuard | None) -> BudgetGuard | None:
-    """A cap raised for a resumed run lives in the run's DBOS attributes; a step reads them each time."""
-    if guard is None:
-        return None
-    status = DBOS.get_workflow_status(DBOS.workflow_id or "")
-    attributes: dict[str, Any] = (status.attributes if status else None) or {}
-    raised = {k: attributes[f"budget_{k}"] for k in ("usd", "tokens") if attributes.get(f"budget_{k}")}
-    return guard.model_copy(update={"budget": Budget(**{**guard.budget.model_dump(), **raised})}) if raised else guard
 
 
 def _check_version(run_id: str, spec: Spec) -> None:

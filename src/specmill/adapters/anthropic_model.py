@@ -3,6 +3,10 @@
 The SDK's own retries are kept low: DBOS step retries (with backoff, recorded in
 the run) handle overload, rate limits, 5xx and dropped connections. Other 4xx
 fail the step at once with the API's own message.
+
+Some models refuse a forced `tool_choice` with a 400. A forced call then falls back to
+`tool_choice: auto` with that one tool offered, and asks once more if the answer holds no
+call of it; the adapter remembers the model, so later forced calls go straight to the fallback.
 """
 
 from __future__ import annotations
@@ -24,8 +28,33 @@ class AnthropicModel:
 
     def __init__(self, client: anthropic.Anthropic | None = None, *, timeout_s: float = 600.0) -> None:
         self._client = client or anthropic.Anthropic(max_retries=1, timeout=timeout_s)
+        self._refuse_forced_tools: set[str] = set()
 
     def complete(self, request: ModelRequest) -> ModelTurn:
+        tool = forced_tool(request)
+        if tool is None:
+            return self._complete(request)
+        if request.model not in self._refuse_forced_tools:
+            try:
+                return self._complete(request)
+            except ForcedToolRefused:
+                self._refuse_forced_tools.add(request.model)
+        return self._complete_unforced(request, tool)
+
+    def _complete_unforced(self, request: ModelRequest, tool: str) -> ModelTurn:
+        """The forced call as `auto` with only `tool` offered; one more ask when the answer does not use it."""
+        offered = [t for t in request.tools if t.get("name") == tool]
+        auto = request.model_copy(update={"tools": offered, "tool_choice": {"type": "auto"}})
+        first = self._complete(auto)
+        if any(use.get("name") == tool for use in first.tool_uses):
+            return first
+        nudge = {"role": "user", "content": [{"type": "text", "text": f"Answer by calling the {tool} tool now."}]}
+        said = first.content or [{"type": "text", "text": "(no answer)"}]
+        again = auto.model_copy(update={"messages": [*auto.messages, {"role": "assistant", "content": said}, nudge]})
+        second = self._complete(again)
+        return second.model_copy(update={"usage": first.usage + second.usage})
+
+    def _complete(self, request: ModelRequest) -> ModelTurn:
         kwargs: dict[str, Any] = {
             "model": request.model,
             "max_tokens": request.max_tokens,
@@ -43,6 +72,8 @@ class AnthropicModel:
             raise TransientModelError(f"model API unreachable: {exc}") from None
         except anthropic.APIStatusError as exc:
             detail = f"model API answered {exc.status_code}: {_api_message(exc)}"
+            if exc.status_code == 400 and forced_tool(request) is not None:
+                raise ForcedToolRefused(detail) from None
             if exc.status_code in _TRANSIENT_STATUS or _error_type(exc) in _TRANSIENT_TYPES:
                 raise TransientModelError(detail) from None
             raise ModelError(detail) from None
@@ -58,6 +89,15 @@ class AnthropicModel:
             return int(self._client.messages.count_tokens(**kwargs).input_tokens)
         except anthropic.AnthropicError:
             return estimate_request_tokens(request)
+
+
+class ForcedToolRefused(ModelError):
+    """The API answered 400 to a forced `tool_choice` (some models do not support forcing a tool)."""
+
+
+def forced_tool(request: ModelRequest) -> str | None:
+    choice = request.tool_choice or {}
+    return str(choice["name"]) if choice.get("type") == "tool" and choice.get("name") else None
 
 
 def _error_type(exc: anthropic.APIStatusError) -> str:

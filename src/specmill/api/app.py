@@ -24,6 +24,7 @@ from specmill.api.service import RunService
 from specmill.config import Settings
 from specmill.console.app import install as install_console
 from specmill.container import Container, build_container
+from specmill.mcp_server import http as mcp_http
 
 
 def create_app(
@@ -42,7 +43,8 @@ def create_app(
             await asyncio.to_thread(runtime.register_run_queue, settings)
             await asyncio.to_thread(runtime.apply_sweep_schedule, settings)
             app.state.runs = RunService(ports)
-            yield
+            async with app.state.mcp.session_manager.run():
+                yield
         finally:
             if graceful_stop:
                 await asyncio.to_thread(runtime.stop_working, settings.worker_grace_s)
@@ -72,6 +74,7 @@ def create_app(
         )
     for module in (runs, artifacts, events, playbooks, health, webhooks, docs):
         app.include_router(module.router)
+    app.state.mcp = mcp_http.mount(app, settings)
     install_console(app)
     return app
 

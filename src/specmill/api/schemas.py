@@ -9,9 +9,22 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from specmill.models import CriterionVerdict, Ledger, PullRequestRef, RunRequest, TestReport, Usage
 from specmill.names import FORK_PHASES, OVERRIDABLE_FORK_PHASES
+from specmill.phases.plan import Plan
 from specmill.records import RunOverrides
 
-RunStatus = Literal["queued", "running", "succeeded", "failed", "budget_exhausted", "error", "cancelled"]
+RunStatus = Literal[
+    "queued",
+    "running",
+    "awaiting_approval",
+    "awaiting_budget",
+    "succeeded",
+    "failed",
+    "budget_exhausted",
+    "rejected",
+    "approval_expired",
+    "error",
+    "cancelled",
+]
 ForkPhase = Literal[FORK_PHASES]  # type: ignore[valid-type]
 TEXT_PATTERN = r"^[^\x00]*$"  # no NUL: paths, git refs and PostgreSQL text cannot hold one
 
@@ -44,6 +57,12 @@ class StartRun(BaseModel):
         default=None, gt=0, le=1_000_000, description="Dollar cap of the run's model calls."
     )
     budget_tokens: int | None = Field(default=None, gt=0, le=10**12, description="Token cap of the run's model calls.")
+    approval: Literal["none", "plan"] | None = Field(
+        default=None, description="`plan`: the run waits for a person to approve its plan before writing code."
+    )
+    on_budget: Literal["stop", "pause"] | None = Field(
+        default=None, description="`pause`: a run at its cap waits for a higher one instead of ending."
+    )
     publish: Literal["none", "push", "pr"] | None = Field(
         default=None, description="After the run: push its branch, or push it and open a pull request."
     )
@@ -148,6 +167,8 @@ class RunDetail(BaseModel):
     reason: str | None = Field(description="Why a finished run was not accepted.")
     error: RunError | None = Field(description="What stopped a run in `error`; resume it with POST /runs/{id}/resume.")
     artifacts: list[ArtifactRef]
+    waiting: GateView | None = Field(default=None, description="What a run in awaiting_* waits for, and until when.")
+    plan: Plan | None = Field(default=None, description="The latest plan, when the run made one.")
 
 
 class ResumeRun(BaseModel):
@@ -157,6 +178,44 @@ class ResumeRun(BaseModel):
 
     budget_usd: float | None = Field(default=None, gt=0, le=1_000_000)
     budget_tokens: int | None = Field(default=None, gt=0, le=10**12)
+
+
+class ApproveRun(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    comment: str | None = Field(default=None, max_length=10_000, pattern=TEXT_PATTERN)
+
+
+class RejectRun(BaseModel):
+    """Why the plan is rejected: the next plan is made with this as feedback."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    comment: str = Field(min_length=1, max_length=10_000, pattern=TEXT_PATTERN)
+
+
+class RaiseBudget(BaseModel):
+    """The new caps of a run paused at its budget; at least one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    budget_usd: float | None = Field(default=None, gt=0, le=1_000_000)
+    budget_tokens: int | None = Field(default=None, gt=0, le=10**12)
+
+    @model_validator(mode="after")
+    def _one_cap(self) -> RaiseBudget:
+        if self.budget_usd is None and self.budget_tokens is None:
+            raise ValueError("give budget_usd or budget_tokens: the new cap of the run")
+        return self
+
+
+class GateView(BaseModel):
+    """What a waiting run waits for."""
+
+    kind: Literal["approval", "budget"]
+    since: datetime
+    deadline: datetime
+    detail: str
 
 
 class RunDiff(BaseModel):

@@ -11,7 +11,8 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-from specmill import names, preflight, queries, records, revisions, run_index, runtime
+from specmill import answers, names, preflight, queries, records, revisions, run_index, runtime
+from specmill.answers import Answer, GateAnswered
 from specmill.api import quotas, views
 from specmill.api.errors import ApiError
 from specmill.api.event_hub import EventHub
@@ -95,6 +96,26 @@ class RunService:
             )
         await runtime.requeue_run(run_id, caps)
         return accepted(run_id)
+
+    async def answer_plan(self, run_id: str, answer: Answer, comment: str) -> GateAnswered:
+        """Approve or reject the plan a run waits with; a repeated answer says so and changes nothing."""
+        state = await self.state(run_id)
+        try:
+            answered = answers.plan_answer(run_id, state.attributes, answer, comment)
+            await asyncio.to_thread(answers.deliver, answers.LaunchedSender(), answered, comment)
+        except answers.GateClosed as exc:
+            raise ApiError(409, "not_awaiting_approval", str(exc)) from None
+        return answered
+
+    async def raise_budget(self, run_id: str, caps: Budget) -> GateAnswered:
+        """New caps for a run paused at its budget; the same run continues in place."""
+        state = await self.state(run_id)
+        try:
+            answered = answers.budget_answer(run_id, state.attributes, caps)
+            await asyncio.to_thread(answers.deliver, answers.LaunchedSender(), answered, budget=caps)
+        except answers.GateClosed as exc:
+            raise ApiError(409, "not_awaiting_budget", str(exc)) from None
+        return answered
 
     async def fork(self, run_id: str, body: ForkRun, key: str | None, caller: str = quotas.LOCAL_CALLER) -> RunAccepted:
         """A new run that reuses the original's recorded steps before `from_phase`."""

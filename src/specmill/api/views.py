@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from specmill.api.schemas import ArtifactRef, RunDetail, RunError, RunStatus, RunSummary, StepView
+from specmill.api.schemas import ArtifactRef, GateView, RunDetail, RunError, RunStatus, RunSummary, StepView
 from specmill.models import (
     Ledger,
     ModelTurn,
@@ -22,6 +22,7 @@ from specmill.models import (
     WorkspaceState,
 )
 from specmill.names import PHASES, phase_of
+from specmill.phases.plan import Plan
 from specmill.queries import RunState, StepRecord
 from specmill.records import RunRecord
 from specmill.run import Run
@@ -30,12 +31,17 @@ from specmill.run import Run
 def run_status(state: RunState) -> RunStatus:
     """DBOS's status in the words of a run: a run that finished but was not accepted `failed`;
     one stopped by an error (resumable) is in `error`."""
-    if state.status in ("ENQUEUED", "DELAYED"):
+    gate = state.gate
+    if state.status in ("ENQUEUED", "DELAYED") and gate is None:
         return "queued"
-    if state.status == "PENDING":
+    if state.status in ("PENDING", "ENQUEUED"):
+        if gate is not None and gate.get("kind") == "approval":
+            return "awaiting_approval"
+        if gate is not None and gate.get("kind") == "budget":
+            return "awaiting_budget"
         return "running"
     if state.status == "SUCCESS":
-        if state.result is not None and state.result.status in ("succeeded", "budget_exhausted"):
+        if state.result is not None and state.result.status != "failed":
             return state.result.status
         return "failed"
     if state.status == "CANCELLED":
@@ -44,7 +50,7 @@ def run_status(state: RunState) -> RunStatus:
 
 
 def current_phase(status: RunStatus, steps: list[StepRecord]) -> str | None:
-    if status in ("queued", "succeeded", "failed", "budget_exhausted"):
+    if status in ("queued", "succeeded", "failed", "budget_exhausted", "rejected", "approval_expired"):
         return None
     failed = [phase_of(s.name) for s in steps if s.error is not None]
     if status == "error" and failed:
@@ -74,6 +80,8 @@ def ledger_of(state: RunState, steps: list[StepRecord]) -> Ledger:
             ledger = ledger.add("implement", step.output.usage, step.output.cost_usd)
         elif isinstance(step.output, Verdict):
             ledger = ledger.add("validate", step.output.usage, step.output.cost_usd)
+        elif isinstance(step.output, Plan):
+            ledger = ledger.add("plan", step.output.usage, step.output.cost_usd)
     return ledger
 
 
@@ -133,6 +141,20 @@ def detail(
         ledger=ledger_of(state, steps),
         error=error_of(state.error) if status == "error" and state.error is not None else None,
         artifacts=[ArtifactRef(kind=kind, attempt=attempt, size=size) for kind, attempt, size in artifacts],
+        waiting=waiting_of(state),
+        plan=_last(steps, Plan),
+    )
+
+
+def waiting_of(state: RunState) -> GateView | None:
+    gate = state.gate
+    if gate is None:
+        return None
+    return GateView(
+        kind=gate["kind"],
+        since=datetime.fromtimestamp(gate["opened_at"], UTC),
+        deadline=datetime.fromtimestamp(gate["deadline"], UTC),
+        detail=str(gate.get("detail", "")),
     )
 
 

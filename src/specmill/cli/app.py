@@ -23,11 +23,13 @@ def _root() -> typer.Typer:
 def build_app() -> typer.Typer:
     """The root with every command group registered."""
     from specmill.cli import analyze as analyze_commands
+    from specmill.cli import approve as approve_commands
     from specmill.cli import db as db_commands
     from specmill.cli import dbos_tools
     from specmill.cli import demo as demo_commands
     from specmill.cli import doctor as doctor_commands
     from specmill.cli import gc as gc_commands
+    from specmill.cli import mcp as mcp_commands
     from specmill.cli import publish as publish_commands
     from specmill.cli import run as run_commands
     from specmill.cli import runs as runs_commands
@@ -45,6 +47,8 @@ def build_app() -> typer.Typer:
     runs_commands.register(app)
     worker_commands.register(app)
     sweep_commands.register(app)
+    mcp_commands.register(app)
+    approve_commands.register(app)
     gc_commands.register(app)
     doctor_commands.register(app)
     publish_commands.register(app, runs_commands.runs_app)

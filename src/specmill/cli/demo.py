@@ -42,7 +42,7 @@ def demo() -> None:
     request = RunRequest(spec=example.SPEC_PERMALINK, repo=str(repo), project=example.PROJECT)
     run_id = f"demo-{uuid.uuid4().hex[:8]}"
     try:
-        execute(settings, run_id, lambda: runtime.start_run(request, run_id), as_json=False)
+        execute(settings, run_id, lambda queue: runtime.start_run(request, run_id, queue), as_json=False)
     finally:
         if replay is not None:
             replay.stop()

@@ -7,6 +7,7 @@ and with `--json` one error object on stdout, so a script never has to parse pro
 | 1 | the run failed (not accepted, budget exhausted, a step gave up) |
 | 2 | bad input: the user can fix the command |
 | 3 | a service is unavailable (Basic Memory, the database, the model API) |
+| 4 | the run waits for a person (`awaiting_approval`, `awaiting_budget`) |
 """
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ def revise(
     except SpecmillError as exc:
         fail(exc, as_json=as_json)
     new_id = revisions.revision_run_id(None)
-    execute(settings, new_id, lambda: runtime.start_run(request, new_id), as_json)
+    execute(settings, new_id, lambda queue: runtime.start_run(request, new_id, queue), as_json)
 
 
 def close(

@@ -11,8 +11,9 @@ from typing import Annotated, Optional
 import typer
 from pydantic import ValidationError
 
-from specmill import progress
-from specmill.cli.errors import EXIT_FAILED, fail
+from specmill import graceful_stop, names, progress
+from specmill.cli import waiting
+from specmill.cli.errors import EXIT_FAILED, EXIT_UNAVAILABLE, fail
 from specmill.cli.progress_view import ProgressView
 from specmill.config import Settings
 from specmill.errors import BadInput, SpecmillError
@@ -43,6 +44,12 @@ def run(
     ] = None,
     budget_usd: Annotated[Optional[float], typer.Option(help="Dollar cap of the run's model calls.")] = None,
     budget_tokens: Annotated[Optional[int], typer.Option(help="Token cap of the run's model calls.")] = None,
+    approval: Annotated[
+        Optional[str], typer.Option(help="`plan`: show the plan and wait for approval before writing code.")
+    ] = None,
+    on_budget: Annotated[
+        Optional[str], typer.Option(help="`pause`: at the cap, wait for a higher one instead of ending.")
+    ] = None,
     publish: Annotated[
         Optional[str],
         typer.Option(help="After the run: none, push (the branch) or pr (push and open a pull request)."),
@@ -68,6 +75,8 @@ def run(
         max_iterations=max_iterations,
         budget_usd=budget_usd,
         budget_tokens=budget_tokens,
+        approval=approval,
+        on_budget=on_budget,
         publish=publish,
         publish_on_failure=publish_on_failure,
     )
@@ -89,7 +98,7 @@ def run(
     if run_id is None:
         run_id = _version_run_id(store, checked, project) or uuid.uuid4().hex[:12]
     _say_if_it_already_ended(settings, run_id)
-    execute(settings, run_id, lambda: runtime.start_run(checked, run_id), as_json)
+    execute(settings, run_id, lambda queue: runtime.start_run(checked, run_id, queue), as_json)
 
 
 def _say_if_it_already_ended(settings: Settings, run_id: str) -> None:
@@ -123,32 +132,52 @@ def resume(
         Optional[float], typer.Option(help="A new dollar cap (for a run that exhausted its budget).")
     ] = None,
     budget_tokens: Annotated[Optional[int], typer.Option(help="A new token cap.")] = None,
+    takeover: Annotated[
+        bool,
+        typer.Option(
+            "--takeover",
+            help="Continue a pending run whose executor stopped sending heartbeats (or never sent any): "
+            "make sure that process is stopped first.",
+        ),
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Continue an interrupted or failed run from its last completed step."""
+    """Continue an interrupted or failed run from its last completed step, in this process."""
     from specmill import preflight, queries, runtime
     from specmill.errors import RunNotFound
 
     settings = Settings()
-    try:
-        preflight.check_model_key()
-    except SpecmillError as exc:
-        fail(exc, as_json=as_json)
-    recorded = queries.recorded_run(settings, run_id)
-    if recorded is None:
+    if queries.recorded_run(settings, run_id) is None:
         fail(
             RunNotFound(f"no run '{run_id}' in the system database: check the id and DBOS_SYSTEM_DATABASE_URL"),
             as_json=as_json,
         )
-    status, executor = recorded
     budget = _budget(as_json, budget_usd, budget_tokens)
-    execute(
-        settings,
-        run_id,
-        lambda: runtime.continue_run(run_id, budget),
-        as_json,
-        executor_id=executor if status == "PENDING" else None,
-    )
+    if budget is not None and _raised_in_place(settings, run_id, budget, as_json):
+        return  # a paused run continues where it waits: this process calls no model
+    try:
+        preflight.check_model_key()
+    except SpecmillError as exc:
+        fail(exc, as_json=as_json)
+    execute(settings, run_id, lambda queue: runtime.continue_run(run_id, budget, queue), as_json, takeover=takeover)
+
+
+def _raised_in_place(settings: Settings, run_id: str, budget: Budget, as_json: bool) -> bool:
+    """A run paused at its budget gets the new cap where it waits, and continues in place."""
+    from specmill import answers, queries
+
+    with queries.dbos_client(settings) as client:
+        sender = answers.ClientSender(client)
+        try:
+            answered = answers.budget_answer(run_id, sender.attributes(run_id), budget)
+        except answers.GateClosed:
+            return False
+        answers.deliver(sender, answered, budget=budget)
+    if as_json:
+        sys.stdout.write(answered.model_dump_json() + "\n")
+    else:
+        typer.echo(answered.message)
+    return True
 
 
 def _request(as_json: bool, **fields: object) -> RunRequest:
@@ -171,22 +200,31 @@ def _budget(as_json: bool, usd: float | None, tokens: int | None) -> Budget | No
 def execute(
     settings: Settings,
     run_id: str,
-    action: Callable[[], RunResult],
+    action: Callable[[str], RunResult],
     as_json: bool,
-    executor_id: str | None = None,
+    takeover: bool = False,
 ) -> None:
-    """Launch DBOS as this run's own executor (so only this run recovers here), act, report."""
+    """Launch DBOS under an executor id of this command's own, so it recovers nobody's runs and works
+    only its own queue; make sure a pending run's owner cannot continue it; act there; report."""
     from specmill import runtime
     from specmill.container import build_container
 
+    recorded = _read_status(settings, run_id, as_json)
+    executor_id = f"cli-{run_id}-{uuid.uuid4().hex[:6]}"
     container = build_container(settings)
     unsubscribe = progress.subscribe(ProgressView())
+    queue = ""
+    kind = ""
     try:
-        runtime.launch(
-            settings, container, executor_id=executor_id or f"cli-{run_id}", queues=[]
-        )  # never take queued runs
-        typer.echo(f"run {run_id}", err=True)
-        result = action()
+        runtime.launch(settings, container, executor_id, queues=[names.COMMAND_QUEUE_PREFIX + executor_id], role="cli")
+        queue = runtime.command_queue(executor_id)
+        typer.echo(_where(settings, run_id, recorded, executor_id, takeover), err=True)
+        if recorded and recorded[0] == "ENQUEUED" and recorded[2] in names.SHARED_QUEUES:
+            runtime.follow_elsewhere(run_id)
+        result = waiting.result_or_gate(run_id, lambda: action(queue), as_json)
+    except waiting.LeftWaiting as left:
+        kind = left.kind
+        graceful_stop.begin()  # the run waits on in the queue; this process starts no step of it again
     except SpecmillError as exc:
         fail(exc, as_json=as_json)
     except Exception as exc:
@@ -199,10 +237,38 @@ def execute(
         )
     finally:
         unsubscribe()
+        if queue:
+            _quietly(lambda: runtime.drop_command_queue(queue))
         _quietly(runtime.shutdown)
         _quietly(container.close)
+    if kind:
+        waiting.hand_to_queue(run_id, kind, as_json)
     report(result, as_json)
     raise typer.Exit(0 if result.status == "succeeded" else EXIT_FAILED)
+
+
+def _read_status(settings: Settings, run_id: str, as_json: bool) -> tuple[str, str | None, str | None] | None:
+    from specmill import queries
+
+    try:
+        return queries.recorded_run(settings, run_id)
+    except Exception as exc:
+        fail(exc, as_json=as_json, code=EXIT_UNAVAILABLE, context="cannot read the system database: ")
+
+
+def _where(
+    settings: Settings, run_id: str, recorded: tuple[str, str | None, str | None] | None, me: str, takeover: bool
+) -> str:
+    """Where the run executes, for people; a pending run's owner is checked first (`RunOwned` if it may run it)."""
+    from specmill import executors
+
+    status, owner, queue = recorded or ("", None, None)
+    if status == "PENDING" and owner:
+        gone = executors.check_takeover(run_id, owner, takeover, settings.executor_heartbeat_s)
+        return f"run {run_id}: {gone}; it continues here, as executor {me}"
+    if status == "ENQUEUED" and queue in names.SHARED_QUEUES:
+        return f"run {run_id} waits on queue {queue}: a worker or `specmill serve` runs it; following it here"
+    return f"run {run_id} executes here, as executor {me}"
 
 
 def report(result: RunResult, as_json: bool) -> None:

@@ -49,8 +49,8 @@ def list_runs(
         return
     for run in found:
         typer.echo(
-            f"{run['run_id']:<24} {run['status']:<10} {_when(run['created_at_ms'])}  "
-            f"{run['executor_id']}  v{run['app_version']}"
+            f"{run['run_id']:<24} {run['waiting'] or run['status']:<10} {_when(run['created_at_ms'])}  "
+            f"{run['executor_id']}  v{run['app_version']}  {run['spec'] or ''}"
         )
 
 
@@ -98,7 +98,7 @@ def fork(
     new_run_id: Annotated[Optional[str], typer.Option("--run-id", help="Name the new run.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as one JSON object on stdout.")] = False,
 ) -> None:
-    """Start a new run from RUN_ID that reuses its recorded steps before FROM_PHASE, and run it here."""
+    """Start a new run from RUN_ID that reuses its recorded steps before FROM_PHASE, and run it in this process."""
     from specmill import queries, runtime
     from specmill.cli.run import execute
 
@@ -116,7 +116,8 @@ def fork(
             as_json=as_json,
         )
     new_id = new_run_id or uuid.uuid4().hex[:12]
-    execute(settings, new_id, lambda: runtime.fork_here(run_id, start, new_id, settings.app_version), as_json)
+    version = settings.app_version
+    execute(settings, new_id, lambda queue: runtime.fork_here(run_id, start, new_id, version, queue), as_json)
 
 
 def _show_artifact(settings: Settings, run_id: str, name: str, attempt: int | None, as_json: bool) -> None:

@@ -1,4 +1,4 @@
-"""`specmill worker`: work the `implementations` queue, without HTTP.
+"""`specmill worker`: work the `implementations` queue, without HTTP, and keep the sweep schedule.
 
 A worker is a long-running DBOS executor. Its id (`SPECMILL_EXECUTOR_ID`) and application
 version (`SPECMILL_APP_VERSION`) are explicit, so a worker restarted under the same id and
@@ -56,6 +56,7 @@ def worker(
     try:
         runtime.launch(settings, container)
         runtime.register_run_queue(settings)
+        runtime.apply_sweep_schedule(settings)  # every process that works the queue keeps the schedule
     except Exception as exc:
         fail(exc, code=EXIT_UNAVAILABLE, context=f"worker could not start: {type(exc).__name__}: ")
     typer.echo(
@@ -73,6 +74,7 @@ def worker(
             "at its next start" + (f" ({cut_off} cut off mid-step: that step runs again)" if cut_off else ""),
             err=True,
         )
+        runtime.release_executor()
         container.close()
     finally:
         # Runs held between steps (or cut off mid-step) must not hold the process open: they stay

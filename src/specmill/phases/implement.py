@@ -54,7 +54,7 @@ def tool_definitions() -> list[dict[str, Any]]:
 
 
 def system_blocks(
-    playbook: Playbook, spec: Spec, brief: PatternBrief, test_command: str | None = None
+    playbook: Playbook, spec: Spec, brief: PatternBrief, test_command: str | None = None, plan: str = ""
 ) -> list[dict[str, Any]]:
     criteria = "\n".join(f"- [ ] {c.text}" for c in spec.criteria)
     text = (
@@ -62,7 +62,8 @@ def system_blocks(
         f"# The spec: {spec.title}\n\n{spec.body.strip()}\n\n"
         f"## Success criteria to satisfy\n{criteria}\n\n"
         f"# Pattern brief of the repository\n\n{brief.markdown.strip()}\n\n"
-        "# Tools\nPaths are relative to the repository root; a leading '/' means the repository root. "
+        + (f"{plan.strip()}\n\n" if plan else "")
+        + "# Tools\nPaths are relative to the repository root; a leading '/' means the repository root. "
         f"The test command is `{test_command or playbook.test_command or 'python -m pytest'}`."
     )
     return [{"type": "text", "text": text}]

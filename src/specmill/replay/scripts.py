@@ -202,15 +202,27 @@ def forced_tool(body: Mapping[str, Any]) -> str | None:
     return None
 
 
+def chosen_tool(body: Mapping[str, Any]) -> str | None:
+    """The tool a request forces or, under `auto`, offers alone (the fallback for models that refuse forcing)."""
+    forced = forced_tool(body)
+    if forced is not None:
+        return forced
+    choice, tools = body.get("tool_choice"), body.get("tools") or []
+    if isinstance(choice, dict) and choice.get("type") == "auto" and len(tools) == 1 and isinstance(tools[0], dict):
+        return tools[0].get("name")
+    return None
+
+
 @dataclass(frozen=True)
 class Script:
     conversations: list[Conversation]
     min_cacheable_tokens: int = 1024
+    refuse_forced_tool: bool = False
     source: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> Script:
-        raw = _check_keys("script", dict(raw), {"conversations", "min_cacheable_tokens"})
+        raw = _check_keys("script", dict(raw), {"conversations", "min_cacheable_tokens", "refuse_forced_tool"})
         conversations: list[Conversation] = []
         for i, conv in enumerate(raw.get("conversations", [])):
             where = f"conversations[{i}]"
@@ -223,7 +235,12 @@ class Script:
             if not turns:
                 raise ScriptError(f"{where}: a conversation needs at least one turn")
             conversations.append(Conversation(name, turns, dict(match), bool(conv.get("repeat_last", False))))
-        return cls(conversations, int(raw.get("min_cacheable_tokens", 1024)), json.loads(json.dumps(raw)))
+        return cls(
+            conversations,
+            int(raw.get("min_cacheable_tokens", 1024)),
+            bool(raw.get("refuse_forced_tool", False)),
+            json.loads(json.dumps(raw)),
+        )
 
     @classmethod
     def load(cls, source: Script | Mapping[str, Any] | str | os.PathLike[str]) -> Script:
@@ -239,10 +256,13 @@ class Script:
         return dict(json.loads(json.dumps(self.source)))
 
     def route(self, body: Mapping[str, Any]) -> Route:
-        """Pick the answer for a request, or raise `Unmatched` saying what failed to match."""
+        """Pick the answer for a request, or raise `Unmatched` saying what failed to match.
+        A script that refuses forced tools answers every forcing request as a model that cannot force."""
+        if self.refuse_forced_tool and forced_tool(body) is not None:
+            raise InvalidRequest("tool_choice forcing a tool is not supported by this model: use tool_choice auto")
         messages = body.get("messages") or []
         text = first_user_text(messages)
-        tool = forced_tool(body)
+        tool = chosen_tool(body)
         index = sum(1 for m in messages if m.get("role") == "assistant")
         reasons: list[str] = []
         for conv in self.conversations:
@@ -268,7 +288,7 @@ def _mismatch(match: Mapping[str, Any], text: str, tool: str | None) -> str:
     if "first_user_contains" in match and match["first_user_contains"] not in text:
         return f"first user text lacks {match['first_user_contains']!r}"
     if "tool_choice" in match and match["tool_choice"] != tool:
-        return f"wants forced tool {match['tool_choice']!r}, request forces {tool!r}"
+        return f"wants forced tool {match['tool_choice']!r}, request forces or offers alone {tool!r}"
     return ""
 
 

@@ -1,4 +1,4 @@
-"""/runs: start a run, list and read runs, and steer one (cancel, resume, fork)."""
+"""/runs: start a run, list and read runs, and steer one (cancel, resume, fork, approve, reject, budget)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 
+from specmill.answers import GateAnswered
 from specmill.api.auth import caller_of, require_token
 from specmill.api.deps import RunsDep
 from specmill.api.errors import documented
 from specmill.api.guards import JSON_BODY
 from specmill.api.schemas import (
     TEXT_PATTERN,
+    ApproveRun,
     ForkRun,
+    RaiseBudget,
+    RejectRun,
     ResumeRun,
     RunAccepted,
     RunDetail,
@@ -97,6 +101,26 @@ async def resume_run(run_id: RunId, runs: RunsDep, body: ResumeRun | None = None
         else None
     )
     return await runs.resume(run_id, caps)
+
+
+@router.post("/{run_id}/approve", responses=documented(404, 409, 413, 415, 422))
+async def approve_run(run_id: RunId, runs: RunsDep, body: ApproveRun | None = None) -> GateAnswered:
+    """Approve the plan a run in `awaiting_approval` waits with; it goes on to write code. Approving
+    again is a no-op that says so (`already`)."""
+    return await runs.answer_plan(run_id, "approve", (body.comment if body else None) or "")
+
+
+@router.post("/{run_id}/reject", responses=documented(404, 409, 413, 415, 422))
+async def reject_run(run_id: RunId, body: RejectRun, runs: RunsDep) -> GateAnswered:
+    """Reject the plan: the run plans again with `comment` as feedback, or ends `rejected` once it
+    has re-planned as often as its playbook allows."""
+    return await runs.answer_plan(run_id, "reject", body.comment)
+
+
+@router.post("/{run_id}/budget", responses=documented(404, 409, 413, 415, 422))
+async def raise_budget(run_id: RunId, body: RaiseBudget, runs: RunsDep) -> GateAnswered:
+    """Raise the caps of a run in `awaiting_budget`; the same run continues in place."""
+    return await runs.raise_budget(run_id, Budget(usd=body.budget_usd, tokens=body.budget_tokens))
 
 
 @router.post("/{run_id}/fork", status_code=202, responses=documented(404, 409, 413, 415, 422, 429, 503))
