@@ -142,9 +142,35 @@ def real_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
 SPEC = make_spec("Retry a failed model step", "The workflow retries `call_model` on transient model errors.")
 
 
+def _signature_heavy(root: Path) -> Path:
+    """Long typed signatures and CamelCase classes: the text the local estimate over-counts most."""
+    head = "from typing import Any, Callable, Optional\n\n"
+    method = (
+        "    def load_{m}_{f}(self, key: Optional[dict[str, list[int]]] = None, *, timeout: float = 10.5, "
+        "on_error: Callable[[Exception], None] | None = None, **kwargs: Any) -> tuple[list[dict[str, Any]], int]:\n"
+        "        ...\n"
+    )
+    for m in range(40):
+        body = [head, f"class HTTPStore{m}Backend(BaseStoreMixin, Mapping[str, Any]):\n"]
+        body += [method.format(m=m, f=f) for f in range(10)]
+        (root / "src/stores").mkdir(parents=True, exist_ok=True)
+        (root / f"src/stores/store_{m}.py").write_text("".join(body), encoding="utf-8")
+    (root / "pyproject.toml").write_text('[project]\nname = "stores"\nversion = "1"\n', encoding="utf-8")
+    return root
+
+
+@pytest.fixture(scope="module", params=["specmill", "signature-heavy"])
+def filled_tree(request: pytest.FixtureRequest, real_tree: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple:
+    if request.param == "specmill":
+        return real_tree, SPEC
+    spec = make_spec("Store loading timeouts", "`load` in the HTTP stores honours `timeout` and `on_error`.")
+    return _signature_heavy(tmp_path_factory.mktemp("signatures")), spec
+
+
 @pytest.mark.parametrize("budget", [1000, 4000, 8000])
-def test_offline_the_brief_fills_most_of_its_budget_and_never_crosses_it(real_tree: Path, budget: int) -> None:
-    brief = RepoMapAnalyzer(real_tree.parent / "index", lambda text: None).analyze(real_tree, SPEC, budget)
+def test_offline_the_brief_fills_most_of_its_budget_and_never_crosses_it(filled_tree: tuple, budget: int) -> None:
+    root, spec = filled_tree
+    brief = RepoMapAnalyzer(root.parent / "index", lambda text: None).analyze(root, spec, budget)
     used = len(CL100K.encode(brief.markdown))
     assert 0.8 * budget <= used <= budget, f"{used} cl100k tokens for a budget of {budget}"
 

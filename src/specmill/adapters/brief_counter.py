@@ -12,7 +12,6 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from specmill.config import Settings
-from specmill.playbooks import Playbook
 
 if TYPE_CHECKING:  # the SDK takes about half a second to import: only a count needs it
     import anthropic
@@ -34,6 +33,8 @@ class MessagesTokenCounter:
     @classmethod
     def from_settings(cls, settings: Settings) -> MessagesTokenCounter:
         """Counts for the configured model, else the default playbook's: one generation shares a tokenizer."""
+        from specmill.playbooks import Playbook  # imports YAML: only needed when no model is configured
+
         return cls(settings.model or Playbook.model_fields["model"].default)
 
     @property

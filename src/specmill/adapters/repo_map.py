@@ -15,16 +15,16 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from specmill.adapters.repo_scan.conventions import detect_conventions
-from specmill.adapters.repo_scan.detect_code import anchor_paths
-from specmill.adapters.repo_scan.projects import focus, main_project, project_note
-from specmill.adapters.repo_scan.ranking import rank
-from specmill.adapters.repo_scan.render import BriefDraft, build_draft
-from specmill.adapters.repo_scan.repo import scan
+from specmill.adapters.repo_scan.brief_cache import BriefCache
+from specmill.adapters.repo_scan.index import Index, Plan
 from specmill.adapters.repo_scan.tokens import brief_tokens
 from specmill.errors import BadInput
 from specmill.models import PatternBrief, Spec
+
+if TYPE_CHECKING:
+    from specmill.adapters.repo_scan.render import BriefDraft
 
 MIN_BUDGET = 200
 """Below this a brief holds a heading and a file name or two: too little to be worth sending."""
@@ -69,7 +69,27 @@ class RepoMapAnalyzer:
                 gc.enable()
 
     def _analyze(self, root: Path, spec: Spec, budget_tokens: int) -> PatternBrief:
-        repo = scan(root, self.cache_dir)
+        if self.cache_dir is None or self._counting:  # a counted fill depends on the endpoint's answers
+            return self._make(root, spec, budget_tokens, None)
+        plan = Index(self.cache_dir).plan(root)
+        briefs = BriefCache(self.cache_dir)
+        key = briefs.key(plan.key(), spec, budget_tokens)
+        brief = briefs.get(key)
+        if brief is None:
+            brief = self._make(root, spec, budget_tokens, plan)
+            briefs.put(key, brief)
+        return brief
+
+    def _make(self, root: Path, spec: Spec, budget_tokens: int, plan: Plan | None) -> PatternBrief:
+        # imported here: a brief found in the cache needs none of them, and they take longer to import
+        from specmill.adapters.repo_scan.conventions import detect_conventions
+        from specmill.adapters.repo_scan.detect_code import anchor_paths
+        from specmill.adapters.repo_scan.projects import focus, main_project, project_note
+        from specmill.adapters.repo_scan.ranking import rank
+        from specmill.adapters.repo_scan.render import build_draft
+        from specmill.adapters.repo_scan.repo import scan
+
+        repo = scan(root, self.cache_dir, plan)
         main = main_project(repo)
         ranking = rank(repo, spec, anchor_paths(main))
         project = focus(repo, ranking.files, main)

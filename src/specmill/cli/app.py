@@ -3,53 +3,80 @@
 from __future__ import annotations
 
 import logging
+import sys
+from typing import Any
 
 import typer
 
-from specmill.cli import analyze as analyze_commands
-from specmill.cli import approve as approve_commands
-from specmill.cli import db as db_commands
-from specmill.cli import dbos_tools
-from specmill.cli import demo as demo_commands
-from specmill.cli import doctor as doctor_commands
-from specmill.cli import gc as gc_commands
-from specmill.cli import mcp as mcp_commands
-from specmill.cli import publish as publish_commands
-from specmill.cli import run as run_commands
-from specmill.cli import runs as runs_commands
-from specmill.cli import serve as serve_commands
-from specmill.cli import sweep as sweep_commands
-from specmill.cli import worker as worker_commands
 from specmill.config import Settings
 from specmill.redaction import Redactor, redact_log_records
 
-app = typer.Typer(
-    name="specmill",
-    help="Turn Basic Memory specs into tested code on a git branch, durably.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-run_commands.register(app)
-analyze_commands.register(app)
-demo_commands.register(app)
-serve_commands.register(app)
-db_commands.register(app)
-dbos_tools.register(app)
-runs_commands.register(app)
-worker_commands.register(app)
-sweep_commands.register(app)
-mcp_commands.register(app)
-approve_commands.register(app)
-gc_commands.register(app)
-doctor_commands.register(app)
-publish_commands.register(app, runs_commands.runs_app)
+HELP = "Turn Basic Memory specs into tested code on a git branch, durably."
+
+
+def _root() -> typer.Typer:
+    return typer.Typer(
+        name="specmill", help=HELP, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False
+    )
+
+
+def build_app() -> typer.Typer:
+    """The root with every command group registered."""
+    from specmill.cli import analyze as analyze_commands
+    from specmill.cli import approve as approve_commands
+    from specmill.cli import db as db_commands
+    from specmill.cli import dbos_tools
+    from specmill.cli import demo as demo_commands
+    from specmill.cli import doctor as doctor_commands
+    from specmill.cli import gc as gc_commands
+    from specmill.cli import mcp as mcp_commands
+    from specmill.cli import publish as publish_commands
+    from specmill.cli import run as run_commands
+    from specmill.cli import runs as runs_commands
+    from specmill.cli import serve as serve_commands
+    from specmill.cli import sweep as sweep_commands
+    from specmill.cli import worker as worker_commands
+
+    app = _root()
+    run_commands.register(app)
+    analyze_commands.register(app)
+    demo_commands.register(app)
+    serve_commands.register(app)
+    db_commands.register(app)
+    dbos_tools.register(app)
+    runs_commands.register(app)
+    worker_commands.register(app)
+    sweep_commands.register(app)
+    mcp_commands.register(app)
+    approve_commands.register(app)
+    gc_commands.register(app)
+    doctor_commands.register(app)
+    publish_commands.register(app, runs_commands.runs_app)
+    return app
+
+
+def _analyze_only() -> typer.Typer:
+    """`specmill analyze` alone: a brief is often asked for in a loop, and the other groups take longer
+    to import than a cached brief takes to make. The callback keeps it a group, so the command keeps its name."""
+    from specmill.cli import analyze as analyze_commands
+
+    app = _root()
+    app.callback()(lambda: None)
+    analyze_commands.register(app)
+    return app
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":  # built on first use, so importing this module imports no command
+        globals()["app"] = built = build_app()
+        return built
+    raise AttributeError(name)
 
 
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     redact_log_records(_redactor())
-    app()
+    (_analyze_only() if sys.argv[1:2] == ["analyze"] else build_app())()
 
 
 def _redactor() -> Redactor:

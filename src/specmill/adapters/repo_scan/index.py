@@ -29,12 +29,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from specmill import __version__
-from specmill.adapters.repo_scan import facts_codec, other_languages, symbols, walk, words
-from specmill.adapters.repo_scan.walk import Listed, RepoFile, Tree, describe, list_files, parse_plan, read_bytes
+from specmill.adapters.repo_scan import facts_codec, other_languages, parallel, symbols, walk, words
+from specmill.adapters.repo_scan.walk import Listed, RepoFile, Tree, list_files, parse_plan, read_bytes
 from specmill.adapters.safe_git import GitCommandFailed, run_git
 
 KEEP_TREES = 8
@@ -99,6 +100,28 @@ def _write_json(path: Path, data: Any) -> None:
             os.unlink(tmp)
 
 
+@dataclass(frozen=True)
+class Plan:
+    """A listed tree before parsing: its files, those due for parsing with their blob ids, and its hash."""
+
+    listed: list[Listed]
+    truncated: bool
+    due: list[Listed]
+    named: dict[str, RepoFile]
+    state: dict[str, Any]
+    blobs: dict[str, str]
+    read: dict[str, bytes]
+    tree_hash: str
+
+    def key(self) -> str:
+        """Changes when any file may have: parsed files by content, the others (configs among them) by stat."""
+        digest = hashlib.sha1(self.tree_hash.encode())
+        for item in self.listed:
+            if item.path in self.named:
+                digest.update(f"{item.path}\0{item.size}\0{item.mtime_ns}\n".encode("utf-8", errors="surrogateescape"))
+        return digest.hexdigest()
+
+
 class Index:
     """One cache directory; `scan(root)` is `walk(root)` with parsing skipped where the content is known."""
 
@@ -144,8 +167,8 @@ class Index:
                 blobs[item.path] = blob_id(raw)
         return blobs, read
 
-    def scan(self, root: Path) -> Tree:
-        """Like `walk(root)`, same result."""
+    def plan(self, root: Path) -> Plan:
+        """What a scan of `root` would parse, and the hash of that tree; reads only files nothing vouches for."""
         listed, truncated = list_files(root)
         due, named = parse_plan(listed)
         state = _read_json(self._state_path(root))
@@ -154,12 +177,25 @@ class Index:
         digest = hashlib.sha1(self.fingerprint.encode())
         for item in sorted(due, key=lambda i: i.path):
             digest.update(f"{item.path}\0{blobs.get(item.path, '-')}\n".encode("utf-8", errors="surrogateescape"))
-        tree_hash = digest.hexdigest()
+        return Plan(listed, truncated, due, named, state, blobs, read, digest.hexdigest())
+
+    def scan(self, root: Path, plan: Plan | None = None) -> Tree:
+        """Like `walk(root)`, same result; `plan` is `self.plan(root)` when the caller has made it already."""
+        plan = plan or self.plan(root)
+        truncated, due, named, state, blobs, read, tree_hash = (
+            plan.truncated,
+            plan.due,
+            plan.named,
+            plan.state,
+            plan.blobs,
+            plan.read,
+            plan.tree_hash,
+        )
         exact = self._load_tree(tree_hash)
         known = exact or self._load_tree(state.get("tree")) or self._load_tree(self._latest())
         files: list[RepoFile] = list(named.values())
         rows: list[list[Any]] = []
-        reparsed: list[str] = []
+        missing: list[Listed] = []
         for item in due:
             blob = blobs.get(item.path)
             row = known.get((item.path, blob)) if blob else None
@@ -168,12 +204,15 @@ class Index:
                 with contextlib.suppress(KeyError, IndexError, TypeError, ValueError):
                     described = facts_codec.decode(row)
             if described is None:
-                described = describe(root, item, read.get(item.path))
-                reparsed.append(item.path)
-                row = facts_codec.encode(described)
+                missing.append(item)
+                continue
             files.append(described)
-            if blob:
+            rows.append([blob, row])
+        for item, (described, row) in zip(missing, parallel.describe_all(root, missing, read), strict=True):
+            files.append(described)
+            if blob := blobs.get(item.path):
                 rows.append([blob, row])
+        reparsed = [item.path for item in missing]
         if not exact or reparsed:
             _write_json(self._tree_path(tree_hash), {"parser": self.fingerprint, "files": rows})
             self._prune()

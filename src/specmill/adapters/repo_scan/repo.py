@@ -8,7 +8,7 @@ from functools import cached_property
 from pathlib import Path
 
 from specmill.adapters.repo_scan.configs import ProjectConfig, load
-from specmill.adapters.repo_scan.index import Index
+from specmill.adapters.repo_scan.index import Index, Plan
 from specmill.adapters.repo_scan.symbols import PyFacts
 from specmill.adapters.repo_scan.walk import RepoFile, module_name, walk
 
@@ -60,7 +60,7 @@ class Repo:
         return {p for name in facts.imports if (p := self.resolve(name)) is not None}
 
 
-def scan(root: Path, cache_dir: Path | None = None) -> Repo:
+def scan(root: Path, cache_dir: Path | None = None, plan: Plan | None = None) -> Repo:
     """The repository's files and facts; with `cache_dir`, through the on-disk index (see `index`).
 
     The cyclic garbage collector is paused meanwhile: parsing, or rebuilding ~100,000 small records
@@ -70,7 +70,7 @@ def scan(root: Path, cache_dir: Path | None = None) -> Repo:
     paused = gc.isenabled()
     gc.disable()
     try:
-        tree = Index(cache_dir).scan(root) if cache_dir is not None else walk(root)
+        tree = Index(cache_dir).scan(root, plan) if cache_dir is not None else walk(root)
     finally:
         if paused:
             gc.enable()

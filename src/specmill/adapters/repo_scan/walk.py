@@ -7,6 +7,7 @@ import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from specmill.adapters.repo_scan.other_languages import grammar_for, parse_other
 from specmill.adapters.repo_scan.symbols import PyFacts, parse_module
@@ -73,9 +74,9 @@ def module_name(path: str) -> tuple[str, bool]:
     return ".".join(parts), is_package
 
 
-@dataclass(frozen=True)
-class Listed:
-    """A file found by the walk, before anything is read: what the index keys its cache on."""
+class Listed(NamedTuple):
+    """A file found by the walk, before anything is read: what the index keys its cache on.
+    A tuple: a large repository lists tens of thousands, and a tuple is the cheapest record to build."""
 
     path: str
     size: int

@@ -1,0 +1,60 @@
+"""Briefs already made: the same spec, budget and tree give the same brief, so it is kept and reused.
+
+A run's brief is deterministic when it is sized by the local estimate, so asking again (another
+run of the same spec, `specmill analyze` while tuning a spec) need not rank and render again.
+The key covers the tree (`index.Plan.key`), the spec, the budget and the source of the code that
+makes the brief, so any change to one of them is a miss. Entries are small and written atomically;
+an unreadable entry is a miss, never an error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+from specmill.models import PatternBrief, Spec
+
+KEEP_BRIEFS = 64
+"""Entries kept; the oldest are deleted beyond this."""
+
+
+def _code_fingerprint() -> str:
+    digest = hashlib.sha1()
+    package = Path(__file__).parent
+    for source in sorted([*package.glob("*.py"), package.parent / "repo_map.py"]):
+        with contextlib.suppress(OSError):
+            digest.update(source.read_bytes())
+    return digest.hexdigest()
+
+
+class BriefCache:
+    def __init__(self, cache_dir: Path) -> None:
+        self.folder = cache_dir / "briefs"
+        self._code = _code_fingerprint()
+
+    def key(self, tree_key: str, spec: Spec, budget: int) -> str:
+        text = f"{self._code}\0{tree_key}\0{budget}\0{spec.model_dump_json()}"
+        return hashlib.sha1(text.encode("utf-8", errors="surrogateescape")).hexdigest()
+
+    def get(self, key: str) -> PatternBrief | None:
+        try:
+            return PatternBrief.model_validate_json((self.folder / f"{key}.json").read_bytes())
+        except (OSError, ValueError):
+            return None
+
+    def put(self, key: str, brief: PatternBrief) -> None:
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-")
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(brief.model_dump_json())
+            os.replace(tmp, self.folder / f"{key}.json")
+            entries = sorted(self.folder.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+        except OSError:
+            return
+        for old in entries[KEEP_BRIEFS:]:
+            with contextlib.suppress(OSError):
+                old.unlink()
