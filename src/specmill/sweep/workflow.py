@@ -240,18 +240,7 @@ def dry_run(settings: Settings, container: Container, request: SweepRequest) -> 
     """What a sweep would enqueue, without DBOS launched and without a write anywhere: Basic
     Memory is only read, and the system database only queried."""
     found = discover_with(container, request.project)
-    to_enqueue, skipped = plan.decide(found, _recorded_outcomes(settings, [c.run_id for c in found.candidates]))
-    return SweepResult(
-        sweep_id="dry-run",
-        project=request.project,
-        trigger=request.trigger,
-        started_at=_now(),
-        dry_run=True,
-        spec_notes=found.spec_notes,
-        candidates=found.candidates,
-        enqueued=to_enqueue,
-        skipped=skipped,
-    )
+    return _dry_result(request, found, _recorded_outcomes(settings, [c.run_id for c in found.candidates]))
 
 
 def _recorded_outcomes(settings: Settings, run_ids: list[str]) -> dict[str, RunOutcome]:
@@ -288,6 +277,11 @@ async def preview(container: Container, request: SweepRequest) -> SweepResult:
         if ids
         else {}
     )
+    return _dry_result(request, found, existing)
+
+
+def _dry_result(request: SweepRequest, found: Discovery, existing: dict[str, RunOutcome]) -> SweepResult:
+    """What a dry run reports: the sweep's plan over what discovery found and what already ran."""
     to_enqueue, skipped = plan.decide(found, existing)
     return SweepResult(
         sweep_id="dry-run",
