@@ -65,6 +65,11 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
         )
 
 
+def guarding() -> bool:
+    """Whether this process refuses unknown pickles (then nothing may cross a process pool as one)."""
+    return _installed
+
+
 def guard_unpickling() -> None:
     """Install the audit hook once per process (audit hooks cannot be removed, so it stays)."""
     global _installed

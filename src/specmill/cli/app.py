@@ -76,7 +76,10 @@ def __getattr__(name: str) -> Any:
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     redact_log_records(_redactor())
-    (_analyze_only() if sys.argv[1:2] == ["analyze"] else build_app())()
+    built = globals().get("app")  # the full root, when something already built (or replaced) it
+    if built is None:
+        built = _analyze_only() if sys.argv[1:2] == ["analyze"] else __getattr__("app")
+    built()
 
 
 def _redactor() -> Redactor:

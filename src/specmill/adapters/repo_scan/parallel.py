@@ -14,6 +14,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from specmill import checkpoints
 from specmill.adapters.repo_scan import facts_codec
 from specmill.adapters.repo_scan.walk import Listed, RepoFile, describe
 
@@ -43,7 +44,13 @@ def workers() -> int:
 def describe_all(root: Path, items: list[Listed], read: dict[str, bytes]) -> list[tuple[RepoFile, list[Any]]]:
     """Each item described, with its index row, in the order given."""
     count = workers()
-    if count == 1 or len(items) < MIN_PARALLEL_FILES or "fork" not in multiprocessing.get_all_start_methods():
+    # Where the checkpoint guard is installed (a process that runs workflows), a process pool's pickles are refused.
+    if (
+        count == 1
+        or len(items) < MIN_PARALLEL_FILES
+        or "fork" not in multiprocessing.get_all_start_methods()
+        or checkpoints.guarding()
+    ):
         return [(f, facts_codec.encode(f)) for f in (describe(root, i, read.get(i.path)) for i in items)]
     global _job
     _job = (root, items, read)
