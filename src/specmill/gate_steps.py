@@ -82,7 +82,8 @@ def open_gate(*, run: Run, kind: GateKind, detail: str) -> Gate:
         poll_s=c.settings.gate_poll_s,
         detail=detail,
     )
-    event = progress.ProgressEvent(run_id=run.id, kind=f"awaiting_{kind}", step="gate", detail=detail)  # type: ignore[arg-type]
+    waiting = f"awaiting_{kind}"
+    event = progress.ProgressEvent(run_id=run.id, kind=waiting, step="gate", detail=detail)  # type: ignore[arg-type]
     progress.publish(c.redactor.scrub(event, "detail"))
     return gate
 
