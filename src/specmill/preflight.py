@@ -21,7 +21,7 @@ def check_model_key(environ: Mapping[str, str] | None = None) -> None:
     if not any(environ.get(name, "").strip() for name in MODEL_KEYS):
         raise BadInput(
             "no model key: set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN); "
-            "scripts/demo runs the bundled example offline, without one"
+            "`specmill run --offline` replays the example spec's recorded session without one"
         )
 
 

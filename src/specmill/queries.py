@@ -137,6 +137,8 @@ def step_of(step: Any) -> StepRecord:
 @contextmanager
 def dbos_client(settings: Settings) -> Iterator[DBOSClient]:
     """A client on the system database: reads and commands without becoming an executor."""
+    from specmill import models, playbooks, run  # noqa: F401 - the types runs record, so the guard knows them
+
     checkpoints.guard_unpickling()
     client = DBOSClient(system_database_url=settings.database_url())
     try:

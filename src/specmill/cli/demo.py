@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -13,6 +16,25 @@ from specmill.models import RunRequest
 
 def register(app: typer.Typer) -> None:
     app.command("demo")(demo)
+    app.command("example")(example_repository)
+
+
+def example_repository(
+    directory: Annotated[Path, typer.Argument(help="Where to put it; must not exist yet, or be empty.")],
+) -> None:
+    """Copy the example service (FastAPI + Typer) into DIRECTORY as a new git repository, to try a spec on."""
+    from specmill import example
+    from specmill.cli.errors import fail
+    from specmill.errors import BadInput, SpecmillError
+
+    target = directory.expanduser().resolve()
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        fail(BadInput(f"'{directory}' exists and is not an empty directory: give a new path"))
+    try:
+        repo = example.prepare_repository(target.parent, name=target.name)
+    except SpecmillError as exc:
+        fail(exc)
+    typer.echo(f"example repository: {repo} (spec to try on it: specmill init --sample-spec)")
 
 
 def demo() -> None:
@@ -22,31 +44,25 @@ def demo() -> None:
     from specmill.cli.run import execute
     from specmill.errors import SpecmillError
     from specmill.names import branch_name
-    from specmill.replay.server import MessagesServer
 
     settings = Settings()
     root = (settings.data_dir / "demo").resolve()
-    replay = None
     try:
         repo = example.prepare_repository(root)
         typer.echo(f"example repository: {repo}", err=True)
         example.isolate_basic_memory(root, settings.basic_memory_command)
         typer.echo(f"spec note: {example.SPEC_PERMALINK} in Basic Memory project '{example.PROJECT}'", err=True)
-        if not os.environ.get("ANTHROPIC_API_KEY"):
-            replay = MessagesServer(example.RECORDING, log_path=root / "replay-log.jsonl")
-            os.environ["ANTHROPIC_BASE_URL"] = replay.start()
-            os.environ["ANTHROPIC_API_KEY"] = "offline-replay"
-            typer.echo("No ANTHROPIC_API_KEY set: the model is an OFFLINE REPLAY of a recorded session.", err=True)
     except SpecmillError as exc:
         fail(exc)
     request = RunRequest(spec=example.SPEC_PERMALINK, repo=str(repo), project=example.PROJECT)
     run_id = f"demo-{uuid.uuid4().hex[:8]}"
-    try:
-        execute(settings, run_id, lambda queue: runtime.start_run(request, run_id, queue), as_json=False)
-    finally:
-        if replay is not None:
-            replay.stop()
-        typer.echo(
+    with contextlib.ExitStack() as stack:
+        if not os.environ.get("ANTHROPIC_API_KEY"):
+            stack.enter_context(example.offline_model(root))
+            typer.echo("No ANTHROPIC_API_KEY set: the model is an OFFLINE REPLAY of a recorded session.", err=True)
+        stack.callback(
+            typer.echo,
             f"inspect the result: git -C {repo} log --stat {branch_name(example.SPEC_PERMALINK, run_id)}",
             err=True,
         )
+        execute(settings, run_id, lambda queue: runtime.start_run(request, run_id, queue), as_json=False)

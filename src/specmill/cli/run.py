@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import uuid
 from collections.abc import Callable
@@ -56,6 +57,13 @@ def run(
     publish_on_failure: Annotated[
         bool, typer.Option("--publish-on-failure", help="Publish a run that did not succeed too, as a draft.")
     ] = False,
+    offline: Annotated[
+        bool,
+        typer.Option(
+            "--offline",
+            help="No model key needed: replay the recorded session of the example spec (specmill init --sample).",
+        ),
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Implement SPEC in REPO: read, analyze, implement, test, update the spec, validate."""
@@ -80,7 +88,8 @@ def run(
         publish_on_failure=publish_on_failure,
     )
     try:
-        preflight.check_model_key()
+        if not offline:
+            preflight.check_model_key()
         checked = preflight.check_request(request, settings)
     except SpecmillError as exc:
         fail(exc, as_json=as_json)
@@ -98,7 +107,13 @@ def run(
     if run_id is None:
         run_id = version_run_id(store, checked.spec, project) or uuid.uuid4().hex[:12]
     _say_if_it_already_ended(settings, run_id)
-    execute(settings, run_id, lambda queue: runtime.start_run(checked, run_id, queue), as_json)
+    with contextlib.ExitStack() as stack:
+        if offline:
+            from specmill import example
+
+            stack.enter_context(example.offline_model(settings.data_dir.resolve() / "offline"))
+            typer.echo("specmill: --offline: the model is a replay of the example spec's recorded session", err=True)
+        execute(settings, run_id, lambda queue: runtime.start_run(checked, run_id, queue), as_json)
 
 
 def _say_if_it_already_ended(settings: Settings, run_id: str) -> None:

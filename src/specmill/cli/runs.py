@@ -137,7 +137,18 @@ def _show_artifact(settings: Settings, run_id: str, name: str, attempt: int | No
     if as_json:
         sys.stdout.write(json.dumps(found.model_dump()) + "\n")
         return
-    sys.stdout.write(found.content if found.content.endswith("\n") else found.content + "\n")
+    text = _verdict_text(found.content) if name == "verdict" else found.content
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def _verdict_text(content: str) -> str:
+    """The verdict for people: each criterion ticked or not, with its evidence (the raw record with --json)."""
+    try:
+        verdict = json.loads(content)
+        lines = [f"[{'x' if c['met'] else ' '}] {c['criterion']}\n    {c.get('evidence', '')}" for c in verdict["criteria"]]
+    except (ValueError, KeyError, TypeError):
+        return content
+    return "\n".join([*lines, verdict.get("summary", "")])
 
 
 def _read(fn: Callable[[], T], as_json: bool) -> T:
