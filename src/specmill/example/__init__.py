@@ -48,11 +48,21 @@ def prepare_repository(root: Path, name: str = "greeting-service") -> Path:
             "reinstall specmill (pip install --force-reinstall specmill)"
         )
     repo = root / name
+    _remove_worktrees(repo)  # an earlier demo's runs: their worktrees would point at a repository that is gone
     shutil.rmtree(repo, ignore_errors=True)
     shutil.copytree(SERVICE, repo, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
     for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "greeting-service: hello"]):
         run_git(args, cwd=repo, identity=_GIT_IDENTITY)
     return repo
+
+
+def _remove_worktrees(repo: Path) -> None:
+    if not (repo / ".git").is_dir():
+        return
+    listed = run_git(["worktree", "list", "--porcelain"], git_dir=repo / ".git", work_tree=repo, check=False)
+    paths = [line.removeprefix("worktree ") for line in listed.stdout.splitlines() if line.startswith("worktree ")]
+    for path in paths[1:]:  # the first is the repository itself
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def isolate_basic_memory(root: Path, command: str) -> dict[str, str]:
