@@ -145,7 +145,9 @@ def _verdict_text(content: str) -> str:
     """The verdict for people: each criterion ticked or not, with its evidence (the raw record with --json)."""
     try:
         verdict = json.loads(content)
-        lines = [f"[{'x' if c['met'] else ' '}] {c['criterion']}\n    {c.get('evidence', '')}" for c in verdict["criteria"]]
+        lines = [
+            f"[{'x' if c['met'] else ' '}] {c['criterion']}\n    {c.get('evidence', '')}" for c in verdict["criteria"]
+        ]
     except (ValueError, KeyError, TypeError):
         return content
     return "\n".join([*lines, verdict.get("summary", "")])
