@@ -64,7 +64,7 @@ def test_a_newcomer_follows_the_readme_from_init_to_gc(tmp_path: Path) -> None:
             env[name] = os.environ[name]
     activate = ""
     outputs: dict[str, subprocess.CompletedProcess[str]] = {}
-    run_id = ""
+    run_id = repo = ""
     for command in first_hour_commands((ROOT / "README.md").read_text()):
         if command in RUN_ELSEWHERE:
             continue
@@ -79,7 +79,8 @@ def test_a_newcomer_follows_the_readme_from_init_to_gc(tmp_path: Path) -> None:
         assert proc.returncode == 0, f"`{command}` exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
         outputs[command] = proc
         if command.startswith("specmill run "):
-            run_id = json.loads(_bash(activate + "specmill runs list --json", env).stdout)[0]["run_id"]
+            newest = json.loads(_bash(activate + "specmill runs list --json", env).stdout)[0]
+            run_id, repo = newest["run_id"], newest["repo"]
             assert (tmp_path / "data" / "worktrees" / run_id).is_dir()
 
     note = (home / "specs" / "specs" / "goodbye-endpoint.md").read_text()
@@ -94,7 +95,7 @@ def test_a_newcomer_follows_the_readme_from_init_to_gc(tmp_path: Path) -> None:
     assert run_id in outputs["specmill gc"].stdout
     assert not (tmp_path / "data" / "worktrees" / run_id).exists(), "gc --apply left the finished run's worktree"
     branches = subprocess.run(
-        ["git", "-C", str(home / "greeting-service"), "branch", "--list", "specmill/*"], capture_output=True, text=True
+        ["git", "-C", repo, "branch", "--list", "specmill/*"], capture_output=True, text=True
     )
     assert branches.stdout.strip(), "gc keeps the run's branch unless --branches"
 

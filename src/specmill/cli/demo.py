@@ -5,8 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
-from pathlib import Path
-from typing import Annotated
 
 import typer
 
@@ -16,25 +14,6 @@ from specmill.models import RunRequest
 
 def register(app: typer.Typer) -> None:
     app.command("demo")(demo)
-    app.command("example")(example_repository)
-
-
-def example_repository(
-    directory: Annotated[Path, typer.Argument(help="Where to put it; must not exist yet, or be empty.")],
-) -> None:
-    """Copy the example service (FastAPI + Typer) into DIRECTORY as a new git repository, to try a spec on."""
-    from specmill import example
-    from specmill.cli.errors import fail
-    from specmill.errors import BadInput, SpecmillError
-
-    target = directory.expanduser().resolve()
-    if target.exists() and (not target.is_dir() or any(target.iterdir())):
-        fail(BadInput(f"'{directory}' exists and is not an empty directory: give a new path"))
-    try:
-        repo = example.prepare_repository(target.parent, name=target.name)
-    except SpecmillError as exc:
-        fail(exc)
-    typer.echo(f"example repository: {repo} (spec to try on it: specmill init --sample-spec)")
 
 
 def demo() -> None:
