@@ -37,6 +37,8 @@ PINNED: dict[str, tuple[set[str], set[str]]] = {
         {"project", "output_format", "search_type", "compact", "page", "page_size", "note_types", "metadata_filters"},
     ),
     "list_directory": (set(), {"project", "dir_name", "depth", "output_format", "page", "page_size"}),
+    # The project's folder, to read a note file the index has not caught up with (note_files.py).
+    "list_memory_projects": (set(), {"output_format"}),
 }
 
 

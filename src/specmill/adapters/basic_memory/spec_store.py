@@ -6,6 +6,9 @@ include_frontmatter=True)` returns the whole file and `checksum` = its sha256, w
 `edit_note(operation="find_replace", find_text=<whole old text>, expected_checksum=...)`
 replaces the whole file byte for byte (`write_note(overwrite=True)` would merge
 frontmatter keys instead); a stale checksum answers `NOTE_REVISION_CONFLICT`.
+
+A note file edited on disk is read from the file until the index catches up (`note_files`);
+its checksum is then the one the index will hold, so a write before that conflicts and is retried.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from specmill.adapters.basic_memory.client import BasicMemoryClient, checked, note_not_found, tool_failed
+from specmill.adapters.basic_memory.note_files import NoteFiles
 from specmill.config import Settings
 from specmill.errors import NoteConflict, SpecmillError
 from specmill.models import Note
@@ -30,6 +34,7 @@ class _NotePayload(BaseModel):
     permalink: str | None = None
     content: str | None = None
     checksum: str | None = None
+    file_path: str | None = None
 
 
 class BasicMemorySpecStore:
@@ -37,6 +42,7 @@ class BasicMemorySpecStore:
 
     def __init__(self, client: BasicMemoryClient) -> None:
         self.client = client
+        self.files = NoteFiles(client)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BasicMemorySpecStore:
@@ -55,12 +61,17 @@ class BasicMemorySpecStore:
         payload = _NotePayload.model_validate(checked(answer, tool="read_note", project=project, subject=identifier))
         if payload.content is None or payload.permalink is None:
             raise note_not_found(identifier, project)
+        content, checksum = payload.content, payload.checksum
+        on_disk = self.files.text(project, payload.file_path or "")
+        if on_disk is not None and on_disk != content:
+            # The index has not caught up with an edit of the file (note_files.py): the file is the note.
+            content, checksum = on_disk, content_checksum(on_disk)
         return Note(
             project=project,
             permalink=payload.permalink,
             title=payload.title or payload.permalink,
-            content=payload.content,
-            checksum=payload.checksum,
+            content=content,
+            checksum=checksum,
         )
 
     def replace_note(self, note: Note, new_content: str) -> Note:
