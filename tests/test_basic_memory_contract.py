@@ -13,7 +13,10 @@ pytestmark = pytest.mark.basic_memory
 
 # Tool -> (required parameters, parameters specmill sends), as of basic-memory 0.24.1.
 PINNED: dict[str, tuple[set[str], set[str]]] = {
-    "read_note": ({"identifier"}, {"identifier", "project", "output_format", "include_frontmatter"}),
+    "read_note": (
+        {"identifier"},
+        {"identifier", "project", "output_format", "include_frontmatter", "include_content"},
+    ),
     "edit_note": (
         {"identifier", "operation", "content"},
         {

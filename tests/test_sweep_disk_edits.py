@@ -1,4 +1,5 @@
-"""A spec note edited on disk is swept as edited, before Basic Memory's index catches up.
+"""A spec note edited on disk is swept as edited, before Basic Memory's index catches up; one Basic
+Memory just wrote is read as written, before its file is.
 
 Basic Memory 0.24.1 answers from its index for a while after a note file changes on disk (about a
 second with its watcher running, 9-12 s for a server that starts after the edit), through every
@@ -9,8 +10,10 @@ server) and by `specmill sweep --dry-run` in its own process (the session's HTTP
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -72,3 +75,30 @@ def test_a_sweep_right_after_a_note_file_is_edited_on_disk_sees_the_edit(
 
     spec = basic_memory.store.read_note(written.permalink, basic_memory.project)
     assert "status: ready" in spec.content  # what a run of it reads as its spec
+
+
+def test_a_read_right_after_basic_memory_writes_a_note_returns_what_it_wrote(basic_memory: BasicMemoryInstance) -> None:
+    """The other way round: Basic Memory writes the file a moment (up to ~1 s measured) after it accepted
+    an edit, so for that moment the file holds the older text with its older mtime, and the index is
+    right. That moment is made here by putting the old file back as it was, mtime included."""
+    title = f"Write behind {uuid.uuid4().hex[:8]}"
+    note = basic_memory.write_spec(title, f"---\ntype: spec\nstatus: draft\n---\n\n# {title}\n")
+    [file] = basic_memory.project_dir.rglob(f"{title}.md")
+    before = _settled(file, note.content)
+    changed = before.stat().st_mtime
+
+    basic_memory.store.replace_note(note, note.content.replace("status: draft", "status: ready"))
+    _settled(file, note.content.replace("status: draft", "status: ready"))
+    file.write_text(note.content)
+    os.utime(file, (changed, changed))
+    read = basic_memory.store.read_note(note.permalink, basic_memory.project)
+    assert "status: ready" in read.content
+
+
+def _settled(file: Path, text: str) -> Path:
+    """The file, once Basic Memory has written `text` into it."""
+    deadline = time.monotonic() + 30
+    while file.read_text() != text:
+        assert time.monotonic() < deadline, f"Basic Memory never wrote {file.name}"
+        time.sleep(0.05)
+    return file

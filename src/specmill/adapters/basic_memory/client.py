@@ -26,7 +26,7 @@ from specmill.errors import BadInput, NoteConflict, ProjectNotFound, SpecmillErr
 
 # Every tool and argument specmill sends; tests/test_basic_memory_contract.py pins them.
 TOOL_ARGUMENTS: dict[str, frozenset[str]] = {
-    "read_note": frozenset({"identifier", "project", "output_format", "include_frontmatter"}),
+    "read_note": frozenset({"identifier", "project", "output_format", "include_frontmatter", "include_content"}),
     "edit_note": frozenset(
         {
             "identifier",

@@ -5,8 +5,11 @@ every tool (read_note and read_content included) answers from the index until it
 catches up, which measured ~1 s with a server running and ~9-12 s for a server that starts
 after the edit (basic-memory 0.24.1). A spec read in that window would run from text nobody
 has any more. So the spec store reads the file itself when Basic Memory's project folder is on
-this machine, and prefers it when it differs: an index that caught up answers exactly the
-file's text, and its checksum is the sha256 of those bytes (`content_checksum`).
+this machine, and prefers it when it differs and changed after the index's revision: an index
+that caught up answers exactly the file's text, its `updated_at` is the file's mtime, and its
+checksum is the sha256 of those bytes (`content_checksum`). The other way round happens too:
+Basic Memory writes a file a moment after its own edit is accepted, so for that moment the file
+is older than the index's revision, and the index is right.
 
 A server on another machine names folders this machine does not have; then nothing is read here.
 """
@@ -14,6 +17,8 @@ A server on another machine names folders this machine does not have; then nothi
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -34,6 +39,21 @@ class _ProjectList(BaseModel):
     projects: list[_Project]
 
 
+@dataclass(frozen=True)
+class NoteFile:
+    text: str
+    changed: datetime
+
+
+def newer_than(file: NoteFile, updated_at: str | None) -> bool:
+    """Whether the file changed after the index's revision (its `updated_at`, ISO; UTC when naive)."""
+    try:
+        indexed = datetime.fromisoformat(updated_at or "")
+    except ValueError:
+        return False
+    return file.changed > (indexed if indexed.tzinfo else indexed.replace(tzinfo=timezone.utc))
+
+
 class NoteFiles:
     """Reads a project's note files by the path Basic Memory indexed them under; thread-safe."""
 
@@ -49,8 +69,8 @@ class NoteFiles:
                 self._folders[project] = self._find_folder(project)
             return self._folders[project]
 
-    def text(self, project: str, file_path: str) -> str | None:
-        """The file's text as it is on disk now; None when it cannot be read here."""
+    def read(self, project: str, file_path: str) -> NoteFile | None:
+        """The file's text as it is on disk now, and when it last changed; None when it cannot be read here."""
         folder = self.folder(project)
         if folder is None or not file_path:
             return None
@@ -58,7 +78,8 @@ class NoteFiles:
         if not path.is_relative_to(folder):
             return None
         try:
-            return path.read_bytes().decode("utf-8")
+            changed = path.stat().st_mtime  # before the read: an edit in between makes the file look older
+            return NoteFile(path.read_bytes().decode("utf-8"), datetime.fromtimestamp(changed, timezone.utc))
         except (OSError, UnicodeDecodeError):
             return None
 

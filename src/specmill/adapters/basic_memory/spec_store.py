@@ -7,8 +7,9 @@ include_frontmatter=True)` returns the whole file and `checksum` = its sha256, w
 replaces the whole file byte for byte (`write_note(overwrite=True)` would merge
 frontmatter keys instead); a stale checksum answers `NOTE_REVISION_CONFLICT`.
 
-A note file edited on disk is read from the file until the index catches up (`note_files`);
-its checksum is then the one the index will hold, so a write before that conflicts and is retried.
+A note file edited on disk after the index's revision is read from the file until the index
+catches up (`note_files`); its checksum is then the one the index will hold, so a write before
+that conflicts and is retried.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from specmill.adapters.basic_memory.client import BasicMemoryClient, checked, note_not_found, tool_failed
-from specmill.adapters.basic_memory.note_files import NoteFiles
+from specmill.adapters.basic_memory.note_files import NoteFiles, newer_than
 from specmill.config import Settings
 from specmill.errors import NoteConflict, SpecmillError
 from specmill.models import Note
@@ -62,10 +63,14 @@ class BasicMemorySpecStore:
         if payload.content is None or payload.permalink is None:
             raise note_not_found(identifier, project)
         content, checksum = payload.content, payload.checksum
-        on_disk = self.files.text(project, payload.file_path or "")
-        if on_disk is not None and on_disk != content:
-            # The index has not caught up with an edit of the file (note_files.py): the file is the note.
-            content, checksum = on_disk, content_checksum(on_disk)
+        on_disk = self.files.read(project, payload.file_path or "")
+        if (
+            on_disk is not None
+            and on_disk.text != content
+            and newer_than(on_disk, self._updated_at(payload.permalink, project))
+        ):
+            # The file was edited after the index's revision, which has not caught up yet (note_files.py).
+            content, checksum = on_disk.text, content_checksum(on_disk.text)
         return Note(
             project=project,
             permalink=payload.permalink,
@@ -73,6 +78,15 @@ class BasicMemorySpecStore:
             content=content,
             checksum=checksum,
         )
+
+    def _updated_at(self, identifier: str, project: str) -> str | None:
+        """When the index accepted the note's current revision (read_note without the body)."""
+        answer = self.client.call_tool(
+            "read_note",
+            {"identifier": identifier, "project": project, "output_format": "json", "include_content": False},
+        )
+        value = (answer.data or {}).get("updated_at")
+        return str(value) if value else None
 
     def replace_note(self, note: Note, new_content: str) -> Note:
         """Whole-text compare-and-swap: find_replace of the entire old text, guarded by checksum."""
