@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -15,6 +16,7 @@ from specmill.retention import WorktreeRetention
 from tests import scenarios
 from tests.fixtures.git_repos import git
 from tests.fixtures.runtime import make_settings
+from tests.test_workers import poll, start_worker
 
 
 def gc(data_dir: Path, *args: str) -> dict:
@@ -110,3 +112,27 @@ def test_retention_reads_run_statuses_from_dbos_and_removes_a_finished_runs_work
     assert [r.run_id for r in outcome.removed] == ["wf-run-1"] and not finished.exists()
     assert str(finished) not in git(world.repo, "worktree", "list")
     assert result.branch in git(world.repo, "branch", "--list")  # its commits stay
+
+
+def test_a_worker_applies_the_retention_and_logs_what_it_freed(world, tmp_path: Path) -> None:
+    world(scenarios.succeeds_first_time())
+    data_dir = world.tmp_path / "data"
+    finished = data_dir / "worktrees" / "wf-run-1"
+    _aged(finished, 5)
+    env = {k: v for k, v in os.environ.items() if k != "DBOS_SYSTEM_DATABASE_URL"}
+    env.update(
+        SPECMILL_DATA_DIR=str(data_dir),
+        SPECMILL_EXECUTOR_ID=f"retention-{os.getpid()}",
+        SPECMILL_WORKTREE_RETENTION_H="4",
+        SPECMILL_WORKTREE_GC_INTERVAL_S="0.2",
+        SPECMILL_SWEEP_CRON="",
+        PYTHONUNBUFFERED="1",
+    )
+    log = tmp_path / "worker.stderr"
+    worker = start_worker(env, log)
+    try:
+        poll(lambda: not finished.exists() and "freed" in log.read_text(), "the worker's retention pass", alive=worker)
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=60)
+    assert "run wf-run-1: removed its worktree" in log.read_text()
