@@ -197,6 +197,15 @@ class Settings(BaseSettings):
     sweep_repos: str = Field(default="", description="Comma-separated name=path pairs a spec's `repo:` may name.")
     sweep_default_repo: str | None = Field(default=None, description="Repository of ready specs without `repo:`.")
     sweep_report_folder: str = Field(default="specmill/sweeps", description="Folder of the sweep report notes.")
+    worktree_retention_h: float = Field(
+        default=72.0,
+        ge=0,
+        description="`serve` and workers remove the worktrees of ended runs unchanged for this many hours "
+        "(branches stay); 0 keeps them until `specmill gc`.",
+    )
+    worktree_gc_interval_s: float = Field(
+        default=3600.0, gt=0, description="How often `serve` and workers look for worktrees past the retention."
+    )
 
     def sqlite_url(self) -> str:
         return f"sqlite:///{(self.data_dir / 'specmill.sqlite').resolve()}"
