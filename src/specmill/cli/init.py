@@ -81,8 +81,8 @@ def init(
     try:
         bm = _basic_memory(settings, install, as_json)
         projects = steps.list_projects(bm.executable) if ask else None
-        if ask and projects is not None:
-            say(f"Basic Memory projects: {', '.join(p.name for p in projects) or 'none'}", as_json)
+        if projects is not None:
+            typer.echo(f"Basic Memory projects: {', '.join(p.name for p in projects) or 'none'}")
         name = project or settings.project or DEFAULT_PROJECT
         folder = _data_dir(settings, data_dir)
         if ask:
@@ -249,6 +249,8 @@ def _report(body: dict[str, Any], as_json: bool) -> None:
     if as_json:
         sys.stdout.write(json.dumps(body) + "\n")
         return
+    memory = body["basic_memory"]
+    typer.echo(f"Basic Memory projects: {', '.join(memory['projects']) or 'none'}; specs go to '{memory['project']}'")
     for finding in body["findings"]:
         typer.echo(f"{finding['state']:<8} {finding['part']:<13} {finding['detail']}")
         if finding["fix"]:
