@@ -13,6 +13,7 @@ import pytest
 
 from specmill.config import Settings
 from specmill.config_file import ConfigFileError
+from specmill.errors import BadInput
 from tests import scenarios
 from tests.fixtures.basic_memory import basic_memory_executable
 from tests.fixtures.cli import specmill
@@ -146,3 +147,31 @@ def test_the_file_is_read_beneath_the_environment(tmp_path: Path, monkeypatch: p
     settings = Settings()
     assert settings.project == "specs" and settings.queue_concurrency == 7
     assert settings.repos_dir == Path("~/code").expanduser()
+
+
+def test_the_settings_init_writes_keep_the_files_other_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from specmill.init_steps import plan_config, write_config
+
+    path = tmp_path / "specmill" / "specmill.toml"
+    known = Settings.model_fields
+    first = plan_config(path, {"project": "specs", "model": None}, known)
+    assert not first.exists and first.changes == ["+ project = 'specs'"]
+    write_config(first)
+    path.write_text(path.read_text() + 'queue_concurrency = 2\nsweep_repos = "api=~/code/api"\n')
+    again = plan_config(path, {"project": "specs"}, known)
+    assert again.unchanged and again.values["queue_concurrency"] == 2
+    changed = plan_config(path, {"project": "other", "data_dir": "/d"}, known)
+    assert changed.changes == ["~ project: 'specs' -> 'other'", "+ data_dir = '/d'"]
+    write_config(changed)
+    monkeypatch.setenv("SPECMILL_CONFIG", str(path))
+    monkeypatch.delenv("SPECMILL_PROJECT", raising=False)
+    assert (Settings().project, Settings().queue_concurrency, Settings().data_dir) == ("other", 2, Path("/d"))
+
+    path.write_text('projet = "x"\nqueue_concurrency = 2\n')
+    replaced = plan_config(path, {"project": "specs"}, known, replace_unreadable=True)
+    assert replaced.changes == ["- projet (not a setting)", "+ project = 'specs'"]
+    assert replaced.values == {"queue_concurrency": 2, "project": "specs"}
+    path.write_text("not toml at all")
+    with pytest.raises(BadInput, match="is not valid TOML"):
+        plan_config(path, {"project": "specs"}, known)
+    assert plan_config(path, {"project": "specs"}, known, replace_unreadable=True).values == {"project": "specs"}

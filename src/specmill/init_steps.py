@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import sys
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -147,9 +147,11 @@ class ConfigPlan:
         return self.exists and not self.changes
 
 
-def plan_config(path: Path, proposed: Mapping[str, Any], replace_unreadable: bool = False) -> ConfigPlan:
-    """The existing file's settings with the proposed ones over them; its other keys are kept
-    (an unreadable file's are dropped when `replace_unreadable`)."""
+def plan_config(
+    path: Path, proposed: Mapping[str, Any], known: Collection[str], replace_unreadable: bool = False
+) -> ConfigPlan:
+    """The existing file's settings with the proposed ones over them; its other keys are kept. With
+    `replace_unreadable`, a file that is not TOML is replaced and keys that are not settings are dropped."""
     current: dict[str, Any] = {}
     changes: list[str] = []
     if path.is_file():
@@ -159,12 +161,17 @@ def plan_config(path: Path, proposed: Mapping[str, Any], replace_unreadable: boo
             if not replace_unreadable:
                 raise BadInput(f"{path} is not valid TOML ({exc}): fix it, or replace it with --force") from None
             changes.append("! the unreadable file is replaced")
+    if replace_unreadable:
+        for key in [key for key in current if key not in known]:
+            changes.append(f"- {key} (not a setting)")
+            del current[key]
+    was = dict(current)
     values = {**current, **{k: v for k, v in proposed.items() if v is not None}}
     for key, value in values.items():
-        if key not in current:
+        if key not in was:
             changes.append(f"+ {key} = {value!r}")
-        elif current[key] != value:
-            changes.append(f"~ {key}: {current[key]!r} -> {value!r}")
+        elif was[key] != value:
+            changes.append(f"~ {key}: {was[key]!r} -> {value!r}")
     return ConfigPlan(path=path, values=values, changes=changes, exists=path.is_file())
 
 

@@ -92,7 +92,7 @@ def init(
             folder = Path(typer.prompt("specmill's data folder", default=str(folder))).expanduser().resolve()
             sample_spec = sample_spec or typer.confirm("Add a sample spec (and a repository to run it in)?", False)
         proposed = {"project": name, "basic_memory_command": bm.command, "data_dir": str(folder), "model": model}
-        plan = steps.plan_config(config_path(), proposed, replace_unreadable=force)
+        plan = steps.plan_config(config_path(), proposed, Settings.model_fields, replace_unreadable=force)
         if plan.exists and plan.changes and not force:
             for change in plan.changes:
                 say(f"  {change}", as_json)
