@@ -12,7 +12,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
@@ -21,6 +21,10 @@ from specmill.cli.errors import EXIT_FAILED, fail
 from specmill.config import Settings
 from specmill.config_file import ConfigFileError, config_path
 from specmill.errors import BadInput, SpecmillError
+
+if TYPE_CHECKING:  # the modules themselves are imported when the command runs
+    from specmill.doctor import Finding
+    from specmill.init_steps import BasicMemory, Project
 
 DEFAULT_PROJECT = "specs"
 NO_KEY_NOTE = "ANTHROPIC_API_KEY is not set: `--model replay` runs offline, without one"
@@ -140,7 +144,7 @@ def _settings(force: bool, as_json: bool) -> Settings:
         return _EnvironmentOnly()
 
 
-def _basic_memory(settings: Settings, install: bool, as_json: bool) -> Any:
+def _basic_memory(settings: Settings, install: bool, as_json: bool) -> BasicMemory:
     from specmill import init_steps as steps
     from specmill.errors import ServiceUnavailable
 
@@ -167,9 +171,9 @@ def _data_dir(settings: Settings, given: Path | None) -> Path:
 
 
 def _project(
-    bm: Any,
+    bm: BasicMemory,
     name: str,
-    projects: list[Any],
+    projects: list[Project],
     create_at: Path | None,
     sample_spec: bool,
     data_dir: Path,
@@ -201,7 +205,7 @@ def _project(
     return str(folder_path), True, sample
 
 
-def _check(settings: Settings, bm: Any, name: str, folder: str | None, model: str | None) -> list[Any]:
+def _check(settings: Settings, bm: BasicMemory, name: str, folder: str | None, model: str | None) -> list[Finding]:
     from specmill import doctor
 
     if folder is None:
@@ -221,7 +225,7 @@ def _check(settings: Settings, bm: Any, name: str, folder: str | None, model: st
     ]
 
 
-def _model_finding(model: str | None) -> Any:
+def _model_finding(model: str | None) -> Finding:
     from specmill import doctor
     from specmill.preflight import MODEL_KEYS
 
