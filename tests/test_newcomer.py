@@ -94,9 +94,7 @@ def test_a_newcomer_follows_the_readme_from_init_to_gc(tmp_path: Path) -> None:
     assert "Goodbye, Ada!" in outputs[f"specmill runs show {run_id} --verdict"].stdout
     assert run_id in outputs["specmill gc"].stdout
     assert not (tmp_path / "data" / "worktrees" / run_id).exists(), "gc --apply left the finished run's worktree"
-    branches = subprocess.run(
-        ["git", "-C", repo, "branch", "--list", "specmill/*"], capture_output=True, text=True
-    )
+    branches = subprocess.run(["git", "-C", repo, "branch", "--list", "specmill/*"], capture_output=True, text=True)
     assert branches.stdout.strip(), "gc keeps the run's branch unless --branches"
 
 
