@@ -17,7 +17,7 @@ from itertools import islice
 from specmill.adapters.repo_scan.conventions import KEY_KINDS, LAYOUT_KINDS
 from specmill.adapters.repo_scan.ranking import Ranking
 from specmill.adapters.repo_scan.repo import Repo, listing
-from specmill.adapters.repo_scan.tokens import brief_tokens
+from specmill.adapters.repo_scan.tokens import brief_cost, brief_tokens
 from specmill.adapters.repo_scan.walk import MAX_FILES, MAX_PARSE_BYTES, RepoFile
 from specmill.models import Convention, PatternBrief, RankedFile
 
@@ -45,7 +45,7 @@ PROMINENCE = {"class": 0, "def": 1, "fields": 2, "value": 3}
 class Item:
     text: str
     deps: tuple[Key, ...]
-    cost: int
+    cost: float
 
 
 class Draft:
@@ -58,15 +58,15 @@ class Draft:
     def add(self, key: Key, text: str, deps: tuple[Key, ...] = ()) -> None:
         section = (key[0],)
         if section not in self.items:
-            self.items[section] = Item(HEADINGS[key[0]], (), brief_tokens(HEADINGS[key[0]]) + 2)
-        self.items[key] = Item(text, (section, *deps), brief_tokens(text) + 1)
+            self.items[section] = Item(HEADINGS[key[0]], (), brief_cost(HEADINGS[key[0]]) + 2)
+        self.items[key] = Item(text, (section, *deps), brief_cost(text) + 1)
 
     def want(self, keys: list[Key]) -> None:
         self.order.extend(k for k in keys if k in self.items)
 
     def fit(self, budget: int) -> set[Key]:
         chosen: set[Key] = set()
-        used = 0
+        used = 0.0
         for key in self.order:
             if key in chosen:
                 continue
