@@ -195,3 +195,12 @@ def test_an_unreachable_endpoint_falls_back_to_the_local_estimate(real_tree: Pat
         RepoMapAnalyzer(count_tokens=MessagesTokenCounter("claude-test", client)).analyze(real_tree, SPEC, 2000)
         == offline
     )
+
+
+def test_a_small_brief_names_more_files_than_it_details(real_tree: Path) -> None:
+    """At 1,000 tokens the top files are described and the next ones named by path: a change spans many files."""
+    brief = RepoMapAnalyzer(real_tree.parent / "index").analyze(real_tree, SPEC, 1000)
+    headers = [line for line in brief.markdown.splitlines() if line.startswith("- `")]
+    described = [line for line in headers if not line.endswith("`")]
+    assert len(brief.files) >= 30, f"{len(brief.files)} files named"
+    assert 10 <= len(described) <= 15 and headers[: len(described)] == described
