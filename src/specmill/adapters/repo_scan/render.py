@@ -89,6 +89,8 @@ class Draft:
     def trim(self, chosen: set[Key], budget: int) -> tuple[str, set[Key]]:
         """Render, dropping the lowest-priority leaves in the unexpected case the estimate disagrees."""
         markdown = self.render(chosen)
+        if not chosen or brief_tokens(markdown) <= budget:
+            return markdown, chosen
         rank = {k: i for i, k in reversed(list(enumerate(self.order)))}
         while chosen and brief_tokens(markdown) > budget:
             needed = {d for k in chosen for d in self.items[k].deps}
@@ -173,15 +175,6 @@ def build_draft(
         header: Key = (FILES, r)
         draft.add(header, _file_header(f) if r < HEADLINE_FILES else f"- `{f.path}`")
         symbols = f.facts.symbols if f.facts is not None else ()
-        owner: dict[str, Key] = {}
-        for j, symbol in enumerate(symbols):
-            key = (FILES, r, j)
-            if symbol.parent:
-                deps = (header, owner[symbol.parent]) if symbol.parent in owner else (header,)
-                draft.add(key, f"    - {symbol.text}", deps)
-            else:
-                owner[symbol.name] = key
-                draft.add(key, f"  - {symbol.text}", (header,))
         order = [
             (
                 -ranking.symbol_score(s) if r < LISTED_FILES else 0.0,  # the tail shows few symbols, if any
@@ -189,8 +182,18 @@ def build_draft(
                 j,
             )
             for j, s in enumerate(symbols)
+            if r < LISTED_FILES or not s.parent  # a tail file offers its first top-level names only
         ]
-        by_relevance = [j for *_, j in sorted(order)]
+        by_relevance = [j for *_, j in sorted(order)][: None if r < LISTED_FILES else FIRST_SYMBOLS]
+        owner: dict[str, Key] = {}
+        for j in sorted(by_relevance):  # in file order, so a class comes before its methods
+            symbol, key = symbols[j], (FILES, r, j)
+            if symbol.parent:
+                deps = (header, owner[symbol.parent]) if symbol.parent in owner else (header,)
+                draft.add(key, f"    - {symbol.text}", deps)
+            else:
+                owner[symbol.name] = key
+                draft.add(key, f"  - {symbol.text}", (header,))
         symbol_order.append([(FILES, r, j) for j in by_relevance])
 
     layout_keys = [k for k in draft.items if k[0] == LAYOUT and len(k) > 1]
