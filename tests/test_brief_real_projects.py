@@ -188,6 +188,19 @@ def test_with_the_counting_endpoint_the_brief_fills_90_percent(
     assert 0.9 * budget <= brief.tokens <= budget, f"{brief.tokens} counted tokens for a budget of {budget}"
 
 
+def test_the_counter_counts_for_the_default_playbook_model_unless_offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    from specmill.config import Settings
+    from specmill.playbooks import Playbook
+
+    monkeypatch.delenv("ANTHROPIC_AUTH_TOKEN", raising=False)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "test")
+    assert MessagesTokenCounter.from_settings(Settings(model=None)).model == Playbook.model_fields["model"].default
+    assert MessagesTokenCounter.from_settings(Settings(model="claude-x")).model == "claude-x"
+    monkeypatch.delenv("ANTHROPIC_API_KEY")
+    offline = MessagesTokenCounter.from_settings(Settings(model=None))
+    assert not offline.available and offline("some text") is None
+
+
 def test_an_unreachable_endpoint_falls_back_to_the_local_estimate(real_tree: Path) -> None:
     client = anthropic.Anthropic(base_url="http://127.0.0.1:9", api_key="test", max_retries=0, timeout=2)
     offline = RepoMapAnalyzer().analyze(real_tree, SPEC, 2000)
