@@ -16,13 +16,14 @@ Run: .venv/bin/python benchmarks/scale_out.py [--runs 16] [--workers 1,2,4] [--c
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from _common import git_repo, machine, postgres_database, table  # noqa: I001
+from _common import ROOT, cpu_seconds, git_repo, machine, postgres_database, table  # noqa: I001
 from dbos import DBOSClient
 from recovery_and_throughput import PLAYBOOK, PROJECT, all_done, basic_memory, enqueue, stop, wait_for, worker
 
@@ -30,15 +31,6 @@ from specmill.adapters.basic_memory import BasicMemoryClient, BasicMemorySpecSto
 from specmill.replay.server import MessagesServer
 from tests import scenarios
 from tests.fixtures.git_repos import CALC_FILES
-
-_TICK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> tuple[float, float]:
-    """(own, own + waited-for children) CPU seconds of a live process."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    utime, stime, cutime, cstime = (int(f) for f in fields[11:15])
-    return (utime + stime) / _TICK, (utime + stime + cutime + cstime) / _TICK
 
 
 def slow_script(delay_s: float) -> dict:
@@ -89,6 +81,7 @@ def main() -> None:
     parser.add_argument("--model-delay", type=float, default=2.0, help="seconds before each model answer")
     parser.add_argument("--queue-poll", type=float, default=1.0, help="the run queue's polling interval, s")
     args = parser.parse_args()
+    compileall.compile_dir(ROOT / "src" / "specmill", quiet=1)  # as installed: workers do not compile at start
     root = Path(tempfile.mkdtemp(prefix="specmill-scale-"))
     server = MessagesServer(slow_script(args.model_delay))
     server.start()
