@@ -20,6 +20,21 @@ pytest_plugins = [
 
 
 @pytest.fixture(scope="session", autouse=True)
+def no_user_settings_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Settings come from the environment alone: the developer's own ~/.config/specmill/specmill.toml is
+    never read (every specmill process the tests start inherits this)."""
+    previous = {name: os.environ.get(name) for name in ("XDG_CONFIG_HOME", "SPECMILL_CONFIG")}
+    os.environ["XDG_CONFIG_HOME"] = str(tmp_path_factory.mktemp("xdg-config"))
+    os.environ.pop("SPECMILL_CONFIG", None)
+    yield
+    for name, value in previous.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+@pytest.fixture(scope="session", autouse=True)
 def shared_environments(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """One folder of repository environments (and uv cache) for the session, so the specmill processes
     the end-to-end tests start build the sample repositories' environments once, not once a test."""

@@ -13,7 +13,10 @@ pytestmark = pytest.mark.basic_memory
 
 # Tool -> (required parameters, parameters specmill sends), as of basic-memory 0.24.1.
 PINNED: dict[str, tuple[set[str], set[str]]] = {
-    "read_note": ({"identifier"}, {"identifier", "project", "output_format", "include_frontmatter"}),
+    "read_note": (
+        {"identifier"},
+        {"identifier", "project", "output_format", "include_frontmatter", "include_content"},
+    ),
     "edit_note": (
         {"identifier", "operation", "content"},
         {
@@ -37,6 +40,8 @@ PINNED: dict[str, tuple[set[str], set[str]]] = {
         {"project", "output_format", "search_type", "compact", "page", "page_size", "note_types", "metadata_filters"},
     ),
     "list_directory": (set(), {"project", "dir_name", "depth", "output_format", "page", "page_size"}),
+    # The project's folder, to read a note file the index has not caught up with (note_files.py).
+    "list_memory_projects": (set(), {"output_format"}),
 }
 
 

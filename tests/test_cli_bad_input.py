@@ -118,3 +118,21 @@ def test_a_basic_memory_server_that_fails_to_start(env, basic_memory, calc_repo:
     assert proc.returncode == 3, proc.stderr
     assert "SPECMILL_BASIC_MEMORY_COMMAND" in one_error_line(proc)
     assert basic_memory.store.read_note(note.permalink, basic_memory.project).checksum == note.checksum
+
+
+def test_a_repository_the_spec_names_must_exist_and_one_must_be_named(env, basic_memory, tmp_path: Path) -> None:
+    title = "Spec naming a missing repository"
+    text = scenarios.spec_note(title).replace("status: ready\n", "status: ready\nrepo: ./nowhere\n")
+    note = basic_memory.write_spec(title, text)
+    env["SPECMILL_REPOS_DIR"] = str(tmp_path)
+    proc = specmill(["run", note.permalink, "--json"], env)
+    assert proc.returncode == 2, proc.stderr
+    expected = f"the spec's 'repo: ./nowhere' is {tmp_path / 'nowhere'}, which is not a directory"
+    assert expected in one_error_line(proc) and error_object(proc)["code"] == "not_a_git_repository"
+    assert basic_memory.store.read_note(note.permalink, basic_memory.project).checksum == note.checksum
+    assert not (Path(env["SPECMILL_DATA_DIR"]) / "worktrees").exists()
+
+    plain = basic_memory.write_spec("Spec naming no repository", scenarios.spec_note("Spec naming no repository"))
+    proc = specmill(["run", plain.permalink], env)
+    assert proc.returncode == 2, proc.stderr
+    assert "no repository: pass --repo PATH, or add 'repo: PATH' to the spec's frontmatter" in one_error_line(proc)

@@ -18,7 +18,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -29,7 +28,7 @@ from dbos import DBOSClient
 from specmill.config import Settings
 from specmill.replay.request_log import completed_counts
 from tests import scenarios
-from tests.fixtures.cli import pause_at, specmill
+from tests.fixtures.cli import pause_at, specmill, start_logged
 from tests.fixtures.git_repos import CALC_FILES, git, init_repo
 
 pytestmark = [pytest.mark.basic_memory, pytest.mark.slow]
@@ -37,17 +36,6 @@ pytestmark = [pytest.mark.basic_memory, pytest.mark.slow]
 HOLD_TESTS = "import time\n\ntime.sleep(1.0)  # keeps pytest running long enough to be killed in it\n"
 FILES = {**CALC_FILES, "tests/conftest.py": HOLD_TESTS}
 DEADLINE_S = 90.0
-
-
-def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with open(log, "wb") as err:
-        return subprocess.Popen(
-            [sys.executable, "-m", "specmill", *args],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=err,
-            start_new_session=True,
-        )
 
 
 def kill_when(proc: subprocess.Popen[bytes], log: Path, ready, what: str) -> None:  # type: ignore[no-untyped-def]
@@ -148,7 +136,7 @@ def test_a_run_killed_at_every_kind_of_point_ends_like_an_uninterrupted_one(
             (data_dir / "paused-at").unlink(missing_ok=True)
             args = ["run", crashed_spec, "--repo", str(repo), "--run-id", run_b] if number == 0 else ["resume", run_b]
             log = tmp_path / f"process-{number}.stderr"
-            kill_when(start(args, {**env, **extra}, log), log, ready(log), what)
+            kill_when(start_logged(args, {**env, **extra}, log), log, ready(log), what)
     finally:
         client.destroy()
 

@@ -83,14 +83,29 @@ def test_a_failing_first_attempt_succeeds_in_the_second(
 
 
 def test_a_criterion_never_met_ends_failed_with_the_reason_in_the_spec(
-    cli_env, spec, calc_repo, messages_server, basic_memory
+    cli_env, calc_repo, messages_server, basic_memory, tmp_path
 ) -> None:
+    """The spec names its own repository (relative to SPECMILL_REPOS_DIR) and playbook (two rounds, where
+    the bundled one has three): `specmill run SPEC` needs neither flag."""
+    playbooks = tmp_path / "playbooks"
+    playbooks.mkdir()
+    bundled = (Path(__file__).resolve().parents[1] / "workflows" / "python-developer.md").read_text()
+    two_rounds = bundled.replace("name: python-developer", "name: two-rounds").replace(
+        "max_iterations: 3", "max_iterations: 2"
+    )
+    assert "max_iterations: 2" in two_rounds
+    (playbooks / "two-rounds.md").write_text(two_rounds)
+    cli_env.update(SPECMILL_PLAYBOOKS_DIR=str(playbooks), SPECMILL_REPOS_DIR=str(calc_repo.parent))
+    title = f"Multiply {tmp_path.name}"
+    own_choices = f"status: ready\nrepo: ./{calc_repo.name}\nplaybook: two-rounds\n"
+    spec = basic_memory.write_spec(title, scenarios.spec_note(title).replace("status: ready\n", own_choices)).permalink
     server = messages_server(scenarios.never_meets(2))
     cli_env["ANTHROPIC_BASE_URL"] = server.base_url
-    proc = specmill(["run", spec, "--repo", str(calc_repo), "--json", "--max-iterations", "2"], cli_env)
+    proc = specmill(["run", spec, "--json"], cli_env)
     assert proc.returncode == 1, proc.stderr
     result = json.loads(proc.stdout)
     assert result["status"] == "failed" and result["iterations"] == 2
+    assert git(calc_repo, "rev-parse", "--verify", result["branch"])  # the run worked in the note's repository
     text = note_text(basic_memory, spec)
     assert "status: needs-attention" in text and text.count("## Implementation Status") == 1
     assert "no docs" in text

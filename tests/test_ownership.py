@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections import Counter
@@ -25,23 +24,12 @@ from specmill.config import Settings
 from specmill.models import RunRequest
 from specmill.replay.request_log import completed_counts
 from tests import scenarios
-from tests.fixtures.cli import pause_at, specmill
+from tests.fixtures.cli import pause_at, specmill, start_logged
 
 pytestmark = [pytest.mark.basic_memory, pytest.mark.slow]
 
 TOKEN = "owner-token"
 DEADLINE_S = 120.0
-
-
-def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with open(log, "wb") as err:
-        return subprocess.Popen(
-            [sys.executable, "-m", "specmill", *args],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=err,
-            start_new_session=True,
-        )
 
 
 def wait_for(path: Path, proc: subprocess.Popen[bytes], log: Path) -> None:
@@ -87,7 +75,7 @@ def test_one_owner_per_run_and_no_call_paid_twice_beside_serve(
         title = f"Multiply {uuid.uuid4().hex[:6]}"
         spec_a = basic_memory.write_spec(title, scenarios.spec_note(title)).permalink
         log = tmp_path / "run.stderr"
-        run = start(
+        run = start_logged(
             ["run", spec_a, "--repo", str(calc_repo), "--run-id", "journal"],
             {**cli_env, **pause_at("implement.model_call", cli_env)},
             log,
@@ -112,7 +100,7 @@ def test_one_owner_per_run_and_no_call_paid_twice_beside_serve(
             "SPECMILL_QUEUE_POLLING_INTERVAL_S": "0.1",
         }
         log = tmp_path / "worker.stderr"
-        worker = start(["worker"], worker_env, log)
+        worker = start_logged(["worker"], worker_env, log)
         procs.append(worker)
         request = RunRequest(spec=spec_b, repo=str(calc_repo), project=basic_memory.project)
         options: EnqueueOptions = {

@@ -94,12 +94,12 @@ NOTES: dict[str, tuple[str, bool, str]] = {
     "specs/unknown-repo.md": (
         note("type: spec\nstatus: ready\nrepo: mobile", "Unknown repo"),
         False,
-        "'mobile' is neither",
+        "'repo: mobile' is",
     ),
     "specs/relative-repo.md": (
         note("type: spec\nstatus: ready\nrepo: ../calc", "Relative repo"),
         False,
-        "nor an absolute path",
+        "which is not a directory",
     ),
     "specs/missing-repo.md": (
         note("type: spec\nstatus: ready\nrepo: /nonexistent/calc", "Missing repo"),
@@ -111,12 +111,23 @@ NOTES: dict[str, tuple[str, bool, str]] = {
         False,
         "no success criteria",
     ),
+    # a relative repo: starts at SPECMILL_REPOS_DIR; a playbook: is a name the run loads
+    "specs/own-choices.md": (
+        note("type: spec\nstatus: ready\nrepo: ./{calc_name}\nplaybook: python-developer", "Own choices"),
+        True,
+        "",
+    ),
+    "specs/bad-playbook.md": (
+        note("type: spec\nstatus: ready\nrepo: calc\nplaybook: no-such-playbook", "Bad playbook"),
+        False,
+        "unknown playbook 'no-such-playbook'",
+    ),
     "specs/not-git.md": (note("type: spec\nstatus: ready\nrepo: {plain}", "Not git"), False, "is not a git repository"),
     # not specs: never counted, never reported
     "notes/meeting.md": (note("type: note\nstatus: ready\nrepo: calc", "Meeting"), False, ""),
     "notes/todo.md": ("# Todo\n\n- buy milk\n", False, ""),
 }
-SPEC_NOTES = 30
+SPEC_NOTES = 32
 
 
 @dataclass
@@ -159,7 +170,9 @@ def world(basic_memory: BasicMemoryInstance, tmp_path_factory: pytest.TempPathFa
     for path, (text, _, _) in NOTES.items():
         target = folder / path
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text.replace("{calc}", str(calc)).replace("{plain}", str(plain)))
+        target.write_text(
+            text.replace("{calc}", str(calc)).replace("{plain}", str(plain)).replace("{calc_name}", calc.name)
+        )
     added = subprocess.run(
         [str(basic_memory.executable), "project", "add", project, str(folder)],
         env=basic_memory.env,
@@ -177,6 +190,7 @@ def world(basic_memory: BasicMemoryInstance, tmp_path_factory: pytest.TempPathFa
         project=project,
         sweep_folders="backlog",
         sweep_repos=f"calc={calc}",
+        repos_dir=calc.parent,
         queue_polling_interval_s=0.1,
     )
     brief = PatternBrief(markdown="calc is a flat package; tests live in tests/.", tokens=12, budget=4000)
@@ -211,10 +225,14 @@ def test_the_first_sweep_enqueues_exactly_the_ready_specs_with_a_repository(worl
     by_permalink = {c.permalink: c for c in result.enqueued}
     assert by_permalink[world.permalink("specs/export.md")].repo == str(world.calc.resolve())
     assert by_permalink[world.permalink("specs/signup.md")].status == "Ready"
+    own = by_permalink[world.permalink("specs/own-choices.md")]
+    assert (own.repo, own.playbook) == (str(world.calc.resolve()), "python-developer")
+    assert by_permalink[world.permalink("specs/login.md")].playbook is None
     for status in DBOS.list_workflows(name="specmill.run", load_input=True, load_output=False):
         request = status.input["args"][0]
         assert status.queue_name == names.RUN_QUEUE and status.queue_partition_key == names.partition_key(request.repo)
         assert request.spec == by_permalink[request.spec].permalink and request.project == world.project
+        assert request.playbook == by_permalink[request.spec].playbook
 
     reasons = {s.permalink: s.reason for s in result.skipped}
     expected = {world.permalink(p): why for p, (_, enqueued, why) in NOTES.items() if not enqueued and why}

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from specmill.config import Settings
+from specmill.errors import BadInput
 from specmill.models import Note
 from specmill.phases.update_spec import merge_status, render_status_section
 from specmill.ports.spec_store import MemorySpecStore
@@ -100,16 +101,17 @@ def test_keys_are_read_in_any_capitalisation_and_specmills_lowercase_key_wins() 
 
 
 def test_the_repository_comes_from_repo_then_the_default(tmp_path: Path) -> None:
-    config = SweepConfig(repos={"calc": "/srv/calc"}, default_repo=None)
-    assert resolve_repo({"repo": "calc"}, config) == ("/srv/calc", "")
-    assert resolve_repo({"Repo": " /srv/api "}, config) == ("/srv/api", "")
-    assert resolve_repo({"repo": "~/x"}, config)[0] == str(Path("~/x").expanduser())
+    (tmp_path / "calc").mkdir()
+    config = SweepConfig(repos={"calc": str(tmp_path)}, default_repo=None, repos_base=str(tmp_path))
+    assert resolve_repo({"repo": "calc"}, config) == (str(tmp_path), "")
+    assert resolve_repo({"Repo": f" {tmp_path} "}, config) == (str(tmp_path), "")
+    assert resolve_repo({"repo": "./calc"}, config) == (str(tmp_path / "calc"), "")  # relative: from repos_base
     repo, why = resolve_repo({}, config)
     assert repo is None and "add 'repo:'" in why and "SPECMILL_SWEEP_DEFAULT_REPO" in why and "calc" in why
-    repo, why = resolve_repo({"repo": "mobile"}, config)
-    assert repo is None and "'mobile'" in why and "SPECMILL_SWEEP_REPOS" in why
-    assert resolve_repo({"repo": "../calc"}, config)[0] is None
-    assert resolve_repo({"repo": ["a", "b"]}, config)[0] is None
+    with pytest.raises(BadInput, match=r"'repo: mobile' is .*mobile, which is not a directory.*SPECMILL_SWEEP_REPOS"):
+        resolve_repo({"repo": "mobile"}, config)
+    with pytest.raises(BadInput, match="not a name or a path"):
+        resolve_repo({"repo": ["a", "b"]}, config)
     assert resolve_repo({"repo": ""}, config.model_copy(update={"default_repo": "/srv/default"})) == (
         "/srv/default",
         "",
@@ -124,8 +126,11 @@ def test_settings_become_a_sweep_config(tmp_path: Path) -> None:
         sweep_repos="calc=/srv/calc, api = /srv/api, broken",
         sweep_default_repo="~/default",
         sweep_report_folder="/reports/",
+        repos_dir=tmp_path / "code",
     )
     config = SweepConfig.from_settings(settings)
+    assert config.repos_base == str((tmp_path / "code").resolve())
+    assert SweepConfig.from_settings(Settings(data_dir=tmp_path)).repos_base == str(Path.cwd().resolve())
     assert config.ready_statuses == ("ready", "approved") and config.folders == ("backlog", "ideas")
     assert config.repos == {"calc": "/srv/calc", "api": "/srv/api"}
     assert config.default_repo == str(Path("~/default").expanduser()) and config.report_folder == "reports"
@@ -140,7 +145,9 @@ def test_settings_become_a_sweep_config(tmp_path: Path) -> None:
         (SPEC.replace("status: ready", "status: [ready, draft]"), "not one value"),
         (SPEC.replace("repo: calc", "repo: [calc"), "unreadable YAML"),
         (SPEC.replace("- [ ] a user", "- a user"), "no success criteria"),
-        (SPEC.replace("repo: calc", "repo: mobile"), "neither a configured name"),
+        (SPEC.replace("repo: calc", "repo: mobile"), "'repo: mobile' is"),
+        (SPEC.replace("repo: calc", "repo: calc\nplaybook: ../evil"), "is not a playbook name"),
+        (SPEC.replace("repo: calc", "repo: calc\nplaybook: no-such-playbook"), "unknown playbook 'no-such-playbook'"),
     ],
 )
 def test_a_note_read_after_the_index_said_ready_is_checked_again(tmp_path: Path, content: str, reason: str) -> None:

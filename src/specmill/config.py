@@ -10,15 +10,28 @@ from typing import Literal
 from urllib.parse import unquote, urlsplit
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from specmill import __version__
+from specmill.config_file import ConfigFileSource
 
 
 class Settings(BaseSettings):
-    """specmill's configuration, from `SPECMILL_*` variables (and a few standard ones)."""
+    """specmill's configuration, from `SPECMILL_*` variables (and a few standard ones), then the
+    settings file specmill.toml (`config_file.py`): a variable wins over the file."""
 
     model_config = SettingsConfigDict(env_prefix="SPECMILL_", extra="ignore", populate_by_name=True)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, dotenv_settings, file_secret_settings, ConfigFileSource(settings_cls)
 
     data_dir: Path = Field(
         default=Path(".specmill"),
@@ -196,7 +209,21 @@ class Settings(BaseSettings):
     )
     sweep_repos: str = Field(default="", description="Comma-separated name=path pairs a spec's `repo:` may name.")
     sweep_default_repo: str | None = Field(default=None, description="Repository of ready specs without `repo:`.")
+    repos_dir: Path | None = Field(
+        default=None,
+        description="Folder a relative `repo:` in a spec's frontmatter is resolved against; "
+        "the current directory when unset.",
+    )
     sweep_report_folder: str = Field(default="specmill/sweeps", description="Folder of the sweep report notes.")
+    worktree_retention_h: float = Field(
+        default=72.0,
+        ge=0,
+        description="`serve` and workers remove the worktrees of ended runs unchanged for this many hours "
+        "(branches stay); 0 keeps them until `specmill gc`.",
+    )
+    worktree_gc_interval_s: float = Field(
+        default=3600.0, gt=0, description="How often `serve` and workers look for worktrees past the retention."
+    )
 
     def sqlite_url(self) -> str:
         return f"sqlite:///{(self.data_dir / 'specmill.sqlite').resolve()}"

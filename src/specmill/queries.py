@@ -16,9 +16,10 @@ import sqlalchemy as sa
 from dbos import DBOS, DBOSClient
 from dbos import error as dbos_error
 
-from specmill import checkpoints, names, run_index
+from specmill import checkpoints, names, records, run_index
 from specmill.config import Settings
 from specmill.models import RunRequest, RunResult
+from specmill.names import phase_of
 from specmill.timeline import Timeline
 
 
@@ -174,6 +175,8 @@ def step_of(step: Any) -> StepRecord:
 @contextmanager
 def dbos_client(settings: Settings) -> Iterator[DBOSClient]:
     """A client on the system database: reads and commands without becoming an executor."""
+    from specmill import models, playbooks, run  # noqa: F401 - the types runs record, so the guard knows them
+
     checkpoints.guard_unpickling()
     client = DBOSClient(system_database_url=settings.database_url())
     try:
@@ -214,8 +217,25 @@ def recorded_statuses(settings: Settings, run_ids: list[str]) -> dict[str, str]:
     return {w.workflow_id: w.status for w in found}
 
 
+def system_tables_exist(settings: Settings) -> bool:
+    """Whether DBOS created its tables yet: not on a fresh install (no SQLite file) nor on a fresh
+    PostgreSQL database that only `specmill db upgrade` has touched. Creates nothing."""
+    url = settings.database_url()
+    if url.startswith("sqlite") and not (settings.data_dir / "specmill.sqlite").exists():
+        return False
+    engine = sa.create_engine(records.sqlalchemy_url(url), poolclass=sa.pool.NullPool)
+    try:
+        schema = None if engine.dialect.name == "sqlite" else "dbos"
+        return sa.inspect(engine).has_table("workflow_status", schema=schema)
+    finally:
+        engine.dispose()
+
+
 def recorded_runs(settings: Settings, status: str | None = None, limit: int = 50) -> list[dict[str, object]]:
-    """The newest runs as DBOS recorded them (no launch), for `specmill runs list`."""
+    """The newest runs as DBOS recorded them (no launch), for `specmill runs list`; none before DBOS
+    ever launched on this database."""
+    if not system_tables_exist(settings):
+        return []
     with dbos_client(settings) as client:
         found = client.list_workflows(
             name=names.RUN_WORKFLOW,
@@ -225,11 +245,14 @@ def recorded_runs(settings: Settings, status: str | None = None, limit: int = 50
             load_input=True,
             load_output=True,
         )
+        phases = {w.workflow_id: _phase_now(client, w.workflow_id, w.status) for w in found}
     states = [(w, state_of(w)) for w in found]
     return [
         {
             "run_id": w.workflow_id,
             "status": w.status,
+            "outcome": state.result.status if state.result else None,
+            "phase": phases[w.workflow_id],
             "spec": state.request.spec if state.request else None,
             "repo": state.request.repo if state.request else None,
             "cost_usd": state.result.cost_usd if state.result else None,
@@ -243,6 +266,19 @@ def recorded_runs(settings: Settings, status: str | None = None, limit: int = 50
         }
         for w, state in states
     ]
+
+
+def _phase_now(client: DBOSClient, run_id: str, status: str) -> str | None:
+    """The phase a running run is in, or the one a failed run stopped in; None for a finished run
+    (its steps are not read) and for one still waiting on the queue."""
+    if status not in ("PENDING", "ENQUEUED", "ERROR"):
+        return None
+    steps = [(phase_of(s["function_name"]), s["error"]) for s in client.list_workflow_steps(run_id, load_output=False)]
+    failed = [phase for phase, error in steps if error is not None]
+    if status == "ERROR" and failed:
+        return failed[0]
+    reached = [phase for phase, _ in steps if phase in names.PHASES]
+    return reached[-1] if reached else None
 
 
 def waiting_of(status: str, attributes: dict[str, Any] | None) -> str | None:

@@ -25,6 +25,7 @@ from specmill.config import Settings
 from specmill.console.app import install as install_console
 from specmill.container import Container, build_container
 from specmill.mcp_server import http as mcp_http
+from specmill.retention import WorktreeRetention
 
 
 def create_app(
@@ -38,14 +39,18 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ports = container or build_container(settings)
+        retention = WorktreeRetention(settings)
         await asyncio.to_thread(runtime.launch, settings, ports, None, None if settings.serve_works_queue else [])
         try:
             await asyncio.to_thread(runtime.register_run_queue, settings)
             await asyncio.to_thread(runtime.apply_sweep_schedule, settings)
             app.state.runs = RunService(ports)
+            if settings.serve_works_queue:
+                retention.start()
             async with app.state.mcp.session_manager.run():
                 yield
         finally:
+            await asyncio.to_thread(retention.stop)
             if graceful_stop:
                 await asyncio.to_thread(runtime.stop_working, settings.worker_grace_s)
             await asyncio.to_thread(runtime.shutdown)

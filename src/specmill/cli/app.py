@@ -7,8 +7,11 @@ import sys
 from typing import Any
 
 import typer
+from pydantic import ValidationError
 
+from specmill.cli.errors import EXIT_BAD_INPUT
 from specmill.config import Settings
+from specmill.config_file import ConfigFileError, config_path
 from specmill.redaction import Redactor, redact_log_records
 
 HELP = "Turn Basic Memory specs into tested code on a git branch, durably."
@@ -29,6 +32,7 @@ def build_app() -> typer.Typer:
     from specmill.cli import demo as demo_commands
     from specmill.cli import doctor as doctor_commands
     from specmill.cli import gc as gc_commands
+    from specmill.cli import init as init_commands
     from specmill.cli import mcp as mcp_commands
     from specmill.cli import publish as publish_commands
     from specmill.cli import run as run_commands
@@ -51,6 +55,7 @@ def build_app() -> typer.Typer:
     approve_commands.register(app)
     gc_commands.register(app)
     doctor_commands.register(app)
+    init_commands.register(app)
     publish_commands.register(app, runs_commands.runs_app)
     return app
 
@@ -86,7 +91,18 @@ def main() -> None:
     if built is None:
         alone = sys.argv[1:2] in (["analyze"], ["worker"])
         built = _one_command(sys.argv[1]) if alone else __getattr__("app")
-    built()
+    try:
+        built()
+    except ValidationError as exc:
+        if exc.title != Settings.__name__:
+            raise
+        first = exc.errors()[0]
+        name = ".".join(str(part) for part in first["loc"])
+        typer.echo(f"error: setting '{name}': {first['msg']} (in the environment or {config_path()})", err=True)
+        raise SystemExit(EXIT_BAD_INPUT) from None
+    except ConfigFileError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise SystemExit(EXIT_BAD_INPUT) from None
 
 
 def _redactor() -> Redactor:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import uuid
 from collections.abc import Callable
@@ -29,7 +30,10 @@ def register(app: typer.Typer) -> None:
 
 def run(
     spec: Annotated[str, typer.Argument(help="Permalink, title or memory:// URL of the spec note.")],
-    repo: Annotated[Path, typer.Option(help="The git repository to implement the spec in.")],
+    repo: Annotated[
+        Optional[Path],
+        typer.Option(help="The git repository to implement the spec in; the spec's own `repo:` when omitted."),
+    ] = None,
     project: Annotated[Optional[str], typer.Option(help="Basic Memory project of the spec.")] = None,
     playbook: Annotated[Optional[str], typer.Option(help="Playbook name (workflows/*.md) or path.")] = None,
     base: Annotated[Optional[str], typer.Option(help="Base ref; the repository's HEAD by default.")] = None,
@@ -56,10 +60,18 @@ def run(
     publish_on_failure: Annotated[
         bool, typer.Option("--publish-on-failure", help="Publish a run that did not succeed too, as a draft.")
     ] = False,
+    offline: Annotated[
+        bool,
+        typer.Option(
+            "--offline",
+            help="No model key needed: replay the recorded session of the example spec (specmill init --sample-spec).",
+        ),
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Implement SPEC in REPO: read, analyze, implement, test, update the spec, validate."""
-    typer.echo(f"specmill: preparing a run of {spec} in {repo}", err=True)  # at once, before the slow imports
+    where = f" in {repo}" if repo else ""
+    typer.echo(f"specmill: preparing a run of {spec}{where}", err=True)  # at once, before the slow imports
     from specmill import preflight, runtime
     from specmill.playbooks import resolve_local
 
@@ -67,7 +79,7 @@ def run(
     request = _request(
         as_json,
         spec=spec,
-        repo=str(repo),
+        repo=str(repo) if repo else "",
         project=project,
         playbook=resolve_local(playbook, settings.playbooks_dir),
         base=base,
@@ -79,9 +91,13 @@ def run(
         publish=publish,
         publish_on_failure=publish_on_failure,
     )
-    try:
-        preflight.check_model_key()
-        checked = preflight.check_request(request, settings)
+    try:  # what can be checked before Basic Memory starts
+        if not offline:
+            preflight.check_model_key()
+        if request.repo:
+            preflight.check_request(request, settings)
+        else:
+            preflight.check_project(request, settings)
     except SpecmillError as exc:
         fail(exc, as_json=as_json)
     from specmill.adapters.basic_memory import BasicMemorySpecStore
@@ -89,16 +105,23 @@ def run(
     from specmill.sweep.version import version_run_id
 
     store = BasicMemorySpecStore.from_settings(settings)  # the session the run itself uses
-    project = checked.project or settings.project or ""
+    project = request.project or settings.project or ""
     typer.echo(f"specmill: reading the spec from Basic Memory (project {project or '?'})", err=True)
-    try:  # a spec that is missing or has no criteria stops here: nothing written, no branch, no DBOS
-        read_spec(store, checked.spec, project)
+    try:  # a missing spec, one without criteria or a `repo:` that is not there stops here: nothing written
+        read = read_spec(store, request.spec, project)
+        checked = preflight.check_request(preflight.with_spec_choices(request, read.frontmatter, settings), settings)
     except SpecmillError as exc:
         fail(exc, as_json=as_json)
     if run_id is None:
         run_id = version_run_id(store, checked.spec, project) or uuid.uuid4().hex[:12]
     _say_if_it_already_ended(settings, run_id)
-    execute(settings, run_id, lambda queue: runtime.start_run(checked, run_id, queue), as_json)
+    with contextlib.ExitStack() as stack:
+        if offline:
+            from specmill import example
+
+            stack.enter_context(example.offline_model(settings.data_dir.resolve() / "offline"))
+            typer.echo("specmill: --offline: the model is a replay of the example spec's recorded session", err=True)
+        execute(settings, run_id, lambda queue: runtime.start_run(checked, run_id, queue), as_json)
 
 
 def _say_if_it_already_ended(settings: Settings, run_id: str) -> None:

@@ -40,18 +40,67 @@ def list_runs(
     limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 50,
     as_json: JsonFlag = False,
 ) -> None:
-    """The newest runs, with status, executor and application version."""
+    """The newest runs: id, spec, repo, status, phase, start and cost (--json: every field, in full)."""
     from specmill import queries
 
     found = _read(lambda: queries.recorded_runs(Settings(), status, limit), as_json)
     if as_json:
         sys.stdout.write(json.dumps(found) + "\n")
         return
-    for run in found:
-        typer.echo(
-            f"{run['run_id']:<24} {run['waiting'] or run['status']:<10} {_when(run['created_at_ms'])}  "
-            f"{run['executor_id']}  v{run['app_version']}  {run['spec'] or ''}"
-        )
+    for line in run_table(found):
+        typer.echo(line)
+
+
+COLUMNS = (
+    ("ID", 28, "end"),
+    ("SPEC", 36, "end"),
+    ("REPO", 32, "start"),
+    ("STATUS", 17, "end"),
+    ("PHASE", 17, "end"),
+    ("STARTED (UTC)", 19, "end"),
+    ("COST", 12, "end"),
+)
+"""Header, widest width and the end a longer value loses, of each column of `specmill runs list`."""
+
+
+def run_table(found: list[dict[str, object]]) -> list[str]:
+    """`specmill runs list` as lines: a header and aligned columns, each as wide as its widest value
+    up to a cap; a longer value is cut with an ellipsis (the id keeps its start, the repo its end)."""
+    rows = [
+        [
+            str(run["run_id"]),
+            str(run["spec"] or "-"),
+            str(run["repo"] or "-"),
+            _status(run),
+            str(run.get("phase") or "-"),
+            _when(run["created_at_ms"]),
+            "-" if run["cost_usd"] is None else f"${float(str(run['cost_usd'])):.4f}",
+        ]
+        for run in found
+    ]
+    headers = [header for header, _, _ in COLUMNS]
+    widths = [min(cap, max(len(row[i]) for row in [headers, *rows])) for i, (_, cap, _) in enumerate(COLUMNS)]
+
+    def line(values: list[str]) -> str:
+        cells = [_fit(v, width, cut).ljust(width) for v, width, (_, _, cut) in zip(values, widths, COLUMNS)]
+        return "  ".join(cells).rstrip()
+
+    return [line(headers), *([line(row) for row in rows] or ["no runs yet"])]
+
+
+def _fit(value: str, width: int, cut: str) -> str:
+    if len(value) <= width:
+        return value
+    return value[: width - 1] + "\u2026" if cut == "end" else "\u2026" + value[len(value) - width + 1 :]
+
+
+def _status(run: dict[str, object]) -> str:
+    """DBOS's status, or what a person waits for; a run that ended says how (succeeded, failed...)."""
+    if run.get("waiting"):
+        return str(run["waiting"])
+    if run["status"] == "SUCCESS" and run.get("outcome"):
+        return str(run["outcome"])
+    return str(run["status"]).lower()
 
 
 @runs_app.command("show")
@@ -137,7 +186,20 @@ def _show_artifact(settings: Settings, run_id: str, name: str, attempt: int | No
     if as_json:
         sys.stdout.write(json.dumps(found.model_dump()) + "\n")
         return
-    sys.stdout.write(found.content if found.content.endswith("\n") else found.content + "\n")
+    text = _verdict_text(found.content) if name == "verdict" else found.content
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def _verdict_text(content: str) -> str:
+    """The verdict for people: each criterion ticked or not, with its evidence (the raw record with --json)."""
+    try:
+        verdict = json.loads(content)
+        lines = [
+            f"[{'x' if c['met'] else ' '}] {c['criterion']}\n    {c.get('evidence', '')}" for c in verdict["criteria"]
+        ]
+    except (ValueError, KeyError, TypeError):
+        return content
+    return "\n".join([*lines, verdict.get("summary", "")])
 
 
 def _read(fn: Callable[[], T], as_json: bool) -> T:

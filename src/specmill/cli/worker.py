@@ -42,6 +42,7 @@ def worker(
     """Work queued runs until SIGTERM; a restart under the same executor id recovers its runs."""
     from specmill import runtime
     from specmill.container import build_container
+    from specmill.retention import WorktreeRetention
 
     overrides: dict[str, object] = {}
     if executor_id:
@@ -59,6 +60,7 @@ def worker(
         runtime.apply_sweep_schedule(settings)  # every process that works the queue keeps the schedule
     except Exception as exc:
         fail(exc, code=EXIT_UNAVAILABLE, context=f"worker could not start: {type(exc).__name__}: ")
+    retention = WorktreeRetention(settings).start()
     typer.echo(
         f"worker {settings.executor_id} (version {settings.app_version}) working queue {names.RUN_QUEUE}", err=True
     )
@@ -67,6 +69,7 @@ def worker(
         f"worker {settings.executor_id}: stopping; steps in flight get {settings.worker_grace_s:g} s to finish",
         err=True,
     )
+    retention.stop()
     try:
         cut_off = runtime.stop_working(settings.worker_grace_s)
         typer.echo(

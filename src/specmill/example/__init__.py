@@ -13,10 +13,12 @@ which needs real files; pip installs specmill as plain files.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 from specmill.adapters.safe_git import run_git
@@ -38,19 +40,29 @@ _GIT_IDENTITY = {
 }
 
 
-def prepare_repository(root: Path) -> Path:
-    """A fresh git repository holding the example service."""
+def prepare_repository(root: Path, name: str = "greeting-service") -> Path:
+    """A fresh git repository holding the example service, at root/name."""
     if not SERVICE.is_dir():
         raise BadInput(
             f"the bundled example is missing at '{SERVICE}': "
             "reinstall specmill (pip install --force-reinstall specmill)"
         )
-    repo = root / "greeting-service"
+    repo = root / name
+    _remove_worktrees(repo)  # an earlier demo's runs: their worktrees would point at a repository that is gone
     shutil.rmtree(repo, ignore_errors=True)
     shutil.copytree(SERVICE, repo, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
     for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "greeting-service: hello"]):
         run_git(args, cwd=repo, identity=_GIT_IDENTITY)
     return repo
+
+
+def _remove_worktrees(repo: Path) -> None:
+    if not (repo / ".git").is_dir():
+        return
+    listed = run_git(["worktree", "list", "--porcelain"], git_dir=repo / ".git", work_tree=repo, check=False)
+    paths = [line.removeprefix("worktree ") for line in listed.stdout.splitlines() if line.startswith("worktree ")]
+    for path in paths[1:]:  # the first is the repository itself
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def isolate_basic_memory(root: Path, command: str) -> dict[str, str]:
@@ -80,3 +92,27 @@ def isolate_basic_memory(root: Path, command: str) -> dict[str, str]:
     if proc.returncode != 0:
         raise ServiceUnavailable(f"basic-memory could not create the demo project: {proc.stderr.strip()[-300:]}")
     return env
+
+
+@contextlib.contextmanager
+def offline_model(log_dir: Path) -> Iterator[str]:
+    """Serve the recorded session of the example spec on loopback and point the `anthropic` SDK at it.
+
+    Every phase of a run stays real (worktree, tests, spec updates); only the model's replies come
+    from the recording, so it fits the example spec in the example service and nothing else."""
+    from specmill.replay.server import MessagesServer
+
+    log_dir.mkdir(parents=True, exist_ok=True)
+    replay = MessagesServer(RECORDING, log_path=log_dir / "replay-log.jsonl")
+    saved = {name: os.environ.get(name) for name in ("ANTHROPIC_BASE_URL", "ANTHROPIC_API_KEY")}
+    os.environ["ANTHROPIC_BASE_URL"] = replay.start()
+    os.environ["ANTHROPIC_API_KEY"] = "offline-replay"
+    try:
+        yield os.environ["ANTHROPIC_BASE_URL"]
+    finally:
+        replay.stop()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

@@ -7,8 +7,9 @@ and puts one run per new version on the `implementations` queue, with that queue
 Which notes. A spec is a note with frontmatter `type: spec`, or any note in one of
 `SPECMILL_SWEEP_FOLDERS`. It is ready when its frontmatter status is one of
 `SPECMILL_SWEEP_READY_STATUSES` (default `ready,approved`). Its repository is its `repo:`
-(an absolute path, or a name from `SPECMILL_SWEEP_REPOS`), else `SPECMILL_SWEEP_DEFAULT_REPO`,
-else the note is skipped with that reason. `discover.py` says how messy notes are read.
+(a name from `SPECMILL_SWEEP_REPOS`, or a path; a relative one starts at `SPECMILL_REPOS_DIR`),
+else `SPECMILL_SWEEP_DEFAULT_REPO`, else the note is skipped with that reason; its `playbook:`
+names the playbook of its run (`spec_choices.py`). `discover.py` says how messy notes are read.
 
 Exactly once. A run's id is `v<hash>-<permalink slug>`, the hash taken over the project, the
 permalink and the note's version: its content without the `## Implementation Status`

@@ -27,13 +27,15 @@ from specmill.errors import BadInput, SpecNotFound
 from specmill.markdown import parse_frontmatter, split_frontmatter
 from specmill.models import Note, RunRequest
 from specmill.phases.read_spec import parse_spec
+from specmill.playbooks import load_named
 from specmill.ports.note_index import NoteIndex, NoteRef
 from specmill.ports.spec_store import SpecStore
 from specmill.preflight import check_request
+from specmill.spec_choices import MISSING, playbook_of, spec_repo, value_of
 from specmill.sweep.models import Candidate, Discovery, Skipped, SweepConfig
 from specmill.sweep.version import run_id_for
 
-_MISSING = object()
+_MISSING = MISSING
 
 
 def discover(
@@ -116,11 +118,18 @@ def classify(note: Note, config: SweepConfig, settings: Settings) -> Candidate |
         parse_spec(note)
     except BadInput as exc:
         return skip(_first_line(exc))
-    repo, why = resolve_repo(frontmatter, config)
+    try:
+        repo, why = resolve_repo(frontmatter, config)
+        playbook = playbook_of(frontmatter)
+        if playbook is not None:
+            load_named(playbook, settings.playbooks_dir)  # what the run loads: the server's playbooks only
+    except BadInput as exc:
+        return skip(_first_line(exc))
     if repo is None:
         return skip(why)
     try:
-        checked = check_request(RunRequest(spec=note.permalink, repo=repo, project=note.project), settings)
+        request = RunRequest(spec=note.permalink, repo=repo, project=note.project, playbook=playbook)
+        checked = check_request(request, settings)
     except (BadInput, OSError) as exc:
         return skip(_first_line(exc))
     return Candidate(
@@ -128,44 +137,24 @@ def classify(note: Note, config: SweepConfig, settings: Settings) -> Candidate |
         title=note.title,
         status=str(status).strip(),
         repo=checked.repo,
+        playbook=playbook,
         run_id=run_id_for(note.project, note.permalink, note.content),
         checksum=note.checksum or "",
     )
 
 
 def resolve_repo(frontmatter: dict[str, Any], config: SweepConfig) -> tuple[str | None, str]:
-    """(repository path, "") or (None, why not): `repo:` names a configured repository or is an
-    absolute path; without `repo:`, the default repository."""
+    """(repository path, "") or (None, why not): the note's `repo:` (`spec_choices.py`), else the
+    default repository. A `repo:` that is not a directory raises BadInput."""
+    repo = spec_repo(frontmatter, config.repos, config.repos_base or str(Path.cwd()))
+    if repo is not None:
+        return repo, ""
+    if config.default_repo:
+        return config.default_repo, ""
     names = ", ".join(sorted(config.repos)) or "none configured"
-    raw = value_of(frontmatter, "repo")
-    if raw is _MISSING or raw is None or (isinstance(raw, str) and not raw.strip()):
-        if config.default_repo:
-            return config.default_repo, ""
-        return None, (
-            f"no repository: add 'repo:' to the frontmatter (a path, or one of: {names}) "
-            "or set SPECMILL_SWEEP_DEFAULT_REPO"
-        )
-    if not isinstance(raw, str):
-        return None, f"repo {raw!r} is not a name or a path: write one, such as 'repo: api'"
-    name = raw.strip()
-    if name in config.repos:
-        return config.repos[name], ""
-    path = Path(name).expanduser()
-    if path.is_absolute():
-        return str(path), ""
     return None, (
-        f"repo '{name}' is neither a configured name ({names}; set SPECMILL_SWEEP_REPOS) nor an absolute path"
+        f"no repository: add 'repo:' to the frontmatter (a path, or one of: {names}) or set SPECMILL_SWEEP_DEFAULT_REPO"
     )
-
-
-def value_of(frontmatter: dict[str, Any], key: str) -> Any:
-    """The value of `key` in any capitalisation; the exact lowercase key wins."""
-    if key in frontmatter:
-        return frontmatter[key]
-    for name, value in frontmatter.items():
-        if name.casefold() == key:
-            return value
-    return _MISSING
 
 
 def _spellings(word: str) -> list[str]:

@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from specmill.config import Settings
+from specmill.spec_choices import named_repos, repos_base
 
 
 class SweepConfig(BaseModel):
@@ -21,6 +22,7 @@ class SweepConfig(BaseModel):
     folders: tuple[str, ...] = Field(default=(), description="Folders whose notes are specs without `type: spec`.")
     repos: dict[str, str] = Field(default_factory=dict, description="Name -> repository path, for `repo: NAME`.")
     default_repo: str | None = None
+    repos_base: str = Field(default="", description="Absolute folder relative `repo:` paths start at.")
     report_folder: str = "specmill/sweeps"
 
     @classmethod
@@ -28,15 +30,11 @@ class SweepConfig(BaseModel):
         def names(text: str) -> list[str]:
             return [part.strip() for part in text.split(",") if part.strip()]
 
-        repos: dict[str, str] = {}
-        for pair in names(settings.sweep_repos):
-            name, sep, path = pair.partition("=")
-            if sep and name.strip() and path.strip():
-                repos[name.strip()] = str(Path(path.strip()).expanduser())
         return cls(
             ready_statuses=tuple(s.casefold() for s in names(settings.sweep_ready_statuses)),
             folders=tuple(f.strip("/") for f in names(settings.sweep_folders) if f.strip("/")),
-            repos=repos,
+            repos=named_repos(settings),
+            repos_base=repos_base(settings),
             default_repo=str(Path(settings.sweep_default_repo).expanduser()) if settings.sweep_default_repo else None,
             report_folder=settings.sweep_report_folder.strip("/") or "specmill/sweeps",
         )
@@ -55,6 +53,7 @@ class Candidate(BaseModel):
     title: str
     status: str
     repo: str
+    playbook: str | None = Field(default=None, description="The playbook the note names; the default when None.")
     run_id: str = Field(description="Derived from the project, the permalink and the content's version.")
     checksum: str = Field(default="", description="Basic Memory's checksum of the note as it was read.")
 

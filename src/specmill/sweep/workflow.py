@@ -108,7 +108,7 @@ def _sweep(request: SweepRequest, started: datetime) -> SweepResult:
 def _enqueue(candidate: Candidate, project: str) -> None:
     """Onto the run queue, in its repository's partition, under the version's id; then into the
     run index, so `GET /runs` lists the run like one started over HTTP."""
-    request = RunRequest(spec=candidate.permalink, repo=candidate.repo, project=project)
+    request = RunRequest(spec=candidate.permalink, repo=candidate.repo, project=project, playbook=candidate.playbook)
     with (
         SetWorkflowID(candidate.run_id, workflow_id_reuse_policy="reject"),
         SetEnqueueOptions(queue_partition_key=names.partition_key(candidate.repo)),

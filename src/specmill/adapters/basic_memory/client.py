@@ -26,7 +26,7 @@ from specmill.errors import BadInput, NoteConflict, ProjectNotFound, SpecmillErr
 
 # Every tool and argument specmill sends; tests/test_basic_memory_contract.py pins them.
 TOOL_ARGUMENTS: dict[str, frozenset[str]] = {
-    "read_note": frozenset({"identifier", "project", "output_format", "include_frontmatter"}),
+    "read_note": frozenset({"identifier", "project", "output_format", "include_frontmatter", "include_content"}),
     "edit_note": frozenset(
         {
             "identifier",
@@ -44,6 +44,7 @@ TOOL_ARGUMENTS: dict[str, frozenset[str]] = {
         {"project", "output_format", "search_type", "compact", "page", "page_size", "note_types", "metadata_filters"}
     ),
     "list_directory": frozenset({"project", "dir_name", "depth", "output_format", "page", "page_size"}),
+    "list_memory_projects": frozenset({"output_format"}),
 }
 # EDIT_OUTCOME_UNKNOWN too: re-reading is exactly the right recovery when a write may have landed.
 CONFLICT_ERRORS = frozenset({"NOTE_REVISION_CONFLICT", "EDIT_OUTCOME_UNKNOWN"})

@@ -6,6 +6,10 @@ include_frontmatter=True)` returns the whole file and `checksum` = its sha256, w
 `edit_note(operation="find_replace", find_text=<whole old text>, expected_checksum=...)`
 replaces the whole file byte for byte (`write_note(overwrite=True)` would merge
 frontmatter keys instead); a stale checksum answers `NOTE_REVISION_CONFLICT`.
+
+A note file edited on disk after the index's revision is read from the file until the index
+catches up (`note_files`); its checksum is then the one the index will hold, so a write before
+that conflicts and is retried.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from specmill.adapters.basic_memory.client import BasicMemoryClient, checked, note_not_found, tool_failed
+from specmill.adapters.basic_memory.note_files import NoteFiles, newer_than
 from specmill.config import Settings
 from specmill.errors import NoteConflict, SpecmillError
 from specmill.models import Note
@@ -30,6 +35,7 @@ class _NotePayload(BaseModel):
     permalink: str | None = None
     content: str | None = None
     checksum: str | None = None
+    file_path: str | None = None
 
 
 class BasicMemorySpecStore:
@@ -37,6 +43,7 @@ class BasicMemorySpecStore:
 
     def __init__(self, client: BasicMemoryClient) -> None:
         self.client = client
+        self.files = NoteFiles(client)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> BasicMemorySpecStore:
@@ -55,13 +62,31 @@ class BasicMemorySpecStore:
         payload = _NotePayload.model_validate(checked(answer, tool="read_note", project=project, subject=identifier))
         if payload.content is None or payload.permalink is None:
             raise note_not_found(identifier, project)
+        content, checksum = payload.content, payload.checksum
+        on_disk = self.files.read(project, payload.file_path or "")
+        if (
+            on_disk is not None
+            and on_disk.text != content
+            and newer_than(on_disk, self._updated_at(payload.permalink, project))
+        ):
+            # The file was edited after the index's revision, which has not caught up yet (note_files.py).
+            content, checksum = on_disk.text, content_checksum(on_disk.text)
         return Note(
             project=project,
             permalink=payload.permalink,
             title=payload.title or payload.permalink,
-            content=payload.content,
-            checksum=payload.checksum,
+            content=content,
+            checksum=checksum,
         )
+
+    def _updated_at(self, identifier: str, project: str) -> str | None:
+        """When the index accepted the note's current revision (read_note without the body)."""
+        answer = self.client.call_tool(
+            "read_note",
+            {"identifier": identifier, "project": project, "output_format": "json", "include_content": False},
+        )
+        value = (answer.data or {}).get("updated_at")
+        return str(value) if value else None
 
     def replace_note(self, note: Note, new_content: str) -> Note:
         """Whole-text compare-and-swap: find_replace of the entire old text, guarded by checksum."""
