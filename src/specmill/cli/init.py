@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # the modules themselves are imported when the command runs
     from specmill.init_steps import BasicMemory, Project
 
 DEFAULT_PROJECT = "specs"
-NO_KEY_NOTE = "ANTHROPIC_API_KEY is not set: `--model replay` runs offline, without one"
+NO_KEY_NOTE = "ANTHROPIC_API_KEY is not set: `specmill run --offline` replays the sample spec without one"
 
 
 class ConfigExists(BadInput):
@@ -239,13 +239,14 @@ def _next_steps(name: str, folder: str | None, sample: dict[str, str] | None, mo
     from specmill import example
     from specmill.preflight import MODEL_KEYS
 
-    offline = "" if model or any(os.environ.get(k, "").strip() for k in MODEL_KEYS) else " --model replay"
-    if sample is not None:
-        return [f"specmill run {example.SPEC_PERMALINK}{offline}"]
+    keyless = not (model or any(os.environ.get(k, "").strip() for k in MODEL_KEYS))
+    if sample is not None:  # the recorded session fits the sample, so it runs without a key
+        return [f"specmill run {example.SPEC_PERMALINK}{' --offline' if keyless else ''}"]
     where = f"{folder}/specs/" if folder else "your project's folder"
     return [
-        f"cp {example.SPECS / example.SPEC_FILE} {where}  (a sample spec; or rerun init with --sample-spec)",
-        f"specmill run {example.SPEC_PERMALINK} --project {name} --repo PATH{offline}",
+        *(["export ANTHROPIC_API_KEY=...  (or rerun init with --sample-spec to try the path offline)"] * keyless),
+        f"cp {example.SPECS / example.SPEC_FILE} {where}  (a sample spec to start from)",
+        f"specmill run {example.SPEC_PERMALINK} --project {name} --repo PATH",
     ]
 
 
