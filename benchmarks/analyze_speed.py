@@ -116,7 +116,7 @@ def main() -> None:
             + " |"
         )
     print(
-        "\nTokens: specmill's calibrated brief estimate (about 1.15x a cl100k count), for both tools. "
+        "\nTokens: specmill's calibrated brief estimate (about 1.1x a cl100k count), for both tools. "
         "Cold: empty cache; warm: the cache the cold run left."
     )
 

@@ -10,12 +10,16 @@ flight), an instant scripted model (the loopback Messages API server, 5 implemen
 verdict per run), a trivial test command, with 1, 2 and 4 workers of 4 runs each; the clock
 runs from the first enqueue to the last run's success.
 
+Bytecode for specmill is compiled first, as an installed package has it: a process started with
+PYTHONDONTWRITEBYTECODE would otherwise compile every module again at each start.
+
 Run: .venv/bin/python benchmarks/recovery_and_throughput.py [--runs 100] [--workers 1,2,4] [--recoveries 3]
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import shlex
 import signal
@@ -26,7 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import ROOT, git_repo, machine, median, postgres_database, table  # noqa: I001
+from _common import ROOT, cpu_seconds, git_repo, machine, median, postgres_database, table  # noqa: I001
 from dbos import DBOSClient, EnqueueOptions
 
 from specmill import __version__
@@ -165,7 +169,7 @@ def throughput(
 
 def recovery(
     root: Path, base_env: dict[str, str], spec: str, repo: Path, playbook: Path, attempt: int
-) -> tuple[float, float]:
+) -> tuple[float, float, float]:
     with postgres_database() as url:
         env = {**base_env, "DBOS_SYSTEM_DATABASE_URL": url, "SPECMILL_DATA_DIR": str(root / f"rec-{attempt}")}
         paused = worker(env, "rec", root / f"rec-{attempt}.log", **pause_at("implement.tool#2", env))
@@ -189,10 +193,12 @@ def recovery(
                 return bool(new)
 
             wait_for(new_step, 120, "the recovered run's next step")
+            cpu = cpu_seconds(again.pid)[0]
             first = min(new, key=lambda s: s["function_id"])
             wait_for(lambda: all_done(client, [f"rec-{attempt}"]), 120, "the recovered run")
             stop(again)
-            return (first["started_at_epoch_ms"] - start_ms) / 1000, (first["completed_at_epoch_ms"] - start_ms) / 1000
+            started, done = first["started_at_epoch_ms"], first["completed_at_epoch_ms"]
+            return (started - start_ms) / 1000, (done - start_ms) / 1000, cpu
         finally:
             client.destroy()
 
@@ -203,6 +209,7 @@ def main() -> None:
     parser.add_argument("--workers", default="1,2,4")
     parser.add_argument("--recoveries", type=int, default=3)
     args = parser.parse_args()
+    compileall.compile_dir(ROOT / "src" / "specmill", quiet=1)
     root = Path(tempfile.mkdtemp(prefix="specmill-bench-"))
     server = MessagesServer(scenarios.succeeds_first_time())
     server.start()
@@ -227,14 +234,14 @@ def main() -> None:
             "SPECMILL_DBOS_LOG_LEVEL": "ERROR",
         }
         env.pop("DBOS_SYSTEM_DATABASE_URL", None)
-        print(machine(), "- PostgreSQL 15")
+        print(machine(), "- PostgreSQL 15; load average", Path("/proc/loadavg").read_text().split()[0])
         times = [recovery(root, env, specs[0], repos[0], playbook, n) for n in range(args.recoveries)]
         print(
             table(
-                ["recovery", "to first new step started s", "to its checkpoint s"],
+                ["recovery", "to first new step started s", "to its checkpoint s", "worker CPU s by then"],
                 [
-                    ["median", f"{median([t[0] for t in times]):.2f}", f"{median([t[1] for t in times]):.2f}"],
-                    ["worst", f"{max(t[0] for t in times):.2f}", f"{max(t[1] for t in times):.2f}"],
+                    ["median", *(f"{median([t[i] for t in times]):.2f}" for i in range(3))],
+                    ["worst", *(f"{max(t[i] for t in times):.2f}" for i in range(3))],
                 ],
             )
         )

@@ -188,6 +188,19 @@ def test_with_the_counting_endpoint_the_brief_fills_90_percent(
     assert 0.9 * budget <= brief.tokens <= budget, f"{brief.tokens} counted tokens for a budget of {budget}"
 
 
+def test_the_counter_counts_for_the_default_playbook_model_unless_offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    from specmill.config import Settings
+    from specmill.playbooks import Playbook
+
+    monkeypatch.delenv("ANTHROPIC_AUTH_TOKEN", raising=False)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "test")
+    assert MessagesTokenCounter.from_settings(Settings(model=None)).model == Playbook.model_fields["model"].default
+    assert MessagesTokenCounter.from_settings(Settings(model="claude-x")).model == "claude-x"
+    monkeypatch.delenv("ANTHROPIC_API_KEY")
+    offline = MessagesTokenCounter.from_settings(Settings(model=None))
+    assert not offline.available and offline("some text") is None
+
+
 def test_an_unreachable_endpoint_falls_back_to_the_local_estimate(real_tree: Path) -> None:
     client = anthropic.Anthropic(base_url="http://127.0.0.1:9", api_key="test", max_retries=0, timeout=2)
     offline = RepoMapAnalyzer().analyze(real_tree, SPEC, 2000)
@@ -195,3 +208,12 @@ def test_an_unreachable_endpoint_falls_back_to_the_local_estimate(real_tree: Pat
         RepoMapAnalyzer(count_tokens=MessagesTokenCounter("claude-test", client)).analyze(real_tree, SPEC, 2000)
         == offline
     )
+
+
+def test_a_small_brief_names_more_files_than_it_details(real_tree: Path) -> None:
+    """At 1,000 tokens the top files are described and the next ones named by path: a change spans many files."""
+    brief = RepoMapAnalyzer(real_tree.parent / "index").analyze(real_tree, SPEC, 1000)
+    headers = [line for line in brief.markdown.splitlines() if line.startswith("- `")]
+    described = [line for line in headers if not line.endswith("`")]
+    assert len(brief.files) >= 30, f"{len(brief.files)} files named"
+    assert 10 <= len(described) <= 15 and headers[: len(described)] == described

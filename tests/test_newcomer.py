@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shlex
 import subprocess
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures.basic_memory import basic_memory_executable
+from tests.readme import commands, section
 
 pytestmark = [pytest.mark.basic_memory, pytest.mark.slow]
 
@@ -27,17 +27,7 @@ RUN_ELSEWHERE = {
 
 
 def first_hour_commands(readme: str) -> list[str]:
-    """Every command line of the ```bash blocks in the section, comments dropped."""
-    start = readme.index(SECTION)
-    end = readme.find("\n## ", start + len(SECTION))
-    section = readme[start : end if end != -1 else len(readme)]
-    commands = []
-    for block in re.findall(r"```bash\n(.*?)```", section, flags=re.S):
-        for line in block.splitlines():
-            line = line.split("  #", 1)[0].strip()
-            if line:
-                commands.append(line)
-    return commands
+    return commands(section(readme, SECTION))
 
 
 def test_the_first_hour_section_is_a_complete_path() -> None:

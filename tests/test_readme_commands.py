@@ -8,43 +8,18 @@ from __future__ import annotations
 
 import re
 import shlex
-from pathlib import Path
 from typing import Any
 
 import typer
 
 from specmill.cli.app import build_app
-
-README = Path(__file__).resolve().parents[1] / "README.md"
-
-
-def shell_blocks(text: str) -> list[str]:
-    """The bodies of the ```bash / ```sh fences, in order."""
-    blocks, body, language = [], [], None
-    for line in text.splitlines():
-        if line.startswith("```"):
-            if language is None:
-                language = line[3:].strip()
-                body = []
-            else:
-                if language in ("bash", "sh", "shell"):
-                    blocks.append("\n".join(body))
-                language = None
-        elif language is not None:
-            body.append(line)
-    return blocks
+from tests.readme import README, commands
 
 
 def readme_command_lines() -> list[str]:
-    lines: list[str] = []
-    for block in shell_blocks(README.read_text()):
-        joined = re.sub(r"\\\n\s*", " ", block)
-        for line in joined.splitlines():
-            line = line.split("  #", 1)[0].strip().removeprefix("$ ")
-            if line.startswith("specmill "):
-                lines.append(line)
-    lines.extend(re.findall(r"`(specmill [^`]+)`", README.read_text()))  # and the ones quoted in prose
-    return lines
+    text = README.read_text()
+    lines = [line for line in commands(text) if line.startswith("specmill ")]
+    return lines + re.findall(r"`(specmill [^`]+)`", text)  # and the ones quoted in prose
 
 
 def resolve(root: Any, words: list[str]) -> tuple[Any, list[str]]:

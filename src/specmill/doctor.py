@@ -109,7 +109,9 @@ def check_basic_memory(settings: Settings, project: str | None) -> Finding:
 def check_model(count: Callable[[], int] | None = None) -> Finding:
     if not any(os.environ.get(name, "").strip() for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")):
         return problem(
-            "model", "ANTHROPIC_API_KEY is not set", "export ANTHROPIC_API_KEY=... (scripts/demo runs offline without)"
+            "model",
+            "ANTHROPIC_API_KEY is not set",
+            "export ANTHROPIC_API_KEY=... (`specmill run --offline` replays the sample spec without one)",
         )
     try:
         tokens = (count or _count_tokens)()

@@ -3,8 +3,11 @@
 The result keeps `fn`'s signature, so the workflow calls steps as ordinary functions with
 keyword arguments, and a type checker sees a wrong argument. Around each execution the
 wrapper
-- publishes the step's progress (its start, for long steps; its end or failure, always)
-  from inside the step, so a replayed step stays silent and the workflow body does no I/O;
+- publishes the step's progress from inside the step, so a replayed step stays silent and the
+  workflow body does no I/O: the start and end of a long (`announce`d) step and every failure go to
+  the run's event stream; the end of a short step goes to this process's listeners only, and
+  readers of the stream take it from the step's DBOS record (`specmill.timeline`), so a short
+  step costs one write, its checkpoint;
 - keeps a failure's plain Python traceback on the exception DBOS records, redacted;
 - lets a stopping process finish the steps in flight and start none (`graceful_stop`);
 - re-raises the last real error when retries run out, not DBOS's wrapper around them.
@@ -95,6 +98,7 @@ def _instrumented(name: str, fn: Callable[P, T], announce: bool, describe: Calla
 
     def call(*args: P.args, **kwargs: P.kwargs) -> T:
         started = time.monotonic()
+        step_id = DBOS.step_id
         event = progress.ProgressEvent(
             run_id=DBOS.workflow_id or "",
             kind="step_started",
@@ -102,10 +106,10 @@ def _instrumented(name: str, fn: Callable[P, T], announce: bool, describe: Calla
             phase=phase,
             attempt=int(kwargs.get("attempt") or 0),
             detail=describe(**kwargs) if describe else "",
+            step_id=step_id,
         )
         if announce:
             _publish(event)
-        step_id = DBOS.step_id
         here = step_context.StepRef(event.run_id, step_id) if event.run_id and step_id is not None else None
         try:
             with step_context.inside(here):
@@ -124,12 +128,12 @@ def _instrumented(name: str, fn: Callable[P, T], announce: bool, describe: Calla
             )
             raise
         usage = getattr(result, "usage", None)
-        _publish(
+        (_publish if announce else _emit)(
             event.model_copy(
                 update={
                     "kind": "step_finished",
                     "elapsed_s": time.monotonic() - started,
-                    "detail": " -> ".join(part for part in (event.detail, steps.summary(result)) if part),
+                    "detail": " -> ".join(part for part in (event.detail, progress.summary(result)) if part),
                     "usage": usage if isinstance(usage, Usage) else Usage(),
                     "at": time.time(),
                 }
@@ -145,6 +149,13 @@ def _publish(event: progress.ProgressEvent) -> None:
     progress.publish(steps.ports().redactor.scrub(event, "detail"))
 
 
+def _emit(event: progress.ProgressEvent) -> None:
+    progress.emit(steps.ports().redactor.scrub(event, "detail"))
+
+
 def write_to_stream(event: progress.ProgressEvent) -> None:
-    """The durable sink (added at launch): the run's event stream, which the API serves as Server-Sent Events."""
+    """The durable sink (added at launch): the run's event stream, which the API serves as Server-Sent Events.
+    Each event names the step that wrote it, which places it among the run's step records."""
+    if event.step_id is None and DBOS.step_id is not None:
+        event = event.model_copy(update={"step_id": DBOS.step_id})
     DBOS.write_stream(names.EVENTS_STREAM, event.model_dump(mode="json"))

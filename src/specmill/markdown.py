@@ -22,13 +22,15 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from markdown_it import MarkdownIt
-from markdown_it.token import Token
 
 from specmill.errors import BadInput
+
+if TYPE_CHECKING:  # imported on the first parse, not by every process that imports the steps
+    from markdown_it import MarkdownIt
+    from markdown_it.token import Token
 
 STATUS_HEADING = "Implementation Status"
 _NEWLINE = re.compile(r"\r\n|\r|\n")
@@ -110,6 +112,8 @@ def parse_frontmatter(block: str, name: str) -> dict[str, Any]:
 @lru_cache(maxsize=1)
 def _parser() -> MarkdownIt:
     """Block rules only: specmill needs structure and raw text, never rendered inline HTML."""
+    from markdown_it import MarkdownIt
+
     return MarkdownIt("commonmark").disable("inline")
 
 

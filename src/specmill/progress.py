@@ -1,8 +1,10 @@
 """Progress events: what a run is doing now, for people watching it.
 
-Steps publish an event when they finish (and long ones when they start). Listeners are
-process-local (the CLI renders them on stderr); a sink makes them durable: the workflow's
-step wrapper adds the run's DBOS event stream, which the API serves as Server-Sent Events.
+Every step emits an event when it finishes (and long ones when they start) to this process's
+listeners (the CLI renders them on stderr). Only some are also published to the sinks, which
+make them durable: the run's DBOS event stream, which the API serves as Server-Sent Events.
+Those are the events of long steps, failures and waits; the end of a short step is read back from
+the step's own DBOS record instead (`specmill.timeline`), which costs the step no second write.
 What is authoritative lives in DBOS's step records; events are for watching.
 """
 
@@ -12,11 +14,11 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from specmill.models import Usage
+from specmill.models import RepoEnvironment, TestReport, ToolOutcome, Usage, Verdict
 
 log = logging.getLogger("specmill.run")
 
@@ -33,6 +35,8 @@ class ProgressEvent(BaseModel):
     elapsed_s: float = 0.0
     usage: Usage = Field(default_factory=Usage)
     at: float = Field(default_factory=time.time)
+    step_id: int | None = None
+    """The DBOS step (function id) that wrote the event, which orders it among the run's step records."""
 
 
 Listener = Callable[[ProgressEvent], None]
@@ -80,3 +84,19 @@ def emit(event: ProgressEvent) -> None:
             listener(event)
         except Exception:
             log.exception("progress listener failed")
+
+
+def summary(result: Any) -> str:
+    """One line about a step's output, for the progress line of people watching."""
+    if isinstance(result, TestReport):
+        counts = f"{result.passed} passed, {result.failed} failed, {result.errors} errors, {result.skipped} skipped"
+        return counts + (" (timed out)" if result.timed_out else "")
+    if isinstance(result, ToolOutcome):
+        if result.test_report is not None:
+            return summary(result.test_report)
+        return f"refused: {result.content.splitlines()[0][:160]}" if result.is_error and result.content else ""
+    if isinstance(result, RepoEnvironment):
+        return f"{result.kind}{' (reused)' if result.cached else ''}: {result.reason}"[:300]
+    if isinstance(result, Verdict):
+        return f"{sum(c.met for c in result.criteria)}/{len(result.criteria)} criteria met"
+    return ""

@@ -20,6 +20,7 @@ from specmill import checkpoints, names, records, run_index
 from specmill.config import Settings
 from specmill.models import RunRequest, RunResult
 from specmill.names import phase_of
+from specmill.timeline import Timeline
 
 
 @dataclass(frozen=True)
@@ -85,15 +86,51 @@ async def run_steps(run_id: str, *, load_output: bool = True) -> list[StepRecord
 
 
 async def run_events(run_id: str, offset: int, poll_s: float | None = None) -> AsyncIterator[tuple[int, Any]]:
-    """(offset, event) from the run's progress stream, waiting for more until the run ends; without
-    a notification, the stream is read again every `poll_s` (DBOS's notification interval when None)."""
-    values = DBOS.read_stream_async(run_id, names.EVENTS_STREAM, offset=offset, polling_interval_sec=poll_s)
-    try:
-        async for value in values:
-            yield offset, value
-            offset += 1
-    finally:
-        await values.aclose()
+    """(position, event) of the run's progress from `offset` on, until the run ends: its event stream
+    merged with the ends of its short steps, from their records (`specmill.timeline`). Without a
+    notification, the stream and the records are read again every `poll_s` (1 s when None)."""
+    position = 0
+    async for event in _timeline(run_id, poll_s or 1.0, until_quiet=False):
+        if position >= offset:
+            yield position, event
+        position += 1
+
+
+async def _timeline(run_id: str, wait_s: float, *, until_quiet: bool) -> AsyncIterator[Any]:
+    """The run's progress (see `specmill.timeline`); ends with the run, or `until_quiet` when nothing new
+    arrives within `wait_s`."""
+    timeline = Timeline(run_id)
+    read = 0
+
+    async def fetch_records() -> None:
+        timeline.add_records(
+            await DBOS.list_workflow_steps_async(run_id, load_output=True, offset=timeline.records_read)  # type: ignore[arg-type]
+        )
+
+    while True:
+        await fetch_records()  # before the entries they are merged with: see `specmill.timeline`
+        values = DBOS.read_stream_async(
+            run_id, names.EVENTS_STREAM, offset=read, timeout_seconds=wait_s, polling_interval_sec=wait_s
+        )
+        ended = False
+        try:
+            async for value in values:
+                read += 1
+                if timeline.needs_records(value):
+                    await fetch_records()
+                for event in timeline.place(value):
+                    yield event
+            ended = True
+        except dbos_error.DBOSStreamTimeoutError:
+            pass
+        finally:
+            await values.aclose()
+        if ended:
+            await fetch_records()
+        for event in timeline.flush():
+            yield event
+        if ended or until_quiet:
+            return
 
 
 async def ping() -> None:
@@ -275,18 +312,9 @@ def _describe(error: BaseException | None) -> str | None:
 
 
 async def run_events_so_far(run_id: str, offset: int = 0, wait_s: float = 0.05) -> list[Any]:
-    """The run's progress events from `offset` until now, without waiting for the run to end: a
-    live run's stream is read until it stays quiet for `wait_s`."""
-    found: list[Any] = []
-    values = DBOS.read_stream_async(run_id, names.EVENTS_STREAM, offset=offset, timeout_seconds=wait_s)
-    try:
-        async for value in values:
-            found.append(value)
-    except dbos_error.DBOSStreamTimeoutError:
-        pass
-    finally:
-        await values.aclose()
-    return found
+    """The run's progress events (as `run_events` gives them) from `offset` until now, without waiting
+    for the run to end: a live run is read until its stream stays quiet for `wait_s`."""
+    return [event async for event in _timeline(run_id, wait_s, until_quiet=True)][offset:]
 
 
 async def recent_sweeps(limit: int = 10) -> list[Any]:

@@ -9,6 +9,7 @@ writes) and the API's reads. The tables are created by the alembic migrations in
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -136,7 +137,10 @@ class Artifact(BaseModel):
 
 
 def upgrade(url: str) -> None:
-    """Bring specmill's tables on `url` to the latest migration (safe to repeat, and to race on PostgreSQL)."""
+    """Bring specmill's tables on `url` to the latest migration (safe to repeat, and to race on PostgreSQL).
+    Tables already there are seen with one query, without importing alembic: every process start asks."""
+    if at_head(url):
+        return
     from alembic import command
     from alembic.config import Config
 
@@ -144,6 +148,37 @@ def upgrade(url: str) -> None:
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["url"] = sqlalchemy_url(url)
     command.upgrade(config, "head")
+
+
+VERSION_TABLE = "specmill_alembic_version"
+"""Where alembic keeps the revision of specmill's tables (migrations/env.py names it)."""
+
+
+def head_revision() -> str | None:
+    """The newest migration's revision, read from the files; None unless there is exactly one."""
+    revisions, parents = set(), set()
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        revisions.update(re.findall(r'^revision\s*=\s*"([^"]+)"', text, re.M))
+        parents.update(re.findall(r'^down_revision\s*=\s*"([^"]+)"', text, re.M))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def at_head(url: str) -> bool:
+    """Whether specmill's tables on `url` are at the newest migration already."""
+    head = head_revision()
+    if head is None:
+        return False
+    engine = sa.create_engine(sqlalchemy_url(url), poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            found = conn.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all()
+    except sa.exc.DBAPIError:  # no table yet: a new database
+        return False
+    finally:
+        engine.dispose()
+    return found == [head]
 
 
 def use_wal(sqlite_url: str) -> None:

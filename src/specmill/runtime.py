@@ -7,6 +7,7 @@ the code by hash, so an edit would orphan pending runs.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import logging
 import os
@@ -25,6 +26,7 @@ from specmill import (
     graceful_stop,
     names,
     progress,
+    queries,
     records,
     run_index,
     steps,
@@ -163,10 +165,13 @@ def fork_here(run_id: str, start_step: int, new_run_id: str, app_version: str, q
 def follow_elsewhere(run_id: str) -> None:
     """Relay the progress of a run that another process executes to this process's listeners."""
 
+    async def events() -> None:
+        async for _, value in queries.run_events(run_id, 0):
+            progress.emit(progress.ProgressEvent.model_validate(value))
+
     def relay() -> None:
         try:
-            for value in DBOS.read_stream(run_id, names.EVENTS_STREAM):
-                progress.emit(progress.ProgressEvent.model_validate(value))
+            asyncio.run(events())
         except Exception as exc:  # watching is best effort; the result is read from DBOS anyway
             log.debug("[%s] stopped following: %s", run_id, exc)
 

@@ -298,22 +298,6 @@ def describe(tool_use: dict[str, Any]) -> str:
     return " ".join(w for w in words if w)[:200]
 
 
-def summary(result: Any) -> str:
-    """One line about a step's output, for the progress line of people watching."""
-    if isinstance(result, TestReport):
-        counts = f"{result.passed} passed, {result.failed} failed, {result.errors} errors, {result.skipped} skipped"
-        return counts + (" (timed out)" if result.timed_out else "")
-    if isinstance(result, ToolOutcome):
-        if result.test_report is not None:
-            return summary(result.test_report)
-        return f"refused: {result.content.splitlines()[0][:160]}" if result.is_error and result.content else ""
-    if isinstance(result, RepoEnvironment):
-        return f"{result.kind}{' (reused)' if result.cached else ''}: {result.reason}"[:300]
-    if isinstance(result, Verdict):
-        return f"{sum(c.met for c in result.criteria)}/{len(result.criteria)} criteria met"
-    return ""
-
-
 def _write_section(spec: Spec, section: str, status: str) -> str:
     c = ports()
     note = update_spec(c.spec_store, spec.project, spec.permalink, c.redactor.redact(section), status)

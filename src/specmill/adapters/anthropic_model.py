@@ -11,13 +11,15 @@ call of it; the adapter remembers the model, so later forced calls go straight t
 
 from __future__ import annotations
 
-from typing import Any
-
-import anthropic
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from specmill.adapters.token_estimate import estimate_request_tokens
 from specmill.errors import ModelError, TransientModelError
 from specmill.models import ModelRequest, ModelTurn, Usage
+
+if TYPE_CHECKING:  # the SDK takes long to import: a worker recovering runs does not wait for it
+    import anthropic
 
 _TRANSIENT_STATUS = {408, 409, 429, 500, 502, 503, 504, 529}
 _TRANSIENT_TYPES = {"overloaded_error", "api_error", "rate_limit_error", "timeout_error"}
@@ -27,8 +29,14 @@ class AnthropicModel:
     """Streams each call (long generations would otherwise hit the SDK's non-streaming limits)."""
 
     def __init__(self, client: anthropic.Anthropic | None = None, *, timeout_s: float = 600.0) -> None:
-        self._client = client or anthropic.Anthropic(max_retries=1, timeout=timeout_s)
+        self._given, self._timeout_s = client, timeout_s
         self._refuse_forced_tools: set[str] = set()
+
+    @cached_property
+    def _client(self) -> anthropic.Anthropic:
+        import anthropic
+
+        return self._given or anthropic.Anthropic(max_retries=1, timeout=self._timeout_s)
 
     def complete(self, request: ModelRequest) -> ModelTurn:
         tool = forced_tool(request)
@@ -65,6 +73,8 @@ class AnthropicModel:
             kwargs["tools"] = request.tools
         if request.tool_choice:
             kwargs["tool_choice"] = request.tool_choice
+        import anthropic
+
         try:
             with self._client.messages.stream(**kwargs) as stream:
                 message = stream.get_final_message()
@@ -85,6 +95,8 @@ class AnthropicModel:
             kwargs["tools"] = request.tools
         if request.tool_choice:
             kwargs["tool_choice"] = request.tool_choice
+        import anthropic
+
         try:
             return int(self._client.messages.count_tokens(**kwargs).input_tokens)
         except anthropic.AnthropicError:

@@ -33,9 +33,12 @@ class MessagesTokenCounter:
     @classmethod
     def from_settings(cls, settings: Settings) -> MessagesTokenCounter:
         """Counts for the configured model, else the default playbook's: one generation shares a tokenizer."""
-        from specmill.playbooks import Playbook  # imports YAML: only needed when no model is configured
+        counter = cls(settings.model or "")
+        if not counter.model and counter.available:  # offline, no model is ever asked: skip loading playbooks
+            from specmill.playbooks import Playbook
 
-        return cls(settings.model or Playbook.model_fields["model"].default)
+            counter.model = Playbook.model_fields["model"].default
+        return counter
 
     @property
     def available(self) -> bool:

@@ -6,13 +6,14 @@ The token comes from `GITHUB_TOKEN`; it is sent to the API base only, never to t
 from __future__ import annotations
 
 import re
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from specmill.errors import CodeHostError, CodeHostUnavailable, PublishNotConfigured
 from specmill.models import PullRequestRef
 from specmill.ports.code_host import NewPullRequest
+
+if TYPE_CHECKING:  # imported when a pull request is opened, not when a worker starts
+    import httpx
 
 API_VERSION = "2022-11-28"
 _REMOTE = re.compile(r"(?:[:/])(?P<owner>[A-Za-z0-9_.-]+)/(?P<name>[A-Za-z0-9_.-]+?)(?:\.git)?/?$")
@@ -42,6 +43,8 @@ class GitHubCodeHost:
             raise PublishNotConfigured("opening a pull request needs GITHUB_TOKEN")
         self.repository = repository
         self.owner = repository.split("/", 1)[0]
+        import httpx
+
         self.client = httpx.Client(
             base_url=api_url.rstrip("/"),
             timeout=timeout_s,
@@ -76,6 +79,8 @@ class GitHubCodeHost:
         self.client.close()
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        import httpx
+
         try:
             response = self.client.request(method, path, **kwargs)
         except httpx.HTTPError as exc:

@@ -95,7 +95,7 @@ class RepoMapAnalyzer:
         project = focus(repo, ranking.files, main)
         conventions = project_note(repo, project) + detect_conventions(project)
         # a counter may find the local estimate high and ask for more lines than the budget's worth
-        draft = build_draft(repo, conventions, ranking, 2 * budget_tokens if self._counting else budget_tokens)
+        draft = build_draft(repo, conventions, ranking, budget_tokens, 2 * budget_tokens if self._counting else None)
         return fill(draft, budget_tokens, self.count_tokens if self._counting else None)
 
     @property

@@ -60,14 +60,20 @@ def build_app() -> typer.Typer:
     return app
 
 
-def _analyze_only() -> typer.Typer:
-    """`specmill analyze` alone: a brief is often asked for in a loop, and the other groups take longer
-    to import than a cached brief takes to make. The callback keeps it a group, so the command keeps its name."""
-    from specmill.cli import analyze as analyze_commands
-
+def _one_command(name: str) -> typer.Typer:
+    """`specmill analyze` or `specmill worker` alone: a brief is often asked for in a loop, and a restarted
+    worker recovers its runs sooner, when the other groups are not imported first. The callback keeps
+    it a group, so the command keeps its name."""
     app = _root()
     app.callback()(lambda: None)
-    analyze_commands.register(app)
+    if name == "analyze":
+        from specmill.cli import analyze as analyze_commands
+
+        analyze_commands.register(app)
+    else:
+        from specmill.cli import worker as worker_commands
+
+        worker_commands.register(app)
     return app
 
 
@@ -83,7 +89,8 @@ def main() -> None:
     redact_log_records(_redactor())
     built = globals().get("app")  # the full root, when something already built (or replaced) it
     if built is None:
-        built = _analyze_only() if sys.argv[1:2] == ["analyze"] else __getattr__("app")
+        alone = sys.argv[1:2] in (["analyze"], ["worker"])
+        built = _one_command(sys.argv[1]) if alone else __getattr__("app")
     try:
         built()
     except ValidationError as exc:

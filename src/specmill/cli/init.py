@@ -27,10 +27,7 @@ if TYPE_CHECKING:  # the modules themselves are imported when the command runs
     from specmill.init_steps import BasicMemory, Project
 
 DEFAULT_PROJECT = "specs"
-NO_KEY_NOTE = (
-    "ANTHROPIC_API_KEY is not set: runs need it, but `specmill run specs/goodbye-endpoint --offline` "
-    "replays the sample spec's recorded session without one"
-)
+NO_KEY_NOTE = "ANTHROPIC_API_KEY is not set: `specmill run --offline` replays the sample spec without one"
 
 
 class ConfigExists(BadInput):
@@ -114,7 +111,7 @@ def init(
             say(f"wrote {plan.path}", as_json)
     except SpecmillError as exc:
         fail(exc, as_json=as_json)
-    findings = _check(Settings(), bm, name, chosen)
+    findings = _check(Settings(), bm, name, chosen, model)
     body: dict[str, Any] = {
         "status": "problem" if any(f.state == "problem" for f in findings) else "ok",
         "config": {"path": str(plan.path), "written": not plan.unchanged, "changes": plan.changes},
@@ -128,7 +125,7 @@ def init(
         },
         "sample_spec": sample,
         "findings": [f.model_dump() for f in findings],
-        "next": _next_steps(name, chosen, sample),
+        "next": _next_steps(name, chosen, sample, model),
     }
     _report(body, as_json)
     raise typer.Exit(EXIT_FAILED if body["status"] == "problem" else 0)
@@ -208,7 +205,7 @@ def _project(
     return str(folder_path), True, sample
 
 
-def _check(settings: Settings, bm: BasicMemory, name: str, folder: str | None) -> list[Finding]:
+def _check(settings: Settings, bm: BasicMemory, name: str, folder: str | None, model: str | None) -> list[Finding]:
     from specmill import doctor
 
     if folder is None:
@@ -222,31 +219,33 @@ def _check(settings: Settings, bm: BasicMemory, name: str, folder: str | None) -
     return [
         doctor.check_git(),
         memory,
-        _model_finding(),
+        _model_finding(model),
         doctor.check_database(settings),
         doctor.check_sandbox(settings),
     ]
 
 
-def _model_finding() -> Finding:
+def _model_finding(model: str | None) -> Finding:
     from specmill import doctor
     from specmill.preflight import MODEL_KEYS
 
-    if not any(os.environ.get(name, "").strip() for name in MODEL_KEYS):
-        return doctor.Finding(part="model", state="ok", detail=NO_KEY_NOTE)
+    if model == "replay" or not any(os.environ.get(name, "").strip() for name in MODEL_KEYS):
+        detail = "the offline replay model (no key needed)" if model == "replay" else NO_KEY_NOTE
+        return doctor.Finding(part="model", state="ok", detail=detail)
     return doctor.check_model()
 
 
-def _next_steps(name: str, folder: str | None, sample: dict[str, str] | None) -> list[str]:
+def _next_steps(name: str, folder: str | None, sample: dict[str, str] | None, model: str | None) -> list[str]:
     from specmill import example
     from specmill.preflight import MODEL_KEYS
 
-    offline = "" if any(os.environ.get(k, "").strip() for k in MODEL_KEYS) else " --offline"
-    if sample is not None:  # the offline replay is the sample's own recorded session
-        return [f"specmill run {example.SPEC_PERMALINK}{offline}"]
+    keyless = not (model or any(os.environ.get(k, "").strip() for k in MODEL_KEYS))
+    if sample is not None:  # the recorded session fits the sample, so it runs without a key
+        return [f"specmill run {example.SPEC_PERMALINK}{' --offline' if keyless else ''}"]
     where = f"{folder}/specs/" if folder else "your project's folder"
     return [
-        f"cp {example.SPECS / example.SPEC_FILE} {where}  (a sample spec to edit; or rerun init with --sample-spec)",
+        *(["export ANTHROPIC_API_KEY=...  (or rerun init with --sample-spec to try the path offline)"] * keyless),
+        f"cp {example.SPECS / example.SPEC_FILE} {where}  (a sample spec to start from)",
         f"specmill run {example.SPEC_PERMALINK} --project {name} --repo PATH",
     ]
 

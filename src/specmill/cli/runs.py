@@ -52,7 +52,7 @@ def list_runs(
 
 
 COLUMNS = (
-    ("ID", 28, "end"),
+    ("ID", 0, "end"),
     ("SPEC", 36, "end"),
     ("REPO", 32, "start"),
     ("STATUS", 17, "end"),
@@ -60,12 +60,13 @@ COLUMNS = (
     ("STARTED (UTC)", 19, "end"),
     ("COST", 12, "end"),
 )
-"""Header, widest width and the end a longer value loses, of each column of `specmill runs list`."""
+"""Header, widest width (0: never cut; an id is copied into other commands) and the end a longer value loses,
+of each column of `specmill runs list`."""
 
 
 def run_table(found: list[dict[str, object]]) -> list[str]:
     """`specmill runs list` as lines: a header and aligned columns, each as wide as its widest value
-    up to a cap; a longer value is cut with an ellipsis (the id keeps its start, the repo its end)."""
+    up to a cap; a longer value is cut with an ellipsis (the spec keeps its start, the repo its end; ids are whole)."""
     rows = [
         [
             str(run["run_id"]),
@@ -79,7 +80,8 @@ def run_table(found: list[dict[str, object]]) -> list[str]:
         for run in found
     ]
     headers = [header for header, _, _ in COLUMNS]
-    widths = [min(cap, max(len(row[i]) for row in [headers, *rows])) for i, (_, cap, _) in enumerate(COLUMNS)]
+    widest = [max(len(row[i]) for row in [headers, *rows]) for i in range(len(COLUMNS))]
+    widths = [min(cap, width) if cap else width for width, (_, cap, _) in zip(widest, COLUMNS)]
 
     def line(values: list[str]) -> str:
         cells = [_fit(v, width, cut).ljust(width) for v, width, (_, _, cut) in zip(values, widths, COLUMNS)]

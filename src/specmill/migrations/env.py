@@ -11,9 +11,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import context
 
+from specmill import records
 from specmill.records import metadata, sqlalchemy_url
 
-VERSION_TABLE = "specmill_alembic_version"
+VERSION_TABLE = records.VERSION_TABLE
 PG_LOCK_KEY = 0x5EC_A11  # one migrating process at a time on PostgreSQL
 
 

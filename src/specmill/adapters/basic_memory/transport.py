@@ -24,14 +24,16 @@ import threading
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import Future
 from contextlib import ExitStack, suppress
-from typing import TextIO, TypeVar
+from typing import TYPE_CHECKING, TextIO, TypeVar
 
 import anyio
 from anyio.from_thread import BlockingPortal, start_blocking_portal
-from mcp import Client
-from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from specmill.errors import BasicMemoryUnavailable
+
+if TYPE_CHECKING:  # the MCP SDK takes long to import: imported when the first session starts
+    from mcp import Client
+    from mcp.client.stdio import StdioServerParameters
 
 T = TypeVar("T")
 UPDATE_CHECK_SWITCHES: dict[str, str] = {
@@ -83,7 +85,7 @@ class McpSession:
 
     def start(self) -> None:
         """Spawn/connect and finish the MCP handshake, or raise what went wrong."""
-        if isinstance(self._target, StdioServerParameters):
+        if not isinstance(self._target, str):
             log = tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace")  # noqa: SIM115 - in the stack
             self._errlog = self._resources.enter_context(log)
         self._portal = self._resources.enter_context(start_blocking_portal(name="specmill-basic-memory"))
@@ -98,8 +100,11 @@ class McpSession:
             raise
 
     async def _hold(self, ready: Future[Client]) -> None:
+        from mcp import Client
+        from mcp.client.stdio import stdio_client
+
         self._stop = anyio.Event()
-        if isinstance(self._target, StdioServerParameters):
+        if not isinstance(self._target, str):
             assert self._errlog is not None
             client = Client(stdio_client(self._target, errlog=self._errlog))
         else:
@@ -205,6 +210,8 @@ class McpTransport:
             self._drop_session()
 
     def _stdio_parameters(self) -> StdioServerParameters:
+        from mcp.client.stdio import StdioServerParameters
+
         argv = shlex.split(self.command)
         if not argv:
             raise BasicMemoryUnavailable(f"{COMMAND_SETTING} is empty: set it to a command such as 'basic-memory mcp'")

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from specmill import __version__
-from specmill.adapters.repo_scan import facts_codec, other_languages, parallel, symbols, walk, words
+from specmill.adapters.repo_scan import facts_codec, other_languages, symbols, walk, words
 from specmill.adapters.repo_scan.walk import Listed, RepoFile, Tree, list_files, parse_plan, read_bytes
 from specmill.adapters.safe_git import GitCommandFailed, run_git
 
@@ -208,10 +208,13 @@ class Index:
                 continue
             files.append(described)
             rows.append([blob, row])
-        for item, (described, row) in zip(missing, parallel.describe_all(root, missing, read), strict=True):
-            files.append(described)
-            if blob := blobs.get(item.path):
-                rows.append([blob, row])
+        if missing:  # a pool of processes takes a while to import; a warm scan never needs it
+            from specmill.adapters.repo_scan.parallel import describe_all
+
+            for item, (described, row) in zip(missing, describe_all(root, missing, read), strict=True):
+                files.append(described)
+                if blob := blobs.get(item.path):
+                    rows.append([blob, row])
         reparsed = [item.path for item in missing]
         if not exact or reparsed:
             _write_json(self._tree_path(tree_hash), {"parser": self.fingerprint, "files": rows})

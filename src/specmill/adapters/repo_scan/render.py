@@ -17,24 +17,27 @@ from itertools import islice
 from specmill.adapters.repo_scan.conventions import KEY_KINDS, LAYOUT_KINDS
 from specmill.adapters.repo_scan.ranking import Ranking
 from specmill.adapters.repo_scan.repo import Repo, listing
-from specmill.adapters.repo_scan.tokens import brief_tokens
+from specmill.adapters.repo_scan.tokens import brief_cost, brief_tokens
 from specmill.adapters.repo_scan.walk import MAX_FILES, MAX_PARSE_BYTES, RepoFile
 from specmill.models import Convention, PatternBrief, RankedFile
 
 Key = tuple[int, ...]
 LAYOUT, CONVENTIONS, FILES = 0, 1, 2
 HEADINGS = {LAYOUT: "## Layout", CONVENTIONS: "## Conventions", FILES: "## Relevant files"}
-CANDIDATE_FILES = 200
+CANDIDATE_FILES = 400
 """At most this many top-ranked files compete for space; the rest show up in Layout's counts."""
 TOKENS_PER_CANDIDATE = 12
 """A names-only file line costs about 12 tokens, so a budget can show at most budget / 12 files."""
-TAIL_SHARE = 1 / 40
-"""Right after the headline files, budget * TAIL_SHARE more files are named (path only, about a third of
-the budget), before any file gets more signatures: a change touches more files than a brief can detail."""
+TAIL_SHARE = 1 / 28
+"""Right after the headline files and the first file's signatures, budget * TAIL_SHARE more files are named
+(path only, about 40% of the budget), before other files get signatures: a change touches more files than a
+brief can detail (a median of 11 `.py` files per release in `benchmarks/brief_recall.py`), and a path is the
+cheapest pointer to one. Ranked well, the names find more of them than the same tokens spent on signatures."""
 FIRST_SYMBOLS, MORE_SYMBOLS = 4, 12
 HEADLINE_FILES, LISTED_FILES = 15, 40
-"""The first files by rank get their line before any file gets more symbols, so a tight budget
-still names the likely places to change; up to LISTED_FILES come before the long tail."""
+"""The first files by rank get their line, with their docstring, before anything else, so a tight budget
+still names the likely places to change; the files after them are named by path alone. Up to LISTED_FILES
+have their symbols ranked by the spec's words."""
 LEADING_CONVENTIONS = 3
 """Where-new-code-goes conventions that come before the file list; the rest follow the file names."""
 PROMINENCE = {"class": 0, "def": 1, "fields": 2, "value": 3}
@@ -45,7 +48,7 @@ PROMINENCE = {"class": 0, "def": 1, "fields": 2, "value": 3}
 class Item:
     text: str
     deps: tuple[Key, ...]
-    cost: int
+    cost: float
 
 
 class Draft:
@@ -58,15 +61,15 @@ class Draft:
     def add(self, key: Key, text: str, deps: tuple[Key, ...] = ()) -> None:
         section = (key[0],)
         if section not in self.items:
-            self.items[section] = Item(HEADINGS[key[0]], (), brief_tokens(HEADINGS[key[0]]) + 2)
-        self.items[key] = Item(text, (section, *deps), brief_tokens(text) + 1)
+            self.items[section] = Item(HEADINGS[key[0]], (), brief_cost(HEADINGS[key[0]]) + 2)
+        self.items[key] = Item(text, (section, *deps), brief_cost(text) + 1)
 
     def want(self, keys: list[Key]) -> None:
         self.order.extend(k for k in keys if k in self.items)
 
     def fit(self, budget: int) -> set[Key]:
         chosen: set[Key] = set()
-        used = 0
+        used = 0.0
         for key in self.order:
             if key in chosen:
                 continue
@@ -86,6 +89,8 @@ class Draft:
     def trim(self, chosen: set[Key], budget: int) -> tuple[str, set[Key]]:
         """Render, dropping the lowest-priority leaves in the unexpected case the estimate disagrees."""
         markdown = self.render(chosen)
+        if not chosen or brief_tokens(markdown) <= budget:
+            return markdown, chosen
         rank = {k: i for i, k in reversed(list(enumerate(self.order)))}
         while chosen and brief_tokens(markdown) > budget:
             needed = {d for k in chosen for d in self.items[k].deps}
@@ -141,8 +146,10 @@ def _file_header(f: RepoFile) -> str:
     return text
 
 
-def build_draft(repo: Repo, conventions: list[Convention], ranking: Ranking, budget: int) -> BriefDraft:
-    """Every candidate line, for budgets up to `budget`."""
+def build_draft(
+    repo: Repo, conventions: list[Convention], ranking: Ranking, budget: int, room: int | None = None
+) -> BriefDraft:
+    """Every candidate line, in priority order for `budget`, for fits of up to `room` (`budget` by default)."""
     draft = Draft()
     ranked = ranking.files
     layout = [c for c in conventions if c.kind in LAYOUT_KINDS]
@@ -160,23 +167,14 @@ def build_draft(repo: Repo, conventions: list[Convention], ranking: Ranking, bud
         draft.add((CONVENTIONS, i), f"- {convention.kind}: {convention.summary}")
 
     by_path = {f.path: f for f in repo.files}
-    wanted = min(CANDIDATE_FILES, budget // TOKENS_PER_CANDIDATE)
+    wanted = min(CANDIDATE_FILES, max(budget, room or 0) // TOKENS_PER_CANDIDATE)
     ranked = list(islice(((p, score) for p, score in ranked if not _is_blank_init(by_path[p])), wanted))
     symbol_order: list[list[Key]] = []
     for r, (path, _) in enumerate(ranked[:CANDIDATE_FILES]):
         f = by_path[path]
         header: Key = (FILES, r)
-        draft.add(header, _file_header(f) if r < LISTED_FILES else f"- `{f.path}`")
+        draft.add(header, _file_header(f) if r < HEADLINE_FILES else f"- `{f.path}`")
         symbols = f.facts.symbols if f.facts is not None else ()
-        owner: dict[str, Key] = {}
-        for j, symbol in enumerate(symbols):
-            key = (FILES, r, j)
-            if symbol.parent:
-                deps = (header, owner[symbol.parent]) if symbol.parent in owner else (header,)
-                draft.add(key, f"    - {symbol.text}", deps)
-            else:
-                owner[symbol.name] = key
-                draft.add(key, f"  - {symbol.text}", (header,))
         order = [
             (
                 -ranking.symbol_score(s) if r < LISTED_FILES else 0.0,  # the tail shows few symbols, if any
@@ -184,8 +182,18 @@ def build_draft(repo: Repo, conventions: list[Convention], ranking: Ranking, bud
                 j,
             )
             for j, s in enumerate(symbols)
+            if r < LISTED_FILES or not s.parent  # a tail file offers its first top-level names only
         ]
-        by_relevance = [j for *_, j in sorted(order)]
+        by_relevance = [j for *_, j in sorted(order)][: None if r < LISTED_FILES else FIRST_SYMBOLS]
+        owner: dict[str, Key] = {}
+        for j in sorted(by_relevance):  # in file order, so a class comes before its methods
+            symbol, key = symbols[j], (FILES, r, j)
+            if symbol.parent:
+                deps = (header, owner[symbol.parent]) if symbol.parent in owner else (header,)
+                draft.add(key, f"    - {symbol.text}", deps)
+            else:
+                owner[symbol.name] = key
+                draft.add(key, f"  - {symbol.text}", (header,))
         symbol_order.append([(FILES, r, j) for j in by_relevance])
 
     layout_keys = [k for k in draft.items if k[0] == LAYOUT and len(k) > 1]
@@ -196,8 +204,9 @@ def build_draft(repo: Repo, conventions: list[Convention], ranking: Ranking, bud
     headers = [keys[:1] for keys in per_file]
     # The files the spec is about come first: at a small budget they say more than any convention.
     draft.want(_flat(headers[:HEADLINE_FILES]) + _flat(first[:1]))
-    draft.want(layout_keys[:1] + convention_keys[:1] + _flat(first[1:3]))
+    draft.want(layout_keys[:1] + convention_keys[:1])
     draft.want(_flat(headers[HEADLINE_FILES : HEADLINE_FILES + int(budget * TAIL_SHARE)]))
+    draft.want(_flat(first[1:3]))
     draft.want(layout_keys[: len(layout)] + convention_keys[: min(len(key_conventions), LEADING_CONVENTIONS)])
     draft.want(convention_keys + _flat(more[:3]) + _flat(first[3:10]) + layout_keys[: len(layout) + 12])
     draft.want(_flat(headers[HEADLINE_FILES:LISTED_FILES]) + _flat(more[3:10]) + layout_keys + _flat(first[10:]))

@@ -38,7 +38,19 @@ def terms(text: str) -> list[str]:
     return out
 
 
+_LETTERS = re.compile(r"[A-Za-z]+")
+
+
 def term_set(text: str) -> frozenset[str]:
-    """The distinct terms of a whole source file; deduplicates before stemming, which is most of the cost."""
-    lowered = {raw.lower() for raw in set(WORD.findall(text))}
+    """The distinct terms of a whole source file; deduplicates before splitting and stemming.
+
+    `WORD` never matches across a non-letter, so splitting each distinct run of letters gives the
+    words of the whole text; a plain run of letters is several times faster to find than `WORD`.
+    """
+    lowered = set()
+    for run in set(_LETTERS.findall(text)):
+        if run.islower():
+            lowered.add(run)
+        else:
+            lowered.update(raw.lower() for raw in WORD.findall(run))
     return frozenset(stem(w) for w in lowered if len(w) > 1 and w not in STOP_WORDS)

@@ -1,6 +1,8 @@
-"""/runs/{id}/events: the run's progress as Server-Sent Events, read from its DBOS stream.
+"""/runs/{id}/events: the run's progress as Server-Sent Events, read from its DBOS stream and,
+for the ends of short steps, from their step records (`specmill.timeline` merges the two into
+one sequence that is the same at every read).
 
-Event ids make reconnecting exact: a step event's id is its offset in the stream (`12`); the
+Event ids make reconnecting exact: a step event's id is its position in that sequence (`12`); the
 `phase_started` event sent just before the first step of a new phase is `p12`; the closing
 `run_ended` event is `end13` (13 entries seen). A client that reconnects with any of these
 in `Last-Event-ID` gets exactly the events it has not seen. One that already saw the end of
