@@ -175,3 +175,16 @@ def test_the_settings_init_writes_keep_the_files_other_keys(tmp_path: Path, monk
     with pytest.raises(BadInput, match="is not valid TOML"):
         plan_config(path, {"project": "specs"}, known)
     assert plan_config(path, {"project": "specs"}, known, replace_unreadable=True).values == {"project": "specs"}
+
+
+def test_what_to_run_next_offline_without_a_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    from specmill.cli.init import NO_KEY_NOTE, _model_finding, _next_steps
+
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.delenv("ANTHROPIC_AUTH_TOKEN", raising=False)
+    sample = {"note": "n", "repo": "r"}
+    assert _next_steps("specs", "/notes", sample, None) == ["specmill run specs/goodbye-endpoint --offline"]
+    assert _model_finding(None).detail == NO_KEY_NOTE and "--offline" in NO_KEY_NOTE
+    own = _next_steps("specs", "/notes", None, None)
+    assert own[0].startswith("export ANTHROPIC_API_KEY=")
+    assert own[-1] == "specmill run specs/goodbye-endpoint --project specs --repo PATH"
