@@ -183,8 +183,8 @@ def test_what_to_run_next_offline_without_a_key(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     monkeypatch.delenv("ANTHROPIC_AUTH_TOKEN", raising=False)
     sample = {"note": "n", "repo": "r"}
-    assert _next_steps("specs", "/notes", sample, None) == ["specmill run specs/goodbye-endpoint --offline"]
-    assert _model_finding(None).detail == NO_KEY_NOTE and "--offline" in NO_KEY_NOTE
-    own = _next_steps("specs", "/notes", None, None)
+    assert _next_steps("specs", "/notes", sample) == ["specmill run specs/goodbye-endpoint --offline"]
+    assert _model_finding().detail == NO_KEY_NOTE and "--offline" in NO_KEY_NOTE
+    own = _next_steps("specs", "/notes", None)
     assert own[0].startswith("export ANTHROPIC_API_KEY=")
     assert own[-1] == "specmill run specs/goodbye-endpoint --project specs --repo PATH"

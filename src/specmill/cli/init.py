@@ -111,7 +111,7 @@ def init(
             say(f"wrote {plan.path}", as_json)
     except SpecmillError as exc:
         fail(exc, as_json=as_json)
-    findings = _check(Settings(), bm, name, chosen, model)
+    findings = _check(Settings(), bm, name, chosen)
     body: dict[str, Any] = {
         "status": "problem" if any(f.state == "problem" for f in findings) else "ok",
         "config": {"path": str(plan.path), "written": not plan.unchanged, "changes": plan.changes},
@@ -125,7 +125,7 @@ def init(
         },
         "sample_spec": sample,
         "findings": [f.model_dump() for f in findings],
-        "next": _next_steps(name, chosen, sample, model),
+        "next": _next_steps(name, chosen, sample),
     }
     _report(body, as_json)
     raise typer.Exit(EXIT_FAILED if body["status"] == "problem" else 0)
@@ -205,7 +205,7 @@ def _project(
     return str(folder_path), True, sample
 
 
-def _check(settings: Settings, bm: BasicMemory, name: str, folder: str | None, model: str | None) -> list[Finding]:
+def _check(settings: Settings, bm: BasicMemory, name: str, folder: str | None) -> list[Finding]:
     from specmill import doctor
 
     if folder is None:
@@ -219,27 +219,26 @@ def _check(settings: Settings, bm: BasicMemory, name: str, folder: str | None, m
     return [
         doctor.check_git(),
         memory,
-        _model_finding(model),
+        _model_finding(),
         doctor.check_database(settings),
         doctor.check_sandbox(settings),
     ]
 
 
-def _model_finding(model: str | None) -> Finding:
+def _model_finding() -> Finding:
     from specmill import doctor
     from specmill.preflight import MODEL_KEYS
 
-    if model == "replay" or not any(os.environ.get(name, "").strip() for name in MODEL_KEYS):
-        detail = "the offline replay model (no key needed)" if model == "replay" else NO_KEY_NOTE
-        return doctor.Finding(part="model", state="ok", detail=detail)
+    if not any(os.environ.get(name, "").strip() for name in MODEL_KEYS):
+        return doctor.Finding(part="model", state="ok", detail=NO_KEY_NOTE)
     return doctor.check_model()
 
 
-def _next_steps(name: str, folder: str | None, sample: dict[str, str] | None, model: str | None) -> list[str]:
+def _next_steps(name: str, folder: str | None, sample: dict[str, str] | None) -> list[str]:
     from specmill import example
     from specmill.preflight import MODEL_KEYS
 
-    keyless = not (model or any(os.environ.get(k, "").strip() for k in MODEL_KEYS))
+    keyless = not any(os.environ.get(k, "").strip() for k in MODEL_KEYS)
     if sample is not None:  # the recorded session fits the sample, so it runs without a key
         return [f"specmill run {example.SPEC_PERMALINK}{' --offline' if keyless else ''}"]
     where = f"{folder}/specs/" if folder else "your project's folder"
