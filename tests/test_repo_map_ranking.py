@@ -79,3 +79,23 @@ def test_a_tight_budget_names_more_files_before_more_symbols(tmp_path: Path) -> 
     brief = RepoMapAnalyzer().analyze(write_repo(tmp_path, SERVICE), make_spec("Users, items and tenants"), 450)
     assert len(brief.files) >= 5
     assert all(len(f.symbols) <= 4 for f in brief.files)
+
+
+def test_a_name_mentioned_bare_and_qualified_means_the_qualified_one(tmp_path: Path) -> None:
+    root = write_repo(
+        tmp_path,
+        {
+            "shop/store.py": "class Store:\n    def put_item(self) -> None: ...\n",
+            "shop/cache.py": "class Cache:\n    def put_item(self) -> None: ...\n",
+        },
+    )
+    repo = scan(root)
+
+    def scores(body: str) -> dict[str, float]:
+        return dict(rank(repo, make_spec("Tidy up", body), anchor_paths(repo)).files)
+
+    both = scores("`Store.put_item()` calls `put_item`.")
+    qualified = scores("`Store.put_item()` calls `Store.put_item`.")
+    # were the bare name meant, both definers would share the mention; the choice is the same in every process
+    assert both["shop/cache.py"] == qualified["shop/cache.py"]
+    assert both["shop/store.py"] > both["shop/cache.py"]

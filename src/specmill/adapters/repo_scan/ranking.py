@@ -128,7 +128,8 @@ def _mentioned_files(repo: Repo, names: frozenset[str]) -> dict[str, float]:
         elif "." in name and (path := repo.resolve(name)):
             hits[path] += 1.0
     # `get_user`, `Theme.get_config` or `theme.get_config`: the files defining that symbol share the hit.
-    wanted = {name.rsplit(".", 1)[-1]: name for name in names}
+    # `bulk_update` and `QuerySet.bulk_update` both mentioned: the qualified one is meant (in every process alike)
+    wanted = {name.rsplit(".", 1)[-1]: name for name in sorted(names, key=lambda n: (n.count("."), n))}
     definers: dict[str, set[str]] = {}
     for f, facts in repo.parsed:
         for symbol in facts.symbols:
