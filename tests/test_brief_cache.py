@@ -4,6 +4,7 @@ the same facts as parsing in one process."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from specmill.adapters.repo_map import RepoMapAnalyzer
@@ -55,3 +56,16 @@ def test_parsing_on_every_core_gives_the_facts_of_one_process(tmp_path: Path) ->
     shared = parallel.describe_all(root, listed, {})
     assert [f for f, _ in shared] == [describe(root, item) for item in listed]
     assert Index(tmp_path / "index").scan(root).files == tuple(sorted((f for f, _ in shared), key=lambda f: f.path))
+
+
+def test_a_new_spec_on_a_known_tree_reuses_its_conventions(tmp_path: Path) -> None:
+    root = write_repo(tmp_path / "repo", SERVICE)
+    index = tmp_path / "index"
+    analyzer = RepoMapAnalyzer(index)
+    first = analyzer.analyze(root, SPEC, 2000)
+    (entry,) = (index / "conventions").glob("*.json")
+    assert [c.model_dump() for c in first.conventions] == json.loads(entry.read_text())
+    entry.write_text(json.dumps([{"kind": "layout", "summary": "kept from the first brief", "files": []}]))
+    assert "kept from the first brief" in analyzer.analyze(root, make_spec("Delete a tenant"), 2000).markdown
+    entry.write_text("not json")
+    assert analyzer.analyze(root, make_spec("Rename a tenant"), 2000).conventions == first.conventions

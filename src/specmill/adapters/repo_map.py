@@ -76,24 +76,33 @@ class RepoMapAnalyzer:
         key = briefs.key(plan.key(), spec, budget_tokens)
         brief = briefs.get(key)
         if brief is None:
-            brief = self._make(root, spec, budget_tokens, plan)
+            brief = self._make(root, spec, budget_tokens, plan, briefs)
             briefs.put(key, brief)
         return brief
 
-    def _make(self, root: Path, spec: Spec, budget_tokens: int, plan: Plan | None) -> PatternBrief:
+    def _make(
+        self, root: Path, spec: Spec, budget_tokens: int, plan: Plan | None, briefs: BriefCache | None = None
+    ) -> PatternBrief:
         # imported here: a brief found in the cache needs none of them, and they take longer to import
         from specmill.adapters.repo_scan.conventions import detect_conventions
         from specmill.adapters.repo_scan.detect_code import anchor_paths
-        from specmill.adapters.repo_scan.projects import focus, main_project, project_note
+        from specmill.adapters.repo_scan.projects import focus, main_project, project_note, subprojects
         from specmill.adapters.repo_scan.ranking import rank
         from specmill.adapters.repo_scan.render import build_draft
         from specmill.adapters.repo_scan.repo import scan
 
         repo = scan(root, self.cache_dir, plan)
-        main = main_project(repo)
+        projects = subprojects(repo)
+        main = main_project(repo, projects)
         ranking = rank(repo, spec, anchor_paths(main))
-        project = focus(repo, ranking.files, main)
-        conventions = project_note(repo, project) + detect_conventions(project)
+        project = focus(repo, ranking.files, main, projects)
+        # the conventions depend on the tree and the project only: a new spec on a known tree reuses them
+        key = briefs.conventions_key(plan.key(), project.subproject) if briefs and plan else None
+        conventions = briefs.get_conventions(key) if briefs and key else None
+        if conventions is None:
+            conventions = project_note(repo, project, projects) + detect_conventions(project)
+            if briefs and key:
+                briefs.put_conventions(key, conventions)
         # a counter may find the local estimate high and ask for more lines than the budget's worth
         draft = build_draft(repo, conventions, ranking, budget_tokens, 2 * budget_tokens if self._counting else None)
         return fill(draft, budget_tokens, self.count_tokens if self._counting else None)

@@ -69,15 +69,18 @@ def _power_iteration(
         out.append([(index[t], w / weight) for t, w in sorted(targets.items()) if t in index] if weight else [])
     rank = list(restart)
     base = 1.0 - DAMPING
+    dead_ends = [i for i, targets in enumerate(out) if not targets]
+    linked = [(i, targets) for i, targets in enumerate(out) if targets]
+    damping = DAMPING
     for _ in range(MAX_ITERATIONS):
-        dangling = sum(rank[i] for i, targets in enumerate(out) if not targets)
-        teleport = base + DAMPING * dangling
+        # the same additions in the same order as the plain loop, so the scores are the same to the last bit
+        dangling = sum(rank[i] for i in dead_ends)
+        teleport = base + damping * dangling
         spread = [teleport * r for r in restart]
-        for i, targets in enumerate(out):
-            if targets:
-                share = DAMPING * rank[i]
-                for j, w in targets:
-                    spread[j] += share * w
+        for i, targets in linked:
+            share = damping * rank[i]
+            for j, w in targets:
+                spread[j] += share * w
         change = sum(abs(a - b) for a, b in zip(spread, rank))
         rank = spread
         if change < TOLERANCE:

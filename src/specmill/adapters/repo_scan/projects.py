@@ -64,11 +64,13 @@ def main_project(repo: Repo, projects: list[str] | None = None) -> Repo:
     return replace(repo, files=tuple(f for f in repo.files if not owner(f.path, projects)))
 
 
-def focus(repo: Repo, ranked: list[tuple[str, float]], main: Repo | None = None) -> Repo:
+def focus(
+    repo: Repo, ranked: list[tuple[str, float]], main: Repo | None = None, projects: list[str] | None = None
+) -> Repo:
     """The project the spec is about, as a Repo of its own; its `subproject` says which folder it is.
 
-    `main` is `main_project(repo)` when the caller has it already (its parsed views are cached)."""
-    projects = subprojects(repo)
+    `main` is `main_project(repo)` and `projects` is `subprojects(repo)` when the caller has them already."""
+    projects = subprojects(repo) if projects is None else projects
     if not projects:
         return repo
     with_python = {owner(f.path, projects) for f in repo.files if f.is_python}
@@ -105,9 +107,9 @@ def subprojects_within(repo: Repo, folder: str) -> list[str]:
     return sorted(nested)
 
 
-def project_note(repo: Repo, project: Repo) -> list[Convention]:
+def project_note(repo: Repo, project: Repo, projects: list[str] | None = None) -> list[Convention]:
     """One layout line that says which project the conventions describe and which folders are aside."""
-    projects = subprojects(repo)
+    projects = subprojects(repo) if projects is None else projects
     if not projects:
         return []
     aside = listing([p + "/" for p in projects if p != project.subproject], 6)
