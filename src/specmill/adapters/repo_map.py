@@ -84,9 +84,8 @@ class RepoMapAnalyzer:
         self, root: Path, spec: Spec, budget_tokens: int, plan: Plan | None, briefs: BriefCache | None = None
     ) -> PatternBrief:
         # imported here: a brief found in the cache needs none of them, and they take longer to import
-        from specmill.adapters.repo_scan.conventions import detect_conventions
         from specmill.adapters.repo_scan.detect_code import anchor_paths
-        from specmill.adapters.repo_scan.projects import focus, main_project, project_note, subprojects
+        from specmill.adapters.repo_scan.projects import focus, focus_folder, main_project, project_note, subprojects
         from specmill.adapters.repo_scan.ranking import rank
         from specmill.adapters.repo_scan.render import build_draft
         from specmill.adapters.repo_scan.repo import scan
@@ -95,11 +94,13 @@ class RepoMapAnalyzer:
         projects = subprojects(repo)
         main = main_project(repo, projects)
         ranking = rank(repo, spec, anchor_paths(main))
-        project = focus(repo, ranking.files, main, projects)
         # the conventions depend on the tree and the project only: a new spec on a known tree reuses them
-        key = briefs.conventions_key(plan.key(), project.subproject) if briefs and plan else None
+        key = briefs.conventions_key(plan.key(), focus_folder(repo, ranking.files, projects)) if briefs and plan else ""
         conventions = briefs.get_conventions(key) if briefs and key else None
         if conventions is None:
+            from specmill.adapters.repo_scan.conventions import detect_conventions
+
+            project = focus(repo, ranking.files, main, projects)
             conventions = project_note(repo, project, projects) + detect_conventions(project)
             if briefs and key:
                 briefs.put_conventions(key, conventions)

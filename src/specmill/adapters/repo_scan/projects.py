@@ -20,6 +20,7 @@ from dataclasses import replace
 
 from specmill.adapters.repo_scan.configs import load
 from specmill.adapters.repo_scan.repo import Repo, code, listing
+from specmill.adapters.repo_scan.walk import RepoFile
 from specmill.models import Convention
 
 PROJECT_FILES = frozenset({"pyproject.toml", "setup.py", "setup.cfg"})
@@ -73,25 +74,33 @@ def focus(
     projects = subprojects(repo) if projects is None else projects
     if not projects:
         return repo
-    with_python = {owner(f.path, projects) for f in repo.files if f.is_python}
-    votes: dict[str, float] = {}
-    for path, score in ranked[:TOP_FILES]:
-        project = owner(path, projects)
-        if project not in with_python:  # conventions are read from Python code
-            continue
-        votes[project] = votes.get(project, 0.0) + score
-    chosen = max(votes, key=lambda p: (votes[p], p == ""), default="")
-    if chosen == "" or votes[chosen] <= votes.get("", 0.0):
+    chosen = focus_folder(repo, ranked, projects)
+    if chosen == "":
         return main if main is not None else main_project(repo, projects)
     prefix = chosen + "/"
     inner = subprojects_within(repo, chosen)
     files = tuple(
-        replace(f, path=f.path[len(prefix) :])
+        RepoFile(f.path[len(prefix) :], f.size, f.facts, f.note)
         for f in repo.files
         if f.path.startswith(prefix) and not owner(f.path, inner)
     )
     root = repo.root / chosen
     return Repo(root, files, load(root, files), subproject=chosen)
+
+
+def focus_folder(repo: Repo, ranked: list[tuple[str, float]], projects: list[str]) -> str:
+    """The folder of the project `focus` picks ("" for the main project), without building it."""
+    with_python: dict[str, bool] = {}
+    votes: dict[str, float] = {}
+    for path, score in ranked[:TOP_FILES]:
+        project = owner(path, projects)
+        if project not in with_python:
+            with_python[project] = any(f.is_python and owner(f.path, projects) == project for f in repo.files)
+        if not with_python[project]:  # conventions are read from Python code
+            continue
+        votes[project] = votes.get(project, 0.0) + score
+    chosen = max(votes, key=lambda p: (votes[p], p == ""), default="")
+    return "" if chosen == "" or votes[chosen] <= votes.get("", 0.0) else chosen
 
 
 def subprojects_within(repo: Repo, folder: str) -> list[str]:

@@ -67,6 +67,9 @@ def mentioned_names(text: str) -> frozenset[str]:
     return frozenset(found)
 
 
+_LETTERS = re.compile(r"[A-Za-z]+")
+
+
 @dataclass(frozen=True)
 class FileTerms:
     path: frozenset[str]
@@ -87,18 +90,31 @@ def file_terms(repo: Repo, wanted: Iterable[str] | None = None) -> dict[str, Fil
     """Each file's terms; with `wanted`, a path's terms only when it may hold one of them (the rest never score)."""
     may_hold = re.compile("|".join(map(re.escape, _prefixes(wanted)))).search if wanted is not None else None
     found = {}
+    seen: dict[str, list[str]] = {}
     for f in repo.files:
         stem = f.path.rsplit(".", 1)[0]
         if may_hold is not None and not may_hold(stem.lower()):
             path_terms: frozenset[str] = frozenset()
         else:
-            path_terms = frozenset(terms(stem.replace("/", " ")))
+            path_terms = _path_terms(stem, seen)
         facts = f.facts
         if facts is None:
             found[f.path] = FileTerms(path_terms, frozenset(), frozenset())
         else:
             found[f.path] = FileTerms(path_terms, facts.signature_words, facts.words)
     return found
+
+
+def _path_terms(stem: str, seen: dict[str, list[str]]) -> frozenset[str]:
+    """`terms` of a path: a word never spans a non-letter, so each run of letters (a folder name is
+    shared by many paths) is split once."""
+    found: set[str] = set()
+    for run in _LETTERS.findall(stem):
+        split = seen.get(run)
+        if split is None:
+            split = seen[run] = terms(run)
+        found.update(split)
+    return frozenset(found)
 
 
 def _word_score(hits: Iterable[str], wanted: dict[str, float], idf: dict[str, float], ft: FileTerms) -> float:
