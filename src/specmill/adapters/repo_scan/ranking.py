@@ -96,7 +96,7 @@ def file_terms(repo: Repo, wanted: Iterable[str] | None = None) -> dict[str, Fil
         if may_hold is not None and not may_hold(stem.lower()):
             path_terms: frozenset[str] = frozenset()
         else:
-            path_terms = _path_terms(stem, seen)
+            path_terms = frozenset(_run_terms(stem, seen))
         facts = f.facts
         if facts is None:
             found[f.path] = FileTerms(path_terms, frozenset(), frozenset())
@@ -105,16 +105,16 @@ def file_terms(repo: Repo, wanted: Iterable[str] | None = None) -> dict[str, Fil
     return found
 
 
-def _path_terms(stem: str, seen: dict[str, list[str]]) -> frozenset[str]:
-    """`terms` of a path: a word never spans a non-letter, so each run of letters (a folder name is
-    shared by many paths) is split once."""
-    found: set[str] = set()
-    for run in _LETTERS.findall(stem):
+def _run_terms(text: str, seen: dict[str, list[str]]) -> list[str]:
+    """`terms(text)`, the same list: a word never spans a non-letter, so each run of letters (a folder
+    or a parameter name comes back often) is split once and kept in `seen`."""
+    found: list[str] = []
+    for run in _LETTERS.findall(text):
         split = seen.get(run)
         if split is None:
             split = seen[run] = terms(run)
-        found.update(split)
-    return frozenset(found)
+        found += split
+    return found
 
 
 def _word_score(hits: Iterable[str], wanted: dict[str, float], idf: dict[str, float], ft: FileTerms) -> float:
@@ -174,12 +174,17 @@ class Ranking:
     def prefixes(self) -> tuple[str, ...]:
         return _prefixes(self.wanted)
 
+    @cached_property
+    def _seen(self) -> dict[str, list[str]]:
+        return {}
+
     def symbol_score(self, symbol: Symbol) -> float:
         """Spec words in the symbol's line, weighted by rarity; a symbol the spec names outranks them all."""
         lowered = symbol.text.lower()
         score = 0.0
         if any(prefix in lowered for prefix in self.prefixes):  # most symbols share no word: skip splitting them
-            score = sum(self.wanted[t] * self.idf.get(t, 1.0) for t in set(terms(symbol.text)) if t in self.wanted)
+            found = set(_run_terms(symbol.text, self._seen))
+            score = sum(self.wanted[t] * self.idf.get(t, 1.0) for t in found if t in self.wanted)
         if symbol.name and (
             symbol.name in self.mentioned or any(m.endswith("." + symbol.name) for m in self.mentioned)
         ):
