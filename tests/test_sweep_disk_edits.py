@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -30,6 +28,7 @@ from specmill.sweep import workflow as sweeps
 from specmill.sweep.models import SweepRequest
 from tests import scenarios
 from tests.fixtures.basic_memory import BasicMemoryInstance
+from tests.fixtures.cli import specmill
 from tests.fixtures.runtime import make_settings
 
 pytestmark = pytest.mark.basic_memory
@@ -60,13 +59,7 @@ def test_a_sweep_right_after_a_note_file_is_edited_on_disk_sees_the_edit(
 
     env = {**basic_memory.specmill_env(), "SPECMILL_DATA_DIR": str(tmp_path / "data")}
     env.pop("DBOS_SYSTEM_DATABASE_URL", None)
-    proc = subprocess.run(
-        [sys.executable, "-m", "specmill", "sweep", "--dry-run", "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = specmill(["sweep", "--dry-run", "--json"], env, timeout=120)
     assert proc.returncode == 0, proc.stderr
     printed = {c["permalink"]: c for c in json.loads(proc.stdout)["enqueued"]}
     assert printed[written.permalink]["run_id"] == next(

@@ -6,7 +6,7 @@ import os
 import re
 import socket
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 from urllib.parse import unquote, urlsplit
 
 from pydantic import Field
@@ -31,7 +31,11 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return init_settings, env_settings, dotenv_settings, file_secret_settings, ConfigFileSource(settings_cls)
+        sources = (init_settings, env_settings, dotenv_settings, file_secret_settings)
+        return (*sources, ConfigFileSource(settings_cls)) if cls.reads_settings_file else sources
+
+    reads_settings_file: ClassVar[bool] = True
+    """False in a subclass that wants the environment alone (`specmill init --force` on an unreadable file)."""
 
     data_dir: Path = Field(
         default=Path(".specmill"),

@@ -12,10 +12,9 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Optional
 
 import typer
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from specmill.cli.errors import EXIT_FAILED, fail
 from specmill.config import Settings
@@ -37,16 +36,7 @@ class ConfigExists(BadInput):
 class _EnvironmentOnly(Settings):
     """The settings without the file: what `--force` starts from when the file cannot be read."""
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return init_settings, env_settings, dotenv_settings, file_secret_settings
+    reads_settings_file: ClassVar[bool] = False
 
 
 def register(app: typer.Typer) -> None:
