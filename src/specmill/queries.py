@@ -103,9 +103,9 @@ async def _timeline(run_id: str, wait_s: float, *, until_quiet: bool) -> AsyncIt
     read = 0
 
     async def fetch_records() -> None:
-        timeline.add_records(
-            await DBOS.list_workflow_steps_async(run_id, load_output=True, offset=timeline.records_read)  # type: ignore[arg-type]
-        )
+        offset = timeline.records_read
+        records = await DBOS.list_workflow_steps_async(run_id, load_output=True, offset=offset)  # type: ignore[arg-type]
+        timeline.add_records(records)
 
     while True:
         await fetch_records()  # before the entries they are merged with: see `specmill.timeline`
