@@ -103,8 +103,11 @@ async def _timeline(run_id: str, wait_s: float, *, until_quiet: bool) -> AsyncIt
     read = 0
 
     async def fetch_records() -> None:
-        offset = timeline.records_read
-        records = await DBOS.list_workflow_steps_async(run_id, load_output=True, offset=offset)  # type: ignore[arg-type]
+        records = await DBOS.list_workflow_steps_async(
+            run_id,
+            load_output=True,
+            offset=timeline.records_read,  # type: ignore[arg-type]
+        )
         timeline.add_records(records)
 
     while True:
