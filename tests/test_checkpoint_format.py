@@ -6,7 +6,9 @@ from __future__ import annotations
 import base64
 import os
 import pickle
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -74,3 +76,12 @@ def test_what_specmill_records_still_reads_back() -> None:
     for forged in (Payload(Path("/nonexistent/x")), eval, getattr, sa.create_engine):
         with pytest.raises(checkpoints.TamperedRecord):
             pickle.loads(pickle.dumps(forged))
+
+
+def test_a_time_in_a_named_zone_reads_back() -> None:
+    """A scheduled sweep's input is the tick's time in SPECMILL_SWEEP_TIMEZONE."""
+    checkpoints.guard_unpickling()
+    tick = datetime(2026, 12, 4, 2, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+    read = pickle.loads(pickle.dumps(tick))
+    assert read == tick and read.tzinfo is ZoneInfo("Europe/Berlin")
+    assert read.utcoffset() == tick.utcoffset()

@@ -32,6 +32,7 @@ def test_two_workers_keep_the_sweep_schedule_and_each_tick_sweeps_once(
         **cli_env,
         "SPECMILL_SWEEP_CRON": "*/3 * * * * *",  # every three seconds (seconds first)
         "SPECMILL_SWEEP_BACKFILL": "false",
+        "SPECMILL_SWEEP_TIMEZONE": "Europe/Berlin",  # a tick's time in a named zone is a recorded input
         "SPECMILL_QUEUE_POLLING_INTERVAL_S": "0.2",
         "SPECMILL_WORKER_GRACE_S": "0",
     }
