@@ -256,8 +256,8 @@ def apply_sweep_schedule(settings: Settings) -> None:
                     "schedule": settings.sweep_cron.strip(),
                     "context": {"project": settings.project},
                     "automatic_backfill": settings.sweep_backfill,
-                    # UTC as DBOS's default (datetime.timezone.utc): a ZoneInfo in a recorded input pickles
-                    # through builtins.getattr, which the checkpoint guard refuses (specmill.checkpoints).
+                    # UTC as DBOS's default (datetime.timezone.utc); another zone's ticks are recorded
+                    # as ZoneInfo(key) (specmill.checkpoints).
                     "cron_timezone": None
                     if settings.sweep_timezone.upper() in ("UTC", "ETC/UTC")
                     else settings.sweep_timezone,
