@@ -1,17 +1,26 @@
-"""The API's small rules, without a server: event ids, cursors, tokens, loopback, run statuses."""
+"""The API's small rules, without a server: event ids, cursors, tokens, loopback, run statuses, and
+what a start reads from the spec note."""
 
 from __future__ import annotations
+
+import asyncio
+from pathlib import Path
 
 import pytest
 
 from specmill.api.auth import token_matches
+from specmill.api.choices import Chosen, choose
 from specmill.api.errors import ApiError
 from specmill.api.routers.events import Resume, parse_last_event_id
 from specmill.api.service import decode_cursor, encode_cursor
 from specmill.api.views import run_status
 from specmill.cli.serve import is_loopback
-from specmill.models import RunResult, Usage
+from specmill.config import Settings
+from specmill.models import RunRequest, RunResult, Usage
+from specmill.ports.spec_store import MemorySpecStore
 from specmill.queries import RunState
+from specmill.sweep.version import run_id_for
+from tests import scenarios
 
 
 @pytest.mark.parametrize(
@@ -116,3 +125,19 @@ def _state(status: str, result: str | None = None) -> RunState:
 )
 def test_dbos_statuses_read_as_run_statuses(dbos: str, result: str | None, shown: str) -> None:
     assert run_status(_state(dbos, result)) == shown
+
+
+def test_one_read_of_the_note_names_the_run_and_fills_in_its_repo_and_a_complete_keyed_start_reads_none(
+    tmp_path: Path,
+) -> None:
+    store = MemorySpecStore()
+    note = store.write_note("specs", "Multiply", "specs", scenarios.SPEC.replace("type: spec", f"repo: {tmp_path}"))
+    settings = Settings(data_dir=tmp_path / "data", project="specs")
+    asked = RunRequest(spec="specs/multiply", repo="")
+    chosen = asyncio.run(choose(asked, store, settings, keyed=False))
+    assert (chosen.request.repo, chosen.request.playbook) == (str(tmp_path), None)
+    assert chosen.version == run_id_for("specs", "specs/multiply", note.content) and store.reads == 1
+    given = asked.model_copy(update={"repo": "/given", "playbook": "python-developer"})
+    assert asyncio.run(choose(given, store, settings, keyed=True)) == Chosen(given, None) and store.reads == 1
+    assert asyncio.run(choose(given, store, settings, keyed=False)) == Chosen(given, chosen.version)
+    assert store.reads == 2

@@ -133,6 +133,7 @@ def test_a_repository_the_spec_names_must_exist_and_one_must_be_named(env, basic
     assert not (Path(env["SPECMILL_DATA_DIR"]) / "worktrees").exists()
 
     plain = basic_memory.write_spec("Spec naming no repository", scenarios.spec_note("Spec naming no repository"))
-    proc = specmill(["run", plain.permalink], env)
+    proc = specmill(["run", plain.permalink, "--json"], env)
     assert proc.returncode == 2, proc.stderr
     assert "no repository: pass --repo PATH, or add 'repo: PATH' to the spec's frontmatter" in one_error_line(proc)
+    assert error_object(proc)["code"] == "no_repo"  # as `POST /runs` answers it

@@ -89,8 +89,8 @@ def test_lists_its_tools_with_input_and_output_schemas_and_its_resources(served:
     tools = served.client.tools()
     assert set(tools) == TOOLS
     start = tools["start_run"]
-    assert set(start.input_schema["required"]) == {"spec", "repo"}
-    assert {"project", "playbook", "base", "max_iterations", "budget_usd", "approval"} <= set(
+    assert start.input_schema["required"] == ["spec"]  # the repo and playbook may come from the spec's frontmatter
+    assert {"repo", "project", "playbook", "base", "max_iterations", "budget_usd", "approval"} <= set(
         start.input_schema["properties"]
     )
     assert tools["reject_run"].input_schema["required"] == ["run_id", "comment"]
@@ -101,8 +101,8 @@ def test_lists_its_tools_with_input_and_output_schemas_and_its_resources(served:
 
 
 def test_starts_a_run_waits_for_it_and_reads_its_diff(served: Served, basic_memory) -> None:
-    spec = new_spec(basic_memory)
-    started = served.client.call("start_run", spec=spec, repo=str(served.repo))
+    spec = new_spec(basic_memory, f"repo: {served.repo}")
+    started = served.client.call("start_run", spec=spec)  # the repository the spec's frontmatter names
     assert not started.is_error, text_of(started)
     run_id = started.structured_content["run_id"]
     assert started.structured_content["status"] in ("queued", "running")
@@ -112,6 +112,7 @@ def test_starts_a_run_waits_for_it_and_reads_its_diff(served: Served, basic_memo
     assert not waited.is_error, text_of(waited)
     run = waited.structured_content
     assert run["status"] == "succeeded", text_of(waited)
+    assert run["repo"] == str(served.repo.resolve())
     assert run["tests"]["passed"] == 2 and run["tests"]["failed"] == 0
     assert run["criteria"] and all(c["met"] and c["evidence"] for c in run["criteria"])
     assert git(served.repo, "rev-parse", run["branch"]) == run["head_commit"]
@@ -139,6 +140,8 @@ def test_bad_requests_are_tool_errors_that_say_what_to_fix(served: Served, basic
     cases = [
         ("start_run", {"spec": new_spec(basic_memory), "repo": str(plain)}, "is not a git repository"),
         ("start_run", {"spec": missing, "repo": str(served.repo)}, f"spec note '{missing}' not found"),
+        ("start_run", {"spec": missing}, f"spec note '{missing}' not found"),
+        ("start_run", {"spec": new_spec(basic_memory)}, "pass repo, or add 'repo: PATH' to the spec's frontmatter"),
         ("start_run", {"spec": "x", "repo": str(served.repo), "playbook": "../evil.md"}, "is a path"),
         ("get_run", {"run_id": "no-such-run"}, "no run 'no-such-run'"),
         ("wait_run", {"run_id": "no-such-run", "timeout_s": 1}, "no run 'no-such-run'"),

@@ -25,6 +25,9 @@ def test_the_note_fills_in_what_the_command_left_out(tmp_path: Path) -> None:
     )
     assert chosen.repo == str(tmp_path / "api")
     assert chosen.playbook is not None and chosen.playbook.endswith("python-developer.md")
+    given = request.model_copy(update={"repo": "/given"})
+    served = with_spec_choices(given, {"playbook": "python-developer"}, settings(tmp_path), local=False)
+    assert served.playbook == "python-developer"  # a server keeps the name: the run loads the server's own
 
 
 def test_a_flag_wins_over_the_note(tmp_path: Path) -> None:

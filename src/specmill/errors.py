@@ -31,6 +31,10 @@ class NotAGitRepository(BadInput):
     pass
 
 
+class NoRepo(BadInput):
+    """Neither the request nor the spec's frontmatter (`repo:`) names a repository."""
+
+
 class UnknownPlaybook(BadInput):
     pass
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from specmill.adapters.safe_git import run_git
 from specmill.config import Settings
-from specmill.errors import BadInput, NotAGitRepository, UnknownRef
+from specmill.errors import BadInput, NoRepo, NotAGitRepository, UnknownRef
 from specmill.models import RunRequest
 from specmill.playbooks import load_playbook, resolve_local
 from specmill.spec_choices import named_repos, playbook_of, repos_base, spec_repo
@@ -27,17 +27,22 @@ def check_model_key(environ: Mapping[str, str] | None = None) -> None:
         )
 
 
-def with_spec_choices(request: RunRequest, frontmatter: Mapping[str, Any], settings: Settings) -> RunRequest:
+def with_spec_choices(
+    request: RunRequest, frontmatter: Mapping[str, Any], settings: Settings, *, local: bool = True
+) -> RunRequest:
     """The spec's own `repo:` and `playbook:` (`spec_choices.py`) fill in what the command left out;
-    a flag wins. A repository the note names must be a directory: checked here, before anything is written."""
+    a flag wins. A repository the note names must be a directory: checked here, before anything is written.
+    `local` (the CLI) turns a playbook name into the path of its file; a server keeps the name, which the
+    run loads from the server's own playbook folders."""
     update: dict[str, Any] = {}
     if not request.repo:
         repo = spec_repo(frontmatter, named_repos(settings), repos_base(settings))
         if repo is None:
-            raise BadInput("no repository: pass --repo PATH, or add 'repo: PATH' to the spec's frontmatter")
+            raise NoRepo("no repository: pass --repo PATH, or add 'repo: PATH' to the spec's frontmatter")
         update["repo"] = repo
     if request.playbook is None:
-        update["playbook"] = resolve_local(playbook_of(frontmatter), settings.playbooks_dir)
+        name = playbook_of(frontmatter)
+        update["playbook"] = resolve_local(name, settings.playbooks_dir) if local else name
     return request.model_copy(update=update)
 
 

@@ -30,7 +30,8 @@ TEXT_PATTERN = r"^[^\x00]*$"  # no NUL: paths, git refs and PostgreSQL text cann
 
 
 class StartRun(BaseModel):
-    """A run to start: the spec to implement and the repository to implement it in."""
+    """A run to start: the spec to implement and the repository to implement it in. A `repo` or
+    `playbook` left out is the one the spec's frontmatter names (`repo:`, `playbook:`)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -40,14 +41,24 @@ class StartRun(BaseModel):
         pattern=TEXT_PATTERN,
         description="Permalink, title or memory:// URL of the spec note.",
     )
-    repo: str = Field(
-        min_length=1, max_length=4096, pattern=TEXT_PATTERN, description="Path of the git repository, on the server."
+    repo: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=4096,
+        pattern=TEXT_PATTERN,
+        description="Path of the git repository, on the server; when omitted, the spec's frontmatter `repo:` "
+        "(a path, or a name of SPECMILL_SWEEP_REPOS), else 422 `no_repo`.",
     )
     project: str | None = Field(
         default=None, min_length=1, max_length=200, pattern=TEXT_PATTERN, description="Basic Memory project."
     )
     playbook: str | None = Field(
-        default=None, min_length=1, max_length=500, pattern=TEXT_PATTERN, description="Playbook name (GET /playbooks)."
+        default=None,
+        min_length=1,
+        max_length=500,
+        pattern=TEXT_PATTERN,
+        description="Playbook name (GET /playbooks); when omitted, the spec's frontmatter `playbook:`, "
+        "else the default.",
     )
     base: str | None = Field(
         default=None, min_length=1, max_length=250, pattern=TEXT_PATTERN, description="Base ref; HEAD when omitted."
@@ -69,7 +80,8 @@ class StartRun(BaseModel):
     publish_on_failure: bool = Field(default=False, description="Publish a run that did not succeed, as a draft.")
 
     def to_request(self) -> RunRequest:
-        return RunRequest(**self.model_dump())
+        """The request as asked; an empty `repo` is for the spec's own `repo:` to fill in."""
+        return RunRequest(**{**self.model_dump(), "repo": self.repo or ""})
 
 
 class ForkRun(BaseModel):

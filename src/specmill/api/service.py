@@ -1,5 +1,6 @@
-"""What the routers ask of runs. Thin on purpose: a start is a cheap check, a row in the run
-index and a DBOS enqueue; reads are what DBOS recorded. No phase ever runs here."""
+"""What the routers ask of runs. Thin on purpose: a start is a cheap check, at most one read of the
+spec note (`choices.py`), a row in the run index and a DBOS enqueue; reads are what DBOS recorded.
+No phase ever runs here."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 
 from specmill import answers, names, preflight, queries, records, revisions, run_index, runtime
 from specmill.answers import Answer, GateAnswered
-from specmill.api import quotas, views
+from specmill.api import choices, quotas, views
 from specmill.api.errors import ApiError
 from specmill.api.event_hub import EventHub
 from specmill.api.schemas import ForkRun, RunAccepted, RunDetail, RunDiff, RunPage, RunStatus, RunSummary, StartRun
@@ -23,7 +24,6 @@ from specmill.models import Budget, RunRequest
 from specmill.playbooks import Playbook, load_named
 from specmill.queries import RunState, StepRecord
 from specmill.records import RunRecord
-from specmill.sweep.version import version_run_id
 
 SCAN_BATCH = 100
 
@@ -44,13 +44,21 @@ class RunService:
 
     # --- commands ----------------------------------------------------------------------
 
-    async def start(self, body: StartRun, key: str | None, caller: str = quotas.LOCAL_CALLER) -> RunAccepted:
-        """Enqueue a run. The same `key` returns the same run; a different request under it is a conflict."""
+    async def start(
+        self, body: StartRun, key: str | None, caller: str = quotas.LOCAL_CALLER, *, require_spec: bool = False
+    ) -> RunAccepted:
+        """Enqueue a run. The same `key` returns the same run; a different request under it is a conflict.
+        A `repo` or `playbook` the caller left out is the spec's own (`choices.py`); `require_spec`
+        refuses a spec that cannot be read or has no success criteria now, instead of failing its run."""
         check_key(key)
         request = quotas.capped(body.to_request(), self.settings)
         await self.check_playbook(request.playbook)
+        chosen = await choices.choose(
+            request, self.container.spec_store, self.settings, keyed=key is not None, require_spec=require_spec
+        )
+        request = chosen.request
         if key is None:  # the spec's version names the run, as `specmill run` and sweeps name it
-            return await self._start_version(body, request, caller)
+            return await self._start_version(body, request, chosen.version, caller)
         if (existing := await self._record_or_run(key)) is not None:
             if not _same_request(existing.request, request):
                 raise _key_conflict(key)
@@ -59,10 +67,11 @@ class RunService:
             return accepted(key)
         return await self._enqueue(body, request, key, key, caller)
 
-    async def _start_version(self, body: StartRun, request: RunRequest, caller: str) -> RunAccepted:
+    async def _start_version(
+        self, body: StartRun, request: RunRequest, version: str | None, caller: str
+    ) -> RunAccepted:
         """One run per spec version: the version's run when it exists for the same request; another
         request (other caps, playbook or repo) is another run; an unreadable spec fails in its run."""
-        version = await asyncio.to_thread(self._version_run_id, request)
         if version is not None and (existing := await self._record_or_run(version)) is not None:
             if _same_request(existing.request, request):
                 if await queries.run_state(version) is None:  # indexed, but the enqueue never happened
@@ -90,9 +99,6 @@ class RunService:
             await run_index.write_async(records.delete_run, run_id)
             raise
         return accepted(run_id)
-
-    def _version_run_id(self, request: RunRequest) -> str | None:
-        return version_run_id(self.container.spec_store, request.spec, request.project or self.settings.project or "")
 
     async def cancel(self, run_id: str) -> RunSummary:
         state = await self.state(run_id)

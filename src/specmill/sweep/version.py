@@ -13,9 +13,9 @@ import json
 import re
 from typing import Any
 
-from specmill.errors import SpecmillError
+from specmill.errors import BadInput, SpecmillError
 from specmill.markdown import parse_frontmatter, split_frontmatter, split_lines, status_spans
-from specmill.models import Spec
+from specmill.models import Note, Spec
 from specmill.ports.spec_store import SpecStore
 
 # Keys compared casefolded: a person's `Status: ready` sits beside specmill's `status:` line.
@@ -44,14 +44,23 @@ def run_id_for(project: str, permalink: str, content: str) -> str:
 
 
 def version_run_id(store: SpecStore, spec: str, project: str) -> str | None:
-    """The id of the spec's current version, as sweeps, `specmill run` and `POST /runs` name a run,
-    so no entry point implements one version twice; None when the note cannot be read (the run
-    then says why)."""
+    """The id of the spec's current version, as sweeps, `specmill run` and `POST /runs` (through
+    `read_version`) name a run, so no entry point implements one version twice; None when the note
+    cannot be read (the run then says why)."""
     try:
-        note = store.read_note(spec, project)
-        return run_id_for(note.project, note.permalink, note.content)
+        return read_version(store, spec, project)[1]
     except SpecmillError:
         return None
+
+
+def read_version(store: SpecStore, spec: str, project: str) -> tuple[Note, str | None]:
+    """One read of the note: the note, and the id of its current version (None when its frontmatter is
+    not YAML). A note that cannot be read raises, as `SpecStore.read_note` does."""
+    note = store.read_note(spec, project)
+    try:
+        return note, run_id_for(note.project, note.permalink, note.content)
+    except BadInput:
+        return note, None
 
 
 def run_id_for_spec(spec: Spec) -> str:

@@ -48,9 +48,11 @@ IdempotencyKey = Annotated[
 async def start_run(
     body: StartRun, runs: RunsDep, request: Request, idempotency_key: IdempotencyKey = None
 ) -> RunAccepted:
-    """Enqueue a run and answer at once; follow it at `events_url`. Cheap checks (the repository,
-    the playbook) answer 422 now; a spec that cannot be read fails the run, with the reason in it.
-    Past the server's budget cap or its queue quota for the caller, 429."""
+    """Enqueue a run and answer at once; follow it at `events_url`. A `repo` or `playbook` left out is
+    the one the spec's frontmatter names; a field given wins. Cheap checks (the repository, the
+    playbook) answer 422 now, and so does a spec that cannot be read when it must name the repository
+    (`no_repo` when nothing names one); otherwise a spec that cannot be read fails the run, with the
+    reason in it. Past the server's budget cap or its queue quota for the caller, 429."""
     return await runs.start(body, idempotency_key, caller_of(request))
 
 

@@ -11,20 +11,27 @@ from pydantic import Field
 
 from specmill import preflight
 from specmill.api.schemas import StartRun
-from specmill.api.service import RunService
 from specmill.mcp_server.results import playbook_name, result, runs_of, tool_errors
 from specmill.mcp_server.views import RunStarted
-from specmill.phases.read_spec import parse_spec
 
 
 async def start_run(
     spec: Annotated[str, Field(description="Permalink, title or memory:// URL of the spec note in Basic Memory.")],
-    repo: Annotated[str, Field(description="Path of the git repository to implement it in, on the server.")],
     ctx: Context,
+    repo: Annotated[
+        str | None,
+        Field(
+            description="Path of the git repository to implement it in, on the server; "
+            "the spec's frontmatter `repo:` when omitted."
+        ),
+    ] = None,
     project: Annotated[
         str | None, Field(description="Basic Memory project; the server's default when omitted.")
     ] = None,
-    playbook: Annotated[str | None, Field(description="Name of one of the server's playbooks.")] = None,
+    playbook: Annotated[
+        str | None,
+        Field(description="Name of one of the server's playbooks; the spec's frontmatter `playbook:` when omitted."),
+    ] = None,
     base: Annotated[str | None, Field(description="Branch, tag or commit to start from; HEAD when omitted.")] = None,
     max_iterations: Annotated[int | None, Field(ge=1, le=20, description="Implement/test/validate rounds.")] = None,
     budget_usd: Annotated[float | None, Field(gt=0, le=1_000_000, description="Dollar cap of the model calls.")] = None,
@@ -54,17 +61,10 @@ async def start_run(
             publish=publish,
             approval=approval,
         )
-        await check_spec(runs, body)
-        accepted = await runs.start(body, None)
+        if body.repo:  # the repository first (cheap), then the note itself, once
+            await asyncio.to_thread(preflight.check_request, body.to_request(), runs.settings)
+        # a spec that does not exist or has no success criteria is refused now, where the API fails the run later
+        accepted = await runs.start(body, None, require_spec=True)
         summary = await runs.summary(accepted.run_id)
     started = RunStarted(run_id=accepted.run_id, status=summary.status, resource=f"specmill://runs/{accepted.run_id}")
     return result(started, f"run {started.run_id} is {started.status}: follow it with wait_run")
-
-
-async def check_spec(runs: RunService, body: StartRun) -> None:
-    """The repository first (cheap), then the note itself: a spec that does not exist or has no success
-    criteria is refused now, where the API would fail the run later."""
-    request = await asyncio.to_thread(preflight.check_request, body.to_request(), runs.settings)
-    project = request.project or runs.settings.project or ""
-    note = await asyncio.to_thread(runs.container.spec_store.read_note, request.spec, project)
-    parse_spec(note)
