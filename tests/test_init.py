@@ -188,3 +188,27 @@ def test_what_to_run_next_offline_without_a_key(monkeypatch: pytest.MonkeyPatch)
     own = _next_steps("specs", "/notes", None)
     assert own[0].startswith("export ANTHROPIC_API_KEY=")
     assert own[-1] == "specmill run specs/goodbye-endpoint --project specs --repo PATH"
+
+
+def test_init_asks_what_it_needs_and_does_what_was_answered(tmp_path: Path, messages_server) -> None:
+    """Without --yes, init asks for the project, its folder, the data folder and the sample spec."""
+    server = messages_server(scenarios.succeeds_first_time())
+    env = {**fresh_home(tmp_path), "ANTHROPIC_API_KEY": "test-key", "ANTHROPIC_BASE_URL": server.base_url}
+    notes, data_dir = tmp_path / "team-notes", tmp_path / "specmill-data"
+    answers = f"team\n{notes}\n{data_dir}\ny\n"
+    proc = specmill(["init"], env, timeout=600, input=answers)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for question in (
+        "Basic Memory projects: main",  # the project Basic Memory makes on its first start
+        "Project of your spec notes [specs]:",
+        "Create project 'team' with its notes in [~/team]:",
+        "specmill's data folder [",
+        "Add a sample spec (and a repository to run it in)? [y/N]:",
+    ):
+        assert question in proc.stdout, proc.stdout
+    config = Path(env["HOME"]) / ".config" / "specmill" / "specmill.toml"
+    written = tomllib.loads(config.read_text())
+    assert (written["project"], written["data_dir"]) == ("team", str(data_dir))
+    sample = notes / "specs" / "goodbye-endpoint.md"
+    assert sample.is_file() and (data_dir / "example" / "greeting-service" / ".git").is_dir()
+    assert "specs go to 'team'" in proc.stdout and "specmill run specs/goodbye-endpoint" in proc.stdout
