@@ -6,11 +6,14 @@ import gc
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from specmill.adapters.repo_scan.configs import ProjectConfig, load
 from specmill.adapters.repo_scan.index import Index, Plan
 from specmill.adapters.repo_scan.symbols import PyFacts
 from specmill.adapters.repo_scan.walk import RepoFile, module_name, walk
+
+if TYPE_CHECKING:
+    from specmill.adapters.repo_scan.configs import ProjectConfig
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,8 @@ def scan(root: Path, cache_dir: Path | None = None, plan: Plan | None = None) ->
     from the index, otherwise sets off full collections that cost a third of the scan. Neither
     creates reference cycles, so nothing waits longer to be freed.
     """
+    from specmill.adapters.repo_scan.configs import load  # here: a brief from a tree's outline reads no config
+
     paused = gc.isenabled()
     gc.disable()
     try:
