@@ -3,7 +3,6 @@ grouped PageRank is the textbook power iteration to the last bit."""
 
 from __future__ import annotations
 
-import marshal
 import random
 import zlib
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from specmill.adapters.repo_map import RepoMapAnalyzer
-from specmill.adapters.repo_scan import brief_cache, outline_store
+from specmill.adapters.repo_scan import brief_cache, marshal_files, outline_store
 from specmill.adapters.repo_scan.graph import DAMPING, MAX_ITERATIONS, TOLERANCE, import_edges, prepare
 from specmill.adapters.repo_scan.outline import TreeOutline, outline_of
 from specmill.adapters.repo_scan.repo import scan
@@ -61,7 +60,9 @@ def test_a_brief_from_a_stored_outline_is_the_brief_made_from_a_scan(service: Pa
     assert analyzer.analyze(service, other, 2000) == RepoMapAnalyzer().analyze(service, other, 2000)
 
 
-@pytest.mark.parametrize("damage", ["truncated", "flipped", "header", "empty", "not-marshal", "wrong-shape", "folder"])
+@pytest.mark.parametrize(
+    "damage", ["truncated", "flipped", "header", "other-kind", "empty", "not-marshal", "wrong-shape", "folder"]
+)
 def test_a_damaged_outline_is_a_miss_not_an_error(damage: str, service: Path, tmp_path: Path) -> None:
     index = tmp_path / "index"
     analyzer = RepoMapAnalyzer(index)
@@ -74,11 +75,15 @@ def test_a_damaged_outline_is_a_miss_not_an_error(damage: str, service: Path, tm
         stored.write_bytes(data[:-10] + bytes([data[-10] ^ 0xFF]) + data[-9:])
     elif damage == "header":
         stored.write_bytes(b"x" + data[1:])
+    elif damage == "other-kind":
+        marshal_files.write(stored, "index tree 1", marshal_files.read(stored, outline_store.KIND))
     elif damage == "empty":
         stored.write_bytes(b"")
-    elif damage in ("not-marshal", "wrong-shape"):
-        payload = b"\xff\x00garbage" if damage == "not-marshal" else marshal.dumps(("paths", 1))
-        stored.write_bytes(outline_store.HEADER + zlib.crc32(payload).to_bytes(4, "big") + payload)
+    elif damage == "not-marshal":
+        payload = b"\xff\x00garbage"
+        stored.write_bytes(marshal_files.header(outline_store.KIND) + zlib.crc32(payload).to_bytes(4, "big") + payload)
+    elif damage == "wrong-shape":
+        marshal_files.write(stored, outline_store.KIND, ("paths", 1))
     else:
         stored.unlink()
         stored.mkdir()

@@ -11,7 +11,7 @@ about 10 ms where a scan through the index takes a hundred. `outline_store` keep
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import NamedTuple
@@ -91,26 +91,6 @@ class TreeOutline:
         return self.modules.get(head) if head else None
 
 
-class _Postings(Mapping[str, Postings]):
-    """Term -> postings, over the three inverted indexes as they were built."""
-
-    def __init__(self, in_path: dict[str, list[int]], in_symbols: dict[str, list[int]], in_text: dict[str, list[int]]):
-        self.parts = (in_path, in_symbols, in_text)
-
-    def __getitem__(self, term: str) -> Postings:
-        in_path, in_symbols, in_text = self.parts
-        if term not in in_text and term not in in_path and term not in in_symbols:
-            raise KeyError(term)
-        return in_path.get(term, ()), in_symbols.get(term, ()), in_text.get(term, ())
-
-    def __iter__(self) -> Iterator[str]:
-        in_path, in_symbols, in_text = self.parts
-        return iter(in_text.keys() | in_path.keys() | in_symbols.keys())
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self)
-
-
 def outline_of(repo: Repo) -> TreeOutline:
     # here: a brief from a stored outline needs neither
     from specmill.adapters.repo_scan.detect_code import anchor_paths
@@ -120,9 +100,15 @@ def outline_of(repo: Repo) -> TreeOutline:
     in_symbols: defaultdict[str, list[int]] = defaultdict(list)
     in_text: defaultdict[str, list[int]] = defaultdict(list)
     names: defaultdict[str, list[tuple[int, str]]] = defaultdict(list)
+    folders: dict[str, set[str]] = {}
     seen: dict[str, list[str]] = {}
     for i, f in enumerate(repo.files):
-        for term in set(run_terms(f.path.rsplit(".", 1)[0], seen)):
+        # a path's terms (see `ranking`): no word spans a "/", so a folder's terms are split once for all its files
+        folder, _, rest = f.path.rsplit(".", 1)[0].rpartition("/")
+        above = folders.get(folder)
+        if above is None:
+            above = folders[folder] = set(run_terms(folder, seen))
+        for term in above.union(run_terms(rest, seen)):
             in_path[term].append(i)
         facts = f.facts
         if facts is None:
@@ -134,6 +120,10 @@ def outline_of(repo: Repo) -> TreeOutline:
         for symbol in facts.symbols:
             if symbol.name:
                 names[symbol.name].append((i, symbol.parent))
+    words = {
+        term: (in_path.get(term, ()), in_symbols.get(term, ()), in_text.get(term, ()))
+        for term in in_text.keys() | in_path.keys() | in_symbols.keys()
+    }
     imports = {f.path: repo.imported_paths(facts) for f, facts in repo.parsed}
     projects = subprojects(repo)
     return TreeOutline(
@@ -141,7 +131,7 @@ def outline_of(repo: Repo) -> TreeOutline:
         notes=tuple(f.note for f in repo.files),
         docstrings=tuple(f.facts.docstring if f.facts is not None else "" for f in repo.files),
         symbols=tuple(f.facts.symbols if f.facts is not None else None for f in repo.files),
-        words=_Postings(dict(in_path), dict(in_symbols), dict(in_text)),
+        words=words,
         names=dict(names),
         modules=repo.modules,
         graph=prepare(sorted(f.path for f in repo.files), import_edges(imports)),

@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 from specmill.adapters.repo_scan.outline import Shown, TreeOutline
 from specmill.adapters.repo_scan.ranking import Ranking
-from specmill.adapters.repo_scan.tokens import brief_cost, brief_tokens
+from specmill.adapters.repo_scan.tokens import MARGIN, brief_cost, brief_tokens
 from specmill.models import Convention, PatternBrief, RankedFile
 
 Key = tuple[int, ...]
@@ -49,7 +49,8 @@ PROMINENCE = {"class": 0, "def": 1, "fields": 2, "value": 3}
 class Item(NamedTuple):
     text: str
     deps: tuple[Key, ...]
-    cost: float
+    extra: int
+    """Its cost beyond its text's: its newline, or the blank line and newline of a heading."""
 
 
 class Draft:
@@ -58,15 +59,29 @@ class Draft:
     def __init__(self) -> None:
         self.items: dict[Key, Item] = {}
         self.order: list[Key] = []
+        self._costs: dict[Key, float] = {}
 
     def add(self, key: Key, text: str, deps: tuple[Key, ...] = ()) -> None:
         section = (key[0],)
         if section not in self.items:
-            self.items[section] = Item(HEADINGS[key[0]], (), brief_cost(HEADINGS[key[0]]) + 2)
-        self.items[key] = Item(text, (section, *deps), brief_cost(text) + 1)
+            self.items[section] = Item(HEADINGS[key[0]], (), 2)
+        self.items[key] = Item(text, (section, *deps), 1)
 
     def want(self, keys: list[Key]) -> None:
         self.order.extend(k for k in keys if k in self.items)
+
+    def cost(self, key: Key) -> float:
+        """The item's calibrated estimate (see `tokens.brief_cost`), counted once and when first asked for."""
+        cost = self._costs.get(key)
+        if cost is None:
+            item = self.items[key]
+            cost = self._costs[key] = brief_cost(item.text) + item.extra
+        return cost
+
+    def _floor(self, key: Key) -> float:
+        """At most its cost: every piece of a line costs at least MARGIN, and each of its words is a piece."""
+        item = self.items[key]
+        return MARGIN * len(item.text.split()) + item.extra
 
     def fit(self, budget: int) -> set[Key]:
         chosen: set[Key] = set()
@@ -75,7 +90,9 @@ class Draft:
             if key in chosen:
                 continue
             need = [d for d in self.items[key].deps if d not in chosen] + [key]
-            cost = sum(self.items[k].cost for k in need)
+            if used + sum(map(self._floor, need)) > budget + 1e-6:  # cannot fit: left uncounted
+                continue
+            cost = sum(self.cost(k) for k in need)
             if used + cost <= budget:
                 chosen.update(need)
                 used += cost
