@@ -6,8 +6,9 @@ languages get their definitions through tree-sitter when a grammar is installed 
 their file names otherwise. Files are ranked by the spec's words and mentions plus personalised
 PageRank over the import graph (see `repo_scan.ranking`); conventions come from the project the
 spec is about, not from the sub-projects beside it (`repo_scan.projects`); the on-disk index
-(`repo_scan.index`) makes a repeat scan parse only changed files. A richer, model-assisted map
-can replace it behind the same port.
+(`repo_scan.index`) makes a repeat scan parse only changed files, and the tree's outline
+(`repo_scan.outline`) lets a new spec or budget on a known tree skip the scan. A richer,
+model-assisted map can replace it behind the same port.
 """
 
 from __future__ import annotations
