@@ -20,6 +20,12 @@ from typing import Any
 SUFFIX = ".marshal"
 
 
+def dumps(value: Any) -> bytes:
+    """`marshal.dumps` at version 2, without back-references: an index or an outline shares many numbers
+    and strings between its parts, and looking each one up to refer back to it makes writing twice as slow."""
+    return marshal.dumps(value, 2)
+
+
 def header(kind: str) -> bytes:
     """The first line of a file of `kind`."""
     return f"specmill {kind}, marshal {marshal.version}\n".encode()
@@ -44,7 +50,7 @@ def read(path: Path, kind: str) -> Any:
 
 def write(path: Path, kind: str, value: Any) -> bool:
     """Store `value` at `path` atomically; False when it could not be written (a cache only loses speed)."""
-    payload = marshal.dumps(value)
+    payload = dumps(value)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")

@@ -84,7 +84,9 @@ def _grouped(values: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[bytes, .
     keys = sorted(values)
     size = max(1, -(-len(keys) // BUCKETS))
     chunks = [keys[start : start + size] for start in range(0, len(keys), size)]
-    return tuple(chunk[0] for chunk in chunks), tuple(marshal.dumps({k: values[k] for k in chunk}) for chunk in chunks)
+    return tuple(chunk[0] for chunk in chunks), tuple(
+        marshal_files.dumps({k: values[k] for k in chunk}) for chunk in chunks
+    )
 
 
 def _rows(symbols: Sequence[tuple[Symbol, ...] | None]) -> tuple[bytes | None, ...]:
