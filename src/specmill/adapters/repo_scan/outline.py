@@ -5,7 +5,7 @@ best files' symbols. All of that but the spec's part depends on the tree alone: 
 word occurs in (each file's words, turned round), the import graph ready for PageRank, each
 file's symbols, the modules by dotted name, the sub-projects, anchors and layout lines. A new
 spec or budget on a known tree then costs the spec's part only: on Django, the outline loads in
-about 10 ms where a scan through the index takes a hundred. `outline_store` keeps it on disk.
+about 15 ms where a scan through the index took a hundred. `outline_store` keeps it on disk.
 """
 
 from __future__ import annotations

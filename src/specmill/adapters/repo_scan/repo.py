@@ -60,7 +60,16 @@ class Repo:
         return self.modules.get(head) if head else None
 
     def imported_paths(self, facts: PyFacts) -> set[str]:
-        return {p for name in facts.imports if (p := self.resolve(name)) is not None}
+        """The files `facts` imports (see `resolve`, inlined: a large tree resolves tens of thousands of names)."""
+        modules = self.modules
+        found = set()
+        for name in facts.imports:
+            path = modules.get(name)
+            if path is None and (head := name.rpartition(".")[0]):
+                path = modules.get(head)
+            if path is not None:
+                found.add(path)
+        return found
 
 
 def scan(root: Path, cache_dir: Path | None = None, plan: Plan | None = None) -> Repo:
