@@ -53,7 +53,7 @@ def test_json_brief_for_a_spec_file(service: Path, tmp_path: Path, env: dict[str
     assert set(data["files"][0]) == {"path", "score", "symbols"}
     assert {"fastapi-router", "typer-cli", "tests"} <= {c["kind"] for c in data["conventions"]}
     assert data["markdown"].startswith("## Layout")
-    assert list((tmp_path / "data" / "index" / "trees").glob("*.json")), "the index is cached under the data dir"
+    assert list((tmp_path / "data" / "index" / "trees").glob("*.marshal")), "the index is cached under the data dir"
 
 
 def test_markdown_brief_with_the_default_budget_and_no_criteria(service: Path, tmp_path: Path, env) -> None:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+import random
 from pathlib import Path
 
 import pytest
 
 from specmill.adapters.repo_map import MIN_BUDGET, RepoMapAnalyzer
-from specmill.adapters.repo_scan.render import LAYOUT, Draft
-from specmill.adapters.repo_scan.tokens import brief_tokens, estimate_tokens
+from specmill.adapters.repo_scan.render import FILES, LAYOUT, Draft
+from specmill.adapters.repo_scan.tokens import brief_cost, brief_tokens, estimate_tokens
 from specmill.errors import BadInput
 from tests.repo_map_samples import SERVICE, make_spec, write_repo
 
@@ -123,3 +124,35 @@ def test_trim_drops_lowest_priority_lines_when_a_selection_overflows() -> None:
     assert brief_tokens(markdown) <= 40
     assert (LAYOUT, 0) in chosen and (LAYOUT, 4) not in chosen
     assert draft.trim(set(draft.items), 0) == ("", set())
+
+
+def test_a_fit_skips_uncounted_only_lines_that_could_not_fit() -> None:
+    """A line with more words than the room left is never costed; the lines chosen are those a fit
+    costing every line would choose."""
+    rng = random.Random(3)
+    words = ["def", "x", "`Store.get_item(self)`", "résumé", "12345", "->", "  ", "((x))", "日本", "HTTPError", "a_b"]
+    draft = Draft()
+    for i in range(300):
+        text = " ".join(rng.choice(words) for _ in range(rng.randint(1, 12)))
+        parent = (FILES, i // 10)
+        draft.add(parent if i % 10 == 0 else (FILES, i // 10, i % 10), text, () if i % 10 == 0 else (parent,))
+    keys = list(draft.items)
+    rng.shuffle(keys)
+    draft.want(keys)
+
+    def costing_every_line(budget: int) -> set[tuple[int, ...]]:
+        chosen: set[tuple[int, ...]] = set()
+        used = 0.0
+        for key in draft.order:
+            if key not in chosen:
+                need = [d for d in draft.items[key].deps if d not in chosen] + [key]
+                cost = sum(brief_cost(draft.items[k].text) + draft.items[k].extra for k in need)
+                if used + cost <= budget:
+                    chosen.update(need)
+                    used += cost
+        return chosen
+
+    assert draft.fit(333) == costing_every_line(333)
+    assert len(draft._costs) < len(draft.items) / 2, "most lines were never costed"
+    for budget in (0, 7, 50, 1000, 2500, 10_000):
+        assert draft.fit(budget) == costing_every_line(budget)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -13,6 +12,7 @@ import pytest
 
 from specmill.adapters.repo_map import RepoMapAnalyzer
 from specmill.adapters.repo_scan import index as index_module
+from specmill.adapters.repo_scan import marshal_files
 from specmill.adapters.repo_scan.index import KEEP_TREES, Index, blob_id, git_blobs
 from specmill.adapters.repo_scan.walk import walk
 from tests.repo_map_samples import SERVICE, make_spec, write_repo
@@ -54,7 +54,7 @@ def test_cold_warm_and_uncached_briefs_are_equal(service: Path, tmp_path: Path) 
     cold = RepoMapAnalyzer(cache).analyze(service, SPEC, 2500)
     warm = RepoMapAnalyzer(cache).analyze(service, SPEC, 2500)
     assert plain == cold == warm
-    assert len(list((cache / "trees").glob("*.json"))) == 1
+    assert len(list((cache / "trees").glob("*.marshal"))) == 1
 
 
 def test_scan_through_the_index_equals_a_walk(service: Path, tmp_path: Path) -> None:
@@ -110,16 +110,20 @@ def test_a_fresh_worktree_of_the_same_commit_parses_nothing(service: Path, tmp_p
 def test_a_damaged_cache_is_a_miss_not_an_error(service: Path, tmp_path: Path) -> None:
     cache = tmp_path / "index"
     first = Index(cache).scan(service)
-    for tree in (cache / "trees").glob("*.json"):
-        tree.write_text('{"parser": "x", "files": [[')
-    again = Index(cache).scan(service)
-    assert again.files == first.files and len(again.reparsed) == len(first.reparsed)
-    (cache / "trees").mkdir(exist_ok=True)
-    for tree in (cache / "trees").glob("*.json"):
-        data = json.loads(tree.read_text())
-        data["files"] = [[blob, ["broken"]] for blob, _ in data["files"]]
-        tree.write_text(json.dumps(data))
+    (tree,) = (cache / "trees").glob("*.marshal")
+    (state,) = (cache / "roots").glob("*.marshal")
+    good = tree.read_bytes()
+    for damaged in (good[: len(good) // 2], good[:-1] + bytes([good[-1] ^ 1]), b"", b'{"parser": "x", "files": [['):
+        tree.write_bytes(damaged)
+        state.write_bytes(damaged)
+        again = Index(cache).scan(service)
+        assert again.files == first.files and len(again.reparsed) == len(first.reparsed)
+    data = marshal_files.read(tree, index_module.TREE)
+    data["files"] = [[blob, ["broken"]] for blob, _ in data["files"]]
+    marshal_files.write(tree, index_module.TREE, data)
     shutil.rmtree(cache / "roots")
+    assert Index(cache).scan(service).files == first.files
+    marshal_files.write(tree, index_module.TREE, ["not", "a", "tree"])
     assert Index(cache).scan(service).files == first.files
 
 
@@ -136,7 +140,7 @@ def test_old_trees_are_pruned(tmp_path: Path) -> None:
     for i in range(KEEP_TREES + 3):
         (root / "a.py").write_text(f"A = {i}\n")
         assert Index(cache).scan(root).reparsed == ("a.py",)
-    assert len(list((cache / "trees").glob("*.json"))) == KEEP_TREES
+    assert len(list((cache / "trees").glob("*.marshal"))) == KEEP_TREES
 
 
 @pytest.mark.parametrize("kind", ["huge-file", "no-python"])

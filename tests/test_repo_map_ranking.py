@@ -9,6 +9,7 @@ import pytest
 from specmill.adapters.repo_map import RepoMapAnalyzer
 from specmill.adapters.repo_scan.detect_code import anchor_paths
 from specmill.adapters.repo_scan.graph import import_edges, personalised_pagerank
+from specmill.adapters.repo_scan.outline import outline_of
 from specmill.adapters.repo_scan.ranking import mentioned_names, rank
 from specmill.adapters.repo_scan.repo import scan
 from tests.repo_map_samples import SERVICE, make_spec, write_repo
@@ -28,7 +29,7 @@ PACKAGE = {
 
 def _order(root: Path, title: str, body: str = "") -> list[str]:
     repo = scan(root)
-    return [path for path, _ in rank(repo, make_spec(title, body), anchor_paths(repo)).files]
+    return [path for path, _ in rank(outline_of(repo), make_spec(title, body), anchor_paths(repo)).files]
 
 
 def test_pagerank_flows_toward_what_the_personalised_files_import() -> None:
@@ -92,7 +93,7 @@ def test_a_name_mentioned_bare_and_qualified_means_the_qualified_one(tmp_path: P
     repo = scan(root)
 
     def scores(body: str) -> dict[str, float]:
-        return dict(rank(repo, make_spec("Tidy up", body), anchor_paths(repo)).files)
+        return dict(rank(outline_of(repo), make_spec("Tidy up", body), anchor_paths(repo)).files)
 
     both = scores("`Store.put_item()` calls `put_item`.")
     qualified = scores("`Store.put_item()` calls `Store.put_item`.")

@@ -24,8 +24,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from specmill.errors import BadInput
 
 if TYPE_CHECKING:  # imported on the first parse, not by every process that imports the steps
@@ -94,6 +92,8 @@ def parse_frontmatter(block: str, name: str) -> dict[str, Any]:
     """YAML between the `---` lines; malformed YAML is the author's to fix, so BadInput."""
     if not block:
         return {}
+    import yaml  # here: a spec without frontmatter, as `specmill analyze --spec-file` often reads, needs no YAML
+
     inner = "".join(split_lines(block)[1:-1])
     try:
         data = yaml.safe_load(inner)

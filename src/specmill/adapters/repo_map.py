@@ -6,8 +6,9 @@ languages get their definitions through tree-sitter when a grammar is installed 
 their file names otherwise. Files are ranked by the spec's words and mentions plus personalised
 PageRank over the import graph (see `repo_scan.ranking`); conventions come from the project the
 spec is about, not from the sub-projects beside it (`repo_scan.projects`); the on-disk index
-(`repo_scan.index`) makes a repeat scan parse only changed files. A richer, model-assisted map
-can replace it behind the same port.
+(`repo_scan.index`) makes a repeat scan parse only changed files, and the tree's outline
+(`repo_scan.outline`) lets a new spec or budget on a known tree skip the scan. A richer,
+model-assisted map can replace it behind the same port.
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ from specmill.adapters.repo_scan.brief_cache import BriefCache
 from specmill.adapters.repo_scan.index import Index, Plan
 from specmill.adapters.repo_scan.tokens import brief_tokens
 from specmill.errors import BadInput
-from specmill.models import PatternBrief, Spec
+from specmill.models import Convention, PatternBrief, Spec
 
 if TYPE_CHECKING:
     from specmill.adapters.repo_scan.render import BriefDraft
+    from specmill.adapters.repo_scan.repo import Repo
 
 MIN_BUDGET = 200
 """Below this a brief holds a heading and a file name or two: too little to be worth sending."""
@@ -69,10 +71,12 @@ class RepoMapAnalyzer:
                 gc.enable()
 
     def _analyze(self, root: Path, spec: Spec, budget_tokens: int) -> PatternBrief:
-        if self.cache_dir is None or self._counting:  # a counted fill depends on the endpoint's answers
+        if self.cache_dir is None:
             return self._make(root, spec, budget_tokens, None)
         plan = Index(self.cache_dir).plan(root)
         briefs = BriefCache(self.cache_dir)
+        if self._counting:  # a counted fill depends on the endpoint's answers: the tree's facts are kept, not the brief
+            return self._make(root, spec, budget_tokens, plan, briefs)
         key = briefs.key(plan.key(), spec, budget_tokens)
         brief = briefs.get(key)
         if brief is None:
@@ -84,33 +88,48 @@ class RepoMapAnalyzer:
         self, root: Path, spec: Spec, budget_tokens: int, plan: Plan | None, briefs: BriefCache | None = None
     ) -> PatternBrief:
         # imported here: a brief found in the cache needs none of them, and they take longer to import
-        from specmill.adapters.repo_scan.detect_code import anchor_paths
-        from specmill.adapters.repo_scan.projects import focus, focus_folder, main_project, project_note, subprojects
+        from specmill.adapters.repo_scan import outline_store
+        from specmill.adapters.repo_scan.outline import outline_of
+        from specmill.adapters.repo_scan.projects import focus_folder
         from specmill.adapters.repo_scan.ranking import rank
         from specmill.adapters.repo_scan.render import build_draft
         from specmill.adapters.repo_scan.repo import scan
 
-        repo = scan(root, self.cache_dir, plan)
-        projects = subprojects(repo)
-        main = main_project(repo, projects)
-        ranking = rank(repo, spec, anchor_paths(main))
+        # what the tree alone decides (words, imports, symbols, layout) is kept per tree: a new spec or budget
+        # on a known tree reads it back instead of scanning
+        kept = briefs.outline_path(plan.key()) if briefs and plan else None
+        outline = outline_store.load(kept) if kept else None
+        repo = None
+        if outline is None:
+            repo = scan(root, self.cache_dir, plan)
+            outline = outline_of(repo)
+            if kept:
+                outline_store.save(kept, outline)
+        ranking = rank(outline, spec, outline.anchors)
         # the conventions depend on the tree and the project only: a new spec on a known tree reuses them
-        key = briefs.conventions_key(plan.key(), focus_folder(repo, ranking.files, projects)) if briefs and plan else ""
+        folder = focus_folder(ranking.files, outline.projects, outline.python_projects)
+        key = briefs.conventions_key(plan.key(), folder) if briefs and plan else ""
         conventions = briefs.get_conventions(key) if briefs and key else None
         if conventions is None:
-            from specmill.adapters.repo_scan.conventions import detect_conventions
-
-            project = focus(repo, ranking.files, main, projects)
-            conventions = project_note(repo, project, projects) + detect_conventions(project)
+            conventions = _conventions(repo or scan(root, self.cache_dir, plan), folder, list(outline.projects))
             if briefs and key:
                 briefs.put_conventions(key, conventions)
         # a counter may find the local estimate high and ask for more lines than the budget's worth
-        draft = build_draft(repo, conventions, ranking, budget_tokens, 2 * budget_tokens if self._counting else None)
+        draft = build_draft(outline, conventions, ranking, budget_tokens, 2 * budget_tokens if self._counting else None)
         return fill(draft, budget_tokens, self.count_tokens if self._counting else None)
 
     @property
     def _counting(self) -> bool:
         return self.count_tokens is not None and getattr(self.count_tokens, "available", True)
+
+
+def _conventions(repo: Repo, folder: str, projects: list[str]) -> list[Convention]:
+    """The conventions of the project at `folder` (see `projects.focus`), with the note saying which it is."""
+    from specmill.adapters.repo_scan.conventions import detect_conventions
+    from specmill.adapters.repo_scan.projects import focus, main_project, project_note
+
+    project = focus(repo, folder, main_project(repo, projects), projects)
+    return project_note(repo, project, projects) + detect_conventions(project)
 
 
 def fill(draft: BriefDraft, budget: int, count_tokens: TokenCounter | None) -> PatternBrief:

@@ -16,8 +16,6 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
-import yaml
-
 from specmill.errors import NoteConflict, SpecNotFound
 from specmill.models import Note
 from specmill.ports.note_index import NoteRef
@@ -63,8 +61,12 @@ def _slug(text: str) -> str:
 def _frontmatter(content: str) -> dict[str, Any]:
     """The note's frontmatter keys, or none when it has no valid block (as Basic Memory indexes it)."""
     block = _FRONTMATTER.match(content)
+    if not block:
+        return {}
+    import yaml  # here: reading a spec through this port's Protocol needs no YAML
+
     try:
-        data = yaml.safe_load(block.group(1)) if block else None
+        data = yaml.safe_load(block.group(1))
     except yaml.YAMLError:
         return {}
     return data if isinstance(data, dict) else {}

@@ -7,7 +7,9 @@ makes the brief, so any change to one of them is a miss. Entries are small and w
 an unreadable entry is a miss, never an error.
 
 The conventions of a project depend on its tree alone, not on the spec, so they are kept too, per
-tree and project folder: a new spec on a known tree skips the detectors.
+tree and project folder: a new spec on a known tree skips the detectors. So is the tree's outline
+(`outline`, `outline_store`): what ranking and rendering read from the tree, so that such a brief
+skips the scan as well.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ class BriefCache:
     def __init__(self, cache_dir: Path) -> None:
         self.folder = cache_dir / "briefs"
         self.conventions_folder = cache_dir / "conventions"
+        self.outlines_folder = cache_dir / "outlines"
         self._code = _code_fingerprint()
 
     def key(self, tree_key: str, spec: Spec, budget: int) -> str:
@@ -69,6 +72,11 @@ class BriefCache:
 
     def put(self, key: str, brief: PatternBrief) -> None:
         _write(self.folder, key, brief.model_dump_json(), KEEP_BRIEFS)
+
+    def outline_path(self, tree_key: str) -> Path:
+        """Where the tree's outline is kept (see `outline`): by tree and code, like a brief."""
+        name = hashlib.sha1(f"{self._code}\0{tree_key}".encode("utf-8", errors="surrogateescape")).hexdigest()
+        return self.outlines_folder / f"{name}.marshal"
 
     def conventions_key(self, tree_key: str, subproject: str) -> str:
         text = f"{self._code}\0{tree_key}\0{subproject}"

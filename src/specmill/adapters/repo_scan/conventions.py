@@ -38,10 +38,6 @@ DETECTORS: tuple[Callable[[Repo], list[Convention]], ...] = (
     detect_frameworks,
     detect_tooling,
 )
-LAYOUT_KINDS = frozenset({"layout", "entry-points"})
-"""Rendered under Layout rather than Conventions."""
-KEY_KINDS = frozenset({"fastapi-app", "fastapi-router", "typer-cli", "click-cli", "dbos", "tests", "test-command"})
-"""The conventions that say where new code goes; they are kept before any other content is."""
 
 
 def detect_conventions(repo: Repo) -> list[Convention]:

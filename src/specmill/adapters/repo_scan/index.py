@@ -7,39 +7,41 @@ facts are keyed by content, not by time: the git blob id of each file (taken fro
 modified, untracked or non-git files, the same id computed from the bytes.
 
 Layout under the cache directory:
-- `trees/<tree hash>.json`: the facts of every parsed file of one tree (content-addressed,
+- `trees/<tree hash>.marshal`: the facts of every parsed file of one tree (content-addressed,
   never changed once written). The tree hash covers each parsed path and blob id, and the
-  parser's own source, so a new specmill version never reads an old index.
-- `roots/<hash of the root path>.json`: which tree that checkout had, with each file's size
+  source of the parser and of its encoding, so a new specmill version never reads an old index.
+- `roots/<hash of the root path>.marshal`: which tree that checkout had, with each file's size
   and mtime, so a non-git directory is re-read only where its stat changed.
 - `latest`: the last tree written, the starting point for a checkout seen for the first time.
 
 A scan loads the snapshot of its exact tree when there is one (warm), else the previous
 snapshot, and parses only the files whose (path, blob) pair that snapshot does not hold.
-Every file is written atomically; an unreadable cache is a miss, never an error.
+Both are `marshal_files` (a header, a CRC, plain data that loads without running code): written
+atomically, and an unreadable or damaged file is a miss, never an error.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from specmill import __version__
-from specmill.adapters.repo_scan import facts_codec, other_languages, symbols, walk, words
+from specmill.adapters.repo_scan import facts_codec, marshal_files, other_languages, symbols, walk, words
 from specmill.adapters.repo_scan.walk import Listed, RepoFile, Tree, list_files, parse_plan, read_bytes
 from specmill.adapters.safe_git import GitCommandFailed, run_git
 
 KEEP_TREES = 8
 """Snapshots kept; older ones are deleted. Each is a few MB for a large repository."""
+TREE, ROOT = "index tree 1", "index root 1"
+"""What `marshal_files` headers say the two kinds of index file hold."""
 RACY_NS = 2_000_000_000
 """A file modified this close to the last save may have changed again within the same mtime tick."""
 
@@ -52,7 +54,7 @@ def blob_id(data: bytes) -> str:
 def _parser_fingerprint() -> str:
     """Changes whenever the parser's code, the Python version or the installed grammars change."""
     digest = hashlib.sha1(f"{sys.version_info[:2]} {other_languages.installed()}".encode())
-    for module in (symbols, other_languages, words, facts_codec, walk):
+    for module in (symbols, other_languages, words, facts_codec, marshal_files, walk):
         try:
             digest.update(Path(module.__file__ or "").read_bytes())
         except OSError:  # no source on disk (a frozen build): the package version stands in for it
@@ -81,25 +83,6 @@ def git_blobs(root: Path) -> dict[str, str]:
     return blobs
 
 
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_bytes())
-    except (OSError, ValueError):
-        return None
-
-
-def _write_json(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(data, out, separators=(",", ":"))
-        os.replace(tmp, path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-
-
 @dataclass(frozen=True)
 class Plan:
     """A listed tree before parsing: its files, those due for parsing with their blob ids, and its hash."""
@@ -115,6 +98,10 @@ class Plan:
 
     def key(self) -> str:
         """Changes when any file may have: parsed files by content, the others (configs among them) by stat."""
+        return self._key
+
+    @cached_property
+    def _key(self) -> str:
         digest = hashlib.sha1(self.tree_hash.encode())
         for item in self.listed:
             if item.path in self.named:
@@ -130,13 +117,14 @@ class Index:
         self.fingerprint = _parser_fingerprint()
 
     def _tree_path(self, tree_hash: str) -> Path:
-        return self.cache_dir / "trees" / f"{tree_hash}.json"
+        return self.cache_dir / "trees" / f"{tree_hash}{marshal_files.SUFFIX}"
 
     def _state_path(self, root: Path) -> Path:
-        return self.cache_dir / "roots" / f"{hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:20]}.json"
+        name = hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:20]
+        return self.cache_dir / "roots" / f"{name}{marshal_files.SUFFIX}"
 
     def _load_tree(self, tree_hash: str | None) -> dict[tuple[str, str], list[Any]]:
-        data = _read_json(self._tree_path(tree_hash)) if tree_hash else None
+        data = marshal_files.read(self._tree_path(tree_hash), TREE) if tree_hash else None
         if not isinstance(data, dict) or data.get("parser") != self.fingerprint:
             return {}
         with contextlib.suppress(OSError):
@@ -171,7 +159,7 @@ class Index:
         """What a scan of `root` would parse, and the hash of that tree; reads only files nothing vouches for."""
         listed, truncated = list_files(root)
         due, named = parse_plan(listed)
-        state = _read_json(self._state_path(root))
+        state = marshal_files.read(self._state_path(root), ROOT)
         state = state if isinstance(state, dict) else {}
         blobs, read = self._blobs(root, due, state)
         digest = hashlib.sha1(self.fingerprint.encode())
@@ -217,11 +205,13 @@ class Index:
                     rows.append([blob, row])
         reparsed = [item.path for item in missing]
         if not exact or reparsed:
-            _write_json(self._tree_path(tree_hash), {"parser": self.fingerprint, "files": rows})
-            self._prune()
+            marshal_files.write(self._tree_path(tree_hash), TREE, {"parser": self.fingerprint, "files": rows})
+            marshal_files.prune(self.cache_dir / "trees", KEEP_TREES)
         stats = {i.path: [i.size, i.mtime_ns, blobs[i.path]] for i in due if i.path in blobs}
         if not (exact and not reparsed and state.get("tree") == tree_hash and state.get("stats") == stats):
-            _write_json(self._state_path(root), {"tree": tree_hash, "saved_ns": time.time_ns(), "stats": stats})
+            marshal_files.write(
+                self._state_path(root), ROOT, {"tree": tree_hash, "saved_ns": time.time_ns(), "stats": stats}
+            )
         self._set_latest(tree_hash)
         return Tree(tuple(sorted(files, key=lambda f: f.path)), truncated, tuple(sorted(reparsed)))
 
@@ -234,12 +224,3 @@ class Index:
         if self._latest() != tree_hash:
             with contextlib.suppress(OSError):
                 (self.cache_dir / "latest").write_text(tree_hash, encoding="utf-8")
-
-    def _prune(self) -> None:
-        try:
-            trees = sorted((self.cache_dir / "trees").glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
-        except OSError:
-            return
-        for old in trees[KEEP_TREES:]:
-            with contextlib.suppress(OSError):
-                old.unlink()

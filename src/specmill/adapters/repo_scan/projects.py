@@ -16,9 +16,9 @@ its paths are relative to it, and its configuration is its own.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 
-from specmill.adapters.repo_scan.configs import load
 from specmill.adapters.repo_scan.repo import Repo, code, listing
 from specmill.adapters.repo_scan.walk import RepoFile
 from specmill.models import Convention
@@ -52,7 +52,7 @@ def subprojects(repo: Repo) -> list[str]:
     return outermost
 
 
-def owner(path: str, projects: list[str]) -> str:
+def owner(path: str, projects: Sequence[str]) -> str:
     """The sub-project folder a path lies in, or "" for the main project."""
     return next((p for p in projects if path.startswith(p + "/")), "")
 
@@ -65,40 +65,42 @@ def main_project(repo: Repo, projects: list[str] | None = None) -> Repo:
     return replace(repo, files=tuple(f for f in repo.files if not owner(f.path, projects)))
 
 
-def focus(
-    repo: Repo, ranked: list[tuple[str, float]], main: Repo | None = None, projects: list[str] | None = None
-) -> Repo:
-    """The project the spec is about, as a Repo of its own; its `subproject` says which folder it is.
+def focus(repo: Repo, folder: str, main: Repo | None = None, projects: list[str] | None = None) -> Repo:
+    """The project at `folder` ("" for the main project; see `focus_folder`) as a Repo of its own; its
+    `subproject` says which folder it is.
 
     `main` is `main_project(repo)` and `projects` is `subprojects(repo)` when the caller has them already."""
     projects = subprojects(repo) if projects is None else projects
     if not projects:
         return repo
-    chosen = focus_folder(repo, ranked, projects)
-    if chosen == "":
+    if folder == "":
         return main if main is not None else main_project(repo, projects)
-    prefix = chosen + "/"
-    inner = subprojects_within(repo, chosen)
+    from specmill.adapters.repo_scan.configs import load  # here: a brief from a tree's outline reads no config
+
+    prefix = folder + "/"
+    inner = subprojects_within(repo, folder)
     files = tuple(
         RepoFile(f.path[len(prefix) :], f.size, f.facts, f.note)
         for f in repo.files
         if f.path.startswith(prefix) and not owner(f.path, inner)
     )
-    root = repo.root / chosen
-    return Repo(root, files, load(root, files), subproject=chosen)
+    root = repo.root / folder
+    return Repo(root, files, load(root, files), subproject=folder)
 
 
-def focus_folder(repo: Repo, ranked: list[tuple[str, float]], projects: list[str]) -> str:
-    """The folder of the project `focus` picks ("" for the main project), without building it."""
-    with_python: dict[str, bool] = {}
+def python_projects(repo: Repo, projects: list[str]) -> frozenset[str]:
+    """The projects ("" for the main one) holding Python files: conventions are read from Python code."""
+    return frozenset(owner(f.path, projects) for f in repo.files if f.is_python)
+
+
+def focus_folder(ranked: list[tuple[str, float]], projects: Sequence[str], with_python: Collection[str]) -> str:
+    """The folder of the project the spec is about ("" for the main project): the one that holds most of the
+    score of the best-ranked files, among the projects `with_python` (see `python_projects`)."""
     votes: dict[str, float] = {}
     for path, score in ranked[:TOP_FILES]:
         project = owner(path, projects)
-        if project not in with_python:
-            with_python[project] = any(f.is_python and owner(f.path, projects) == project for f in repo.files)
-        if not with_python[project]:  # conventions are read from Python code
-            continue
-        votes[project] = votes.get(project, 0.0) + score
+        if project in with_python:
+            votes[project] = votes.get(project, 0.0) + score
     chosen = max(votes, key=lambda p: (votes[p], p == ""), default="")
     return "" if chosen == "" or votes[chosen] <= votes.get("", 0.0) else chosen
 

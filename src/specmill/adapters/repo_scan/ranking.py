@@ -14,15 +14,16 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
+from operator import itemgetter
 
-from specmill.adapters.repo_scan.graph import import_edges, personalised_pagerank
-from specmill.adapters.repo_scan.repo import Repo, is_test_file
+from specmill.adapters.repo_scan.outline import TreeOutline
+from specmill.adapters.repo_scan.repo import is_test_file
 from specmill.adapters.repo_scan.symbols import Symbol
-from specmill.adapters.repo_scan.words import STOP_WORDS, stem, terms
+from specmill.adapters.repo_scan.words import STOP_WORDS, run_terms, stem, terms
 from specmill.models import Spec
 
 __all__ = ["STOP_WORDS", "Ranking", "rank", "spec_terms", "stem", "terms"]
@@ -67,94 +68,85 @@ def mentioned_names(text: str) -> frozenset[str]:
     return frozenset(found)
 
 
-_LETTERS = re.compile(r"[A-Za-z]+")
-
-
-@dataclass(frozen=True)
-class FileTerms:
-    path: frozenset[str]
-    symbols: frozenset[str]
-    body: frozenset[str]
-
-    @property
-    def all(self) -> frozenset[str]:
-        return self.path | self.symbols | self.body
-
-
 def _prefixes(wanted: Iterable[str]) -> tuple[str, ...]:
     """A term's stem minus its last letter is in the lower-cased text of any word that folds to it."""
     return tuple({t[:-1] if len(t) > 3 else t for t in wanted})
 
 
-def file_terms(repo: Repo, wanted: Iterable[str] | None = None) -> dict[str, FileTerms]:
-    """Each file's terms; with `wanted`, a path's terms only when it may hold one of them (the rest never score)."""
-    may_hold = re.compile("|".join(map(re.escape, _prefixes(wanted)))).search if wanted is not None else None
-    found = {}
-    seen: dict[str, list[str]] = {}
-    for f in repo.files:
-        stem = f.path.rsplit(".", 1)[0]
-        if may_hold is not None and not may_hold(stem.lower()):
-            path_terms: frozenset[str] = frozenset()
-        else:
-            path_terms = frozenset(_run_terms(stem, seen))
-        facts = f.facts
-        if facts is None:
-            found[f.path] = FileTerms(path_terms, frozenset(), frozenset())
-        else:
-            found[f.path] = FileTerms(path_terms, facts.signature_words, facts.words)
-    return found
+Found = dict[int, tuple[set[str], set[str], set[str]]]
+"""File (by index) -> the spec's terms it holds, those of them in its path, and those in its signatures."""
 
 
-def _run_terms(text: str, seen: dict[str, list[str]]) -> list[str]:
-    """`terms(text)`, the same list: a word never spans a non-letter, so each run of letters (a folder
-    or a parameter name comes back often) is split once and kept in `seen`."""
-    found: list[str] = []
-    for run in _LETTERS.findall(text):
-        split = seen.get(run)
-        if split is None:
-            split = seen[run] = terms(run)
-        found += split
-    return found
+def _found_terms(outline: TreeOutline, wanted: Iterable[str]) -> Found:
+    """Each file's share of the spec's terms, from the files each term occurs in.
+
+    A path's terms count only when it may hold one of the spec's terms at all (`_prefixes`): the rule a
+    file-by-file scan of the paths used to skip splitting most of them, kept so the scores stay the same."""
+    may_hold = re.compile("|".join(map(re.escape, _prefixes(wanted)))).search
+    held: dict[int, bool] = {}
+    in_path: defaultdict[int, set[str]] = defaultdict(set)
+    in_symbols: defaultdict[int, set[str]] = defaultdict(set)
+    in_text: defaultdict[int, set[str]] = defaultdict(set)
+    for term in wanted:
+        by_path, by_symbols, by_text = outline.words.get(term, ((), (), ()))
+        for i in by_path:
+            holds = held.get(i)
+            if holds is None:
+                holds = held[i] = may_hold(outline.paths[i].rsplit(".", 1)[0].lower()) is not None
+            if holds:
+                in_path[i].add(term)
+        for i in by_symbols:
+            in_symbols[i].add(term)
+        for i in by_text:
+            in_text[i].add(term)
+    none: set[str] = set()
+    return {
+        i: (
+            in_text.get(i, none) | in_path.get(i, none) | in_symbols.get(i, none),
+            in_path.get(i, none),
+            in_symbols.get(i, none),
+        )
+        for i in in_text.keys() | in_path.keys() | in_symbols.keys()
+    }
 
 
-def _word_score(hits: Iterable[str], wanted: dict[str, float], idf: dict[str, float], ft: FileTerms) -> float:
+def _word_score(
+    hits: Iterable[str], wanted: dict[str, float], idf: dict[str, float], in_path: set[str], in_symbols: set[str]
+) -> float:
     score = 0.0
     for term in sorted(hits):
-        where = PATH_WEIGHT if term in ft.path else SYMBOL_WEIGHT if term in ft.symbols else BODY_WEIGHT
+        where = PATH_WEIGHT if term in in_path else SYMBOL_WEIGHT if term in in_symbols else BODY_WEIGHT
         score += wanted[term] * idf.get(term, 0.0) * where
     return score
 
 
-def _mentioned_files(repo: Repo, names: frozenset[str]) -> dict[str, float]:
+def _mentioned_files(outline: TreeOutline, names: frozenset[str]) -> dict[str, float]:
     """Files the spec names by path, by module (`pkg.mod`, `pkg.mod.attr`) or by a top-level symbol."""
     hits: Counter[str] = Counter()
     if not names:
         return {}
     by_suffix: dict[str, list[str]] = {}
     if any("/" in name or name.endswith(".py") for name in names):
-        for f in repo.files:
-            parts = f.path.split("/")
+        for path in outline.paths:
+            parts = path.split("/")
             for i in range(len(parts)):
-                by_suffix.setdefault("/".join(parts[i:]), []).append(f.path)
+                by_suffix.setdefault("/".join(parts[i:]), []).append(path)
     for name in sorted(names):
         if "/" in name or name.endswith(".py"):
             candidates = by_suffix.get(name.lstrip("./"), [])
             if len(candidates) <= 3:
                 hits.update({p: 1.0 for p in candidates})
-        elif "." in name and (path := repo.resolve(name)):
+        elif "." in name and (path := outline.resolve(name)):
             hits[path] += 1.0
     # `get_user`, `Theme.get_config` or `theme.get_config`: the files defining that symbol share the hit.
     # `bulk_update` and `QuerySet.bulk_update` both mentioned: the qualified one is meant (in every process alike)
     wanted = {name.rsplit(".", 1)[-1]: name for name in sorted(names, key=lambda n: (n.count("."), n))}
     definers: dict[str, set[str]] = {}
-    for f, facts in repo.parsed:
-        for symbol in facts.symbols:
-            mention = wanted.get(symbol.name)
-            if mention is None:
-                continue
-            owner = mention.rsplit(".", 2)[-2].lower() if "." in mention else ""
-            if not symbol.parent or owner == symbol.parent.lower() or (not owner and "_" in symbol.name):
-                definers.setdefault(mention, set()).add(f.path)
+    for name, mention in wanted.items():
+        owner = mention.rsplit(".", 2)[-2].lower() if "." in mention else ""
+        for i, parent in outline.names.get(name, ()):
+            if not parent or owner == parent.lower() or (not owner and "_" in name):
+                definers.setdefault(mention, set()).add(outline.paths[i])
     for name, paths in sorted(definers.items()):
         for path in paths:
             hits[path] += 1.0 / len(paths)
@@ -183,7 +175,7 @@ class Ranking:
         lowered = symbol.text.lower()
         score = 0.0
         if any(prefix in lowered for prefix in self.prefixes):  # most symbols share no word: skip splitting them
-            found = set(_run_terms(symbol.text, self._seen))
+            found = set(run_terms(symbol.text, self._seen))
             score = sum(self.wanted[t] * self.idf.get(t, 1.0) for t in found if t in self.wanted)
         if symbol.name and (
             symbol.name in self.mentioned or any(m.endswith("." + symbol.name) for m in self.mentioned)
@@ -192,32 +184,29 @@ class Ranking:
         return score
 
 
-def rank(repo: Repo, spec: Spec, anchors: Iterable[str]) -> Ranking:
+def rank(outline: TreeOutline, spec: Spec, anchors: Iterable[str]) -> Ranking:
     """Score every file; ties are broken by path so the order is reproducible."""
     wanted = spec_terms(spec)
-    wanted_keys = frozenset(wanted)
     mentioned = mentioned_names(spec_text(spec))
-    per_file = file_terms(repo, wanted)
-    hits = {
-        path: (wanted_keys & ft.path) | (wanted_keys & ft.symbols) | (wanted_keys & ft.body)
-        for path, ft in per_file.items()
-    }
+    paths = outline.paths
+    found = _found_terms(outline, wanted)
     df: Counter[str] = Counter()
-    for found in hits.values():
-        df.update(found)
-    n = len(per_file)
+    for hits, _, _ in found.values():
+        df.update(hits)
+    n = len(paths)
     idf = {t: math.log(1.0 + n / df[t]) for t in wanted if df[t]}
-    words = {}
-    for path, ft in per_file.items():
+    words = [0.0] * n
+    for i, (hits, in_path, in_symbols) in found.items():
+        path = paths[i]
         factor = TEST_FACTOR if is_test_file(path) or path.rsplit("/", 1)[-1] == "conftest.py" else 1.0
-        words[path] = _word_score(hits[path], wanted, idf, ft) * factor
-    best_words = max(words.values(), default=0.0)
+        words[i] = _word_score(hits, wanted, idf, in_path, in_symbols) * factor
+    best_words = max(words, default=0.0)
     mention_unit = MENTION_SHARE * max(best_words, 1.0)
-    mentions = {p: mention_unit * m for p, m in _mentioned_files(repo, mentioned).items()}
-    base = {path: words[path] + mentions.get(path, 0.0) for path in per_file}
-    imports = {f.path: repo.imported_paths(facts) for f, facts in repo.parsed}
-    nodes = sorted(per_file)
-    centrality = personalised_pagerank(nodes, import_edges(imports), base)
+    mentions = {p: mention_unit * m for p, m in _mentioned_files(outline, mentioned).items()}
+    base = {path: words[i] + mentions.get(path, 0.0) for i, path in enumerate(paths)}
+    nodes = sorted(paths)
+    centrality = dict.fromkeys(nodes, 0.0)
+    centrality.update(outline.graph.pagerank(base))
     top = max(centrality.values(), default=0.0)
     scale = PAGERANK_SHARE * max(max(base.values(), default=0.0), 1.0) / top if top else 0.0
     anchor_set = set(anchors)
@@ -225,5 +214,5 @@ def rank(repo: Repo, spec: Spec, anchors: Iterable[str]) -> Ranking:
         (path, round(base[path] + scale * centrality[path] + (ANCHOR_BONUS if path in anchor_set else 0.0), 3))
         for path in nodes
     ]
-    scored.sort(key=lambda item: (-item[1], item[0]))
+    scored.sort(key=itemgetter(1), reverse=True)  # stable: a tie keeps the order of `nodes`, by path
     return Ranking(scored, wanted, idf, mentioned)

@@ -10,15 +10,13 @@ another budget for that estimate, which is how a count by the Messages API steer
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from itertools import islice
+from typing import NamedTuple
 
-from specmill.adapters.repo_scan.conventions import KEY_KINDS, LAYOUT_KINDS
+from specmill.adapters.repo_scan.outline import Shown, TreeOutline
 from specmill.adapters.repo_scan.ranking import Ranking
-from specmill.adapters.repo_scan.repo import Repo, listing
-from specmill.adapters.repo_scan.tokens import brief_cost, brief_tokens
-from specmill.adapters.repo_scan.walk import MAX_FILES, MAX_PARSE_BYTES, RepoFile
+from specmill.adapters.repo_scan.tokens import MARGIN, brief_cost, brief_tokens
 from specmill.models import Convention, PatternBrief, RankedFile
 
 Key = tuple[int, ...]
@@ -40,15 +38,19 @@ still names the likely places to change; the files after them are named by path 
 have their symbols ranked by the spec's words."""
 LEADING_CONVENTIONS = 3
 """Where-new-code-goes conventions that come before the file list; the rest follow the file names."""
+LAYOUT_KINDS = frozenset({"layout", "entry-points"})
+"""Conventions rendered under Layout rather than Conventions."""
+KEY_KINDS = frozenset({"fastapi-app", "fastapi-router", "typer-cli", "click-cli", "dbos", "tests", "test-command"})
+"""The conventions that say where new code goes; they are kept before any other content is."""
 PROMINENCE = {"class": 0, "def": 1, "fields": 2, "value": 3}
 """Among symbols equally relevant to the spec, classes and functions say most about a file."""
 
 
-@dataclass(frozen=True)
-class Item:
+class Item(NamedTuple):
     text: str
     deps: tuple[Key, ...]
-    cost: float
+    extra: int
+    """Its cost beyond its text's: its newline, or the blank line and newline of a heading."""
 
 
 class Draft:
@@ -57,15 +59,29 @@ class Draft:
     def __init__(self) -> None:
         self.items: dict[Key, Item] = {}
         self.order: list[Key] = []
+        self._costs: dict[Key, float] = {}
 
     def add(self, key: Key, text: str, deps: tuple[Key, ...] = ()) -> None:
         section = (key[0],)
         if section not in self.items:
-            self.items[section] = Item(HEADINGS[key[0]], (), brief_cost(HEADINGS[key[0]]) + 2)
-        self.items[key] = Item(text, (section, *deps), brief_cost(text) + 1)
+            self.items[section] = Item(HEADINGS[key[0]], (), 2)
+        self.items[key] = Item(text, (section, *deps), 1)
 
     def want(self, keys: list[Key]) -> None:
         self.order.extend(k for k in keys if k in self.items)
+
+    def cost(self, key: Key) -> float:
+        """The item's calibrated estimate (see `tokens.brief_cost`), counted once and when first asked for."""
+        cost = self._costs.get(key)
+        if cost is None:
+            item = self.items[key]
+            cost = self._costs[key] = brief_cost(item.text) + item.extra
+        return cost
+
+    def _floor(self, key: Key) -> float:
+        """At most its cost: every piece of a line costs at least MARGIN, and each of its words is a piece."""
+        item = self.items[key]
+        return MARGIN * len(item.text.split()) + item.extra
 
     def fit(self, budget: int) -> set[Key]:
         chosen: set[Key] = set()
@@ -74,7 +90,9 @@ class Draft:
             if key in chosen:
                 continue
             need = [d for d in self.items[key].deps if d not in chosen] + [key]
-            cost = sum(self.items[k].cost for k in need)
+            if used + sum(map(self._floor, need)) > budget + 1e-6:  # cannot fit: left uncounted
+                continue
+            cost = sum(self.cost(k) for k in need)
             if used + cost <= budget:
                 chosen.update(need)
                 used += cost
@@ -100,54 +118,26 @@ class Draft:
         return markdown, chosen
 
 
-def _layout_lines(repo: Repo) -> list[str]:
-    counts: dict[str, Counter[str]] = {}
-    subdirs: dict[str, set[str]] = {}
-    root_files: list[str] = []
-    for f in repo.files:
-        top, _, rest = f.path.partition("/")
-        if not rest:
-            root_files.append(f.path)
-            continue
-        counts.setdefault(top, Counter())["python" if f.is_python else "other"] += 1
-        if "/" in rest:
-            subdirs.setdefault(top, set()).add(rest.split("/")[0] + "/")
-    lines = []
-    for top, c in sorted(counts.items()):
-        line = f"- `{top}/`: {c['python'] + c['other']} files ({c['python']} Python)"
-        if subdirs.get(top):
-            line += "; subfolders " + listing(sorted(subdirs[top]), 8)
-        lines.append(line)
-    if root_files:
-        lines.append("- root files: " + listing(root_files, 15))
-    big = [f.path for f in repo.files if f.is_python and f.size > MAX_PARSE_BYTES]
-    if big:
-        lines.append(f"- Python files over {MAX_PARSE_BYTES // 1000} KB, not parsed: " + listing(big, 5))
-    if repo.truncated:
-        lines.append(f"- listing stopped after {MAX_FILES} files")
-    return lines
-
-
 def _flat(groups: list[list[Key]]) -> list[Key]:
     return [key for group in groups for key in group]
 
 
-def _is_blank_init(f: RepoFile) -> bool:
+def _is_blank_init(f: Shown) -> bool:
     """An `__init__.py` with nothing in it says nothing the Layout section does not."""
-    return f.name == "__init__.py" and f.facts is not None and not f.facts.symbols and not f.facts.docstring
+    return f.name == "__init__.py" and f.parsed and not f.symbols and not f.docstring
 
 
-def _file_header(f: RepoFile) -> str:
+def _file_header(f: Shown) -> str:
     text = f"- `{f.path}`"
-    if f.facts is not None and f.facts.docstring:
-        text += f" - {f.facts.docstring}"
+    if f.docstring:
+        text += f" - {f.docstring}"
     if f.note:
         text += f" ({f.note})"
     return text
 
 
 def build_draft(
-    repo: Repo, conventions: list[Convention], ranking: Ranking, budget: int, room: int | None = None
+    outline: TreeOutline, conventions: list[Convention], ranking: Ranking, budget: int, room: int | None = None
 ) -> BriefDraft:
     """Every candidate line, in priority order for `budget`, for fits of up to `room` (`budget` by default)."""
     draft = Draft()
@@ -161,20 +151,20 @@ def build_draft(
     others = key_conventions + [c for c in conventions if c.kind not in LAYOUT_KINDS | KEY_KINDS]
     for i, convention in enumerate(layout):
         draft.add((LAYOUT, i), f"- {convention.summary}")
-    for i, line in enumerate(_layout_lines(repo), start=len(layout)):
+    for i, line in enumerate(outline.layout, start=len(layout)):
         draft.add((LAYOUT, i), line)
     for i, convention in enumerate(others):
         draft.add((CONVENTIONS, i), f"- {convention.kind}: {convention.summary}")
 
-    by_path = {f.path: f for f in repo.files}
+    shown = outline.shown
     wanted = min(CANDIDATE_FILES, max(budget, room or 0) // TOKENS_PER_CANDIDATE)
-    ranked = list(islice(((p, score) for p, score in ranked if not _is_blank_init(by_path[p])), wanted))
+    ranked = list(islice(((p, score) for p, score in ranked if not _is_blank_init(shown(p))), wanted))
     symbol_order: list[list[Key]] = []
     for r, (path, _) in enumerate(ranked[:CANDIDATE_FILES]):
-        f = by_path[path]
+        f = shown(path)
         header: Key = (FILES, r)
         draft.add(header, _file_header(f) if r < HEADLINE_FILES else f"- `{f.path}`")
-        symbols = f.facts.symbols if f.facts is not None else ()
+        symbols = f.symbols
         order = [
             (
                 -ranking.symbol_score(s) if r < LISTED_FILES else 0.0,  # the tail shows few symbols, if any
@@ -212,7 +202,7 @@ def build_draft(
     draft.want(_flat(headers[HEADLINE_FILES:LISTED_FILES]) + _flat(more[3:10]) + layout_keys + _flat(first[10:]))
     draft.want(_flat(per_file))
 
-    return BriefDraft(draft, ranked[:CANDIDATE_FILES], symbol_order, by_path, conventions)
+    return BriefDraft(draft, ranked[:CANDIDATE_FILES], symbol_order, outline, conventions)
 
 
 @dataclass(frozen=True)
@@ -222,7 +212,7 @@ class BriefDraft:
     draft: Draft
     ranked: list[tuple[str, float]]
     symbol_order: list[list[Key]]
-    by_path: dict[str, RepoFile]
+    outline: TreeOutline
     conventions: list[Convention]
 
     def fit(self, budget: int) -> tuple[str, set[Key]]:
@@ -236,15 +226,14 @@ class BriefDraft:
         for r, (path, score) in enumerate(self.ranked):
             if (FILES, r) not in chosen:
                 continue
-            facts = self.by_path[path].facts
-            symbols = facts.symbols if facts is not None else ()
+            symbols = self.outline.shown(path).symbols
             kept = [symbols[key[2]].text for key in self.symbol_order[r] if key in chosen]  # most relevant first
             files.append(RankedFile(path=path, score=score, symbols=kept))
         return PatternBrief(markdown=markdown, tokens=tokens, budget=budget, files=files, conventions=self.conventions)
 
 
-def render_brief(repo: Repo, conventions: list[Convention], ranking: Ranking, budget: int) -> PatternBrief:
+def render_brief(outline: TreeOutline, conventions: list[Convention], ranking: Ranking, budget: int) -> PatternBrief:
     """The brief fitted to `budget` by the local estimate alone."""
-    draft = build_draft(repo, conventions, ranking, budget)
+    draft = build_draft(outline, conventions, ranking, budget)
     fitted = draft.fit(budget)
     return draft.brief(fitted, brief_tokens(fitted[0]), budget)

@@ -6,11 +6,14 @@ import gc
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from specmill.adapters.repo_scan.configs import ProjectConfig, load
 from specmill.adapters.repo_scan.index import Index, Plan
 from specmill.adapters.repo_scan.symbols import PyFacts
 from specmill.adapters.repo_scan.walk import RepoFile, module_name, walk
+
+if TYPE_CHECKING:
+    from specmill.adapters.repo_scan.configs import ProjectConfig
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,16 @@ class Repo:
         return self.modules.get(head) if head else None
 
     def imported_paths(self, facts: PyFacts) -> set[str]:
-        return {p for name in facts.imports if (p := self.resolve(name)) is not None}
+        """The files `facts` imports (see `resolve`, inlined: a large tree resolves tens of thousands of names)."""
+        modules = self.modules
+        found = set()
+        for name in facts.imports:
+            path = modules.get(name)
+            if path is None and (head := name.rpartition(".")[0]):
+                path = modules.get(head)
+            if path is not None:
+                found.add(path)
+        return found
 
 
 def scan(root: Path, cache_dir: Path | None = None, plan: Plan | None = None) -> Repo:
@@ -67,6 +79,8 @@ def scan(root: Path, cache_dir: Path | None = None, plan: Plan | None = None) ->
     from the index, otherwise sets off full collections that cost a third of the scan. Neither
     creates reference cycles, so nothing waits longer to be freed.
     """
+    from specmill.adapters.repo_scan.configs import load  # here: a brief from a tree's outline reads no config
+
     paused = gc.isenabled()
     gc.disable()
     try:

@@ -6,6 +6,7 @@ import os
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import attrgetter
 from pathlib import Path
 from typing import NamedTuple
 
@@ -116,11 +117,12 @@ def list_files(root: Path) -> tuple[list[Listed], bool]:
     whether the listing stopped at MAX_FILES. Sorted by path, directory by directory."""
     found: list[Listed] = []
     pending = [(str(root), "")]
+    by_name = attrgetter("name")
     while pending:
         folder, rel_dir = pending.pop()
         try:
             with os.scandir(folder) as it:
-                entries = sorted(it, key=lambda e: e.name)
+                entries = sorted(it, key=by_name)
         except OSError:
             continue
         if rel_dir and any(entry.name == "pyvenv.cfg" for entry in entries):
@@ -128,20 +130,20 @@ def list_files(root: Path) -> tuple[list[Listed], bool]:
         subdirs = []
         for entry in entries:
             name = entry.name
-            rel = f"{rel_dir}{name}"
             try:
                 if entry.is_dir(follow_symlinks=False):
                     if not _skip_dir(name):
-                        subdirs.append((entry.path, rel + "/"))
+                        subdirs.append((entry.path, f"{rel_dir}{name}/"))
                     continue
-                if name.startswith(".") or os.path.splitext(name)[1].lower() in BINARY_SUFFIXES:
+                dot = name.rfind(".")  # the suffix as `os.path.splitext` finds it, the name not starting with "."
+                if name[0] == "." or (dot > 0 and name[dot:].lower() in BINARY_SUFFIXES):
                     continue
                 if not entry.is_file(follow_symlinks=False):
                     continue
                 stat = entry.stat(follow_symlinks=False)
             except OSError:
                 continue
-            found.append(Listed(rel, stat.st_size, stat.st_mtime_ns))
+            found.append(Listed(f"{rel_dir}{name}", stat.st_size, stat.st_mtime_ns))
             if len(found) >= MAX_FILES:
                 return found, True
         pending.extend(reversed(subdirs))

@@ -41,6 +41,18 @@ def terms(text: str) -> list[str]:
 _LETTERS = re.compile(r"[A-Za-z]+")
 
 
+def run_terms(text: str, seen: dict[str, list[str]]) -> list[str]:
+    """`terms(text)`, the same list: a word never spans a non-letter, so each run of letters (a folder
+    or a parameter name comes back often) is split once and kept in `seen`."""
+    found: list[str] = []
+    for run in _LETTERS.findall(text):
+        split = seen.get(run)
+        if split is None:
+            split = seen[run] = terms(run)
+        found += split
+    return found
+
+
 def term_set(text: str) -> frozenset[str]:
     """The distinct terms of a whole source file; deduplicates before splitting and stemming.
 
