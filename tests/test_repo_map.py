@@ -181,7 +181,10 @@ def test_skips_vcs_virtualenvs_caches_and_binaries(tmp_path: Path) -> None:
         },
     )
     (tmp_path / "pkg" / "blob.py").write_bytes(b"\x00\x01binary")
+    os.makedirs(os.path.join(os.fsencode(tmp_path), b"caf\xe9"))  # names that are not UTF-8: no text to show
+    Path(os.fsdecode(os.path.join(os.fsencode(tmp_path), b"pkg", b"caf\xe9.py"))).write_text("def leaked(): ...\n")
     brief = RepoMapAnalyzer().analyze(tmp_path, make_spec("Run the core and the broken blob"), 4000)
+    brief.model_dump_json()
     paths = {f.path for f in brief.files}
     assert paths == {"pkg/core.py", "pkg/broken.py", "pkg/blob.py"}
     assert "leaked" not in brief.markdown and "logo.png" not in brief.markdown

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -100,3 +103,26 @@ def test_a_name_mentioned_bare_and_qualified_means_the_qualified_one(tmp_path: P
     # were the bare name meant, both definers would share the mention; the choice is the same in every process
     assert both["shop/cache.py"] == qualified["shop/cache.py"]
     assert both["shop/store.py"] > both["shop/cache.py"]
+
+
+def test_a_symbols_score_is_the_same_under_any_hash_seed() -> None:
+    """A sum of floats depends on its order, and a set's order on the process's hash seed."""
+    script = (
+        "from specmill.adapters.repo_scan.ranking import Ranking; from specmill.adapters.repo_scan.symbols "
+        "import Symbol; from specmill.adapters.repo_scan.words import terms; "
+        "words = terms('alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike'); "
+        "r = Ranking(files=[], wanted={w: 0.1 * (i + 1) for i, w in enumerate(words)}, "
+        "idf={w: 1.0 / (i + 3) for i, w in enumerate(words)}, mentioned=frozenset()); "
+        "print(repr(r.symbol_score(Symbol(text=' '.join(words), name='x', lineno=1))))"
+    )
+    scores = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in range(8)
+    }
+    assert len(scores) == 1, scores

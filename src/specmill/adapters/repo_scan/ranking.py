@@ -176,7 +176,7 @@ class Ranking:
         score = 0.0
         if any(prefix in lowered for prefix in self.prefixes):  # most symbols share no word: skip splitting them
             found = set(run_terms(symbol.text, self._seen))
-            score = sum(self.wanted[t] * self.idf.get(t, 1.0) for t in found if t in self.wanted)
+            score = sum(self.wanted[t] * self.idf.get(t, 1.0) for t in sorted(found) if t in self.wanted)
         if symbol.name and (
             symbol.name in self.mentioned or any(m.endswith("." + symbol.name) for m in self.mentioned)
         ):

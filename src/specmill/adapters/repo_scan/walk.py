@@ -130,6 +130,8 @@ def list_files(root: Path) -> tuple[list[Listed], bool]:
         subdirs = []
         for entry in entries:
             name = entry.name
+            if not name.isascii() and not _is_utf8(name):
+                continue  # a name that is no UTF-8 can be neither shown to the model nor sent over its API
             try:
                 if entry.is_dir(follow_symlinks=False):
                     if not _skip_dir(name):
@@ -148,6 +150,15 @@ def list_files(root: Path) -> tuple[list[Listed], bool]:
                 return found, True
         pending.extend(reversed(subdirs))
     return found, False
+
+
+def _is_utf8(name: str) -> bool:
+    """Whether a name from the file system is text: bytes that are not UTF-8 come as lone surrogates."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def parse_plan(listed: list[Listed]) -> tuple[list[Listed], dict[str, RepoFile]]:
