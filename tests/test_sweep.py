@@ -15,7 +15,8 @@ import sys
 import threading
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -139,6 +140,7 @@ class World:
     calc: Path
     database: str
     swept_once: bool = False
+    used_by: list[str] = field(default_factory=list)
 
     def permalink(self, path: str) -> str:
         return "legacy/spec-42" if path == "specs/billing.md" else f"{self.project}/{path.removesuffix('.md')}"
@@ -170,12 +172,12 @@ class World:
         }
 
 
-@pytest.fixture(scope="module")
-def world(basic_memory: BasicMemoryInstance, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    calc = init_repo(tmp_path_factory.mktemp("calc"), CALC_FILES)
-    plain = tmp_path_factory.mktemp("plain")
+def make_world(bm: BasicMemoryInstance, tmp: pytest.TempPathFactory, closing: ExitStack) -> World:
+    """The project's notes written and indexed, a new system database, and DBOS launched on it."""
+    calc = init_repo(tmp.mktemp("calc"), CALC_FILES)
+    plain = tmp.mktemp("plain")
     project = f"sweeps-{uuid.uuid4().hex[:6]}"
-    folder = basic_memory.root / "projects" / project
+    folder = bm.root / "projects" / project
     for path, (text, _, _) in NOTES.items():
         target = folder / path
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -183,18 +185,17 @@ def world(basic_memory: BasicMemoryInstance, tmp_path_factory: pytest.TempPathFa
             text.replace("{calc}", str(calc)).replace("{plain}", str(plain)).replace("{calc_name}", calc.name)
         )
     added = subprocess.run(
-        [str(basic_memory.executable), "project", "add", project, str(folder)],
-        env=basic_memory.env,
+        [str(bm.executable), "project", "add", project, str(folder)],
+        env=bm.env,
         capture_output=True,
         text=True,
         timeout=180,
     )
     assert added.returncode == 0, added.stderr or added.stdout
 
-    pg = fresh_postgres_database()
-    database = pg.__enter__()
+    database = closing.enter_context(fresh_postgres_database())
     settings = make_settings(
-        tmp_path_factory.mktemp("data"),
+        tmp.mktemp("data"),
         database,
         project=project,
         sweep_folders="backlog",
@@ -205,26 +206,80 @@ def world(basic_memory: BasicMemoryInstance, tmp_path_factory: pytest.TempPathFa
     brief = PatternBrief(markdown="calc is a flat package; tests live in tests/.", tokens=12, budget=4000)
     container = Container(
         settings,
-        basic_memory.store,
+        bm.store,
         ScriptedModel(Script.load(scenarios.succeeds_first_time())),
         GitWorktreeWorkspace(settings.data_dir),
         SubprocessTestRunner(),
         FixedRepoAnalyzer(brief),
-        note_index=basic_memory.index,
+        note_index=bm.index,
     )
     runtime.launch(settings, container, executor_id="sweep-tests", queues=[names.SWEEP_QUEUE])
+    closing.callback(runtime.shutdown)
+    runtime.register_run_queue(settings)
+    return World(bm, project, settings, container, calc, database)
+
+
+class Worlds:
+    """This worker's world. With `--dist worksteal` a worker may be handed a stolen block of earlier
+    tests right after a later block of this module, its world kept: a test that opens the story then
+    finds a world that later tests used, and gets a new one (which the tests after it go on with)."""
+
+    def __init__(self, bm: BasicMemoryInstance, tmp: pytest.TempPathFactory) -> None:
+        self.bm, self.tmp = bm, tmp
+        self._make()
+
+    def _make(self) -> None:
+        self.closing = ExitStack()
+        try:
+            self.current = make_world(self.bm, self.tmp, self.closing)
+        except BaseException:
+            self.closing.close()
+            raise
+
+    def for_test(self, test: str, only_after: tuple[str, ...] | None = None) -> World:
+        """The world `test` runs in; with `only_after`, one that no test but those has used."""
+        if only_after is not None and not set(self.current.used_by) <= set(only_after):
+            self.close()
+            self._make()
+        self.current.used_by.append(test)
+        return self.current
+
+    def close(self) -> None:
+        self.closing.close()
+
+
+@pytest.fixture(scope="module")
+def worlds(basic_memory: BasicMemoryInstance, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worlds]:
+    made = Worlds(basic_memory, tmp_path_factory)
     try:
-        runtime.register_run_queue(settings)
-        yield World(basic_memory, project, settings, container, calc, database)
+        yield made
     finally:
-        runtime.shutdown()
-        pg.__exit__(None, None, None)
+        made.close()
+
+
+@pytest.fixture
+def world(worlds: Worlds, request: pytest.FixtureRequest) -> World:
+    return worlds.for_test(request.node.name)
+
+
+@pytest.fixture
+def untouched_world(worlds: Worlds, request: pytest.FixtureRequest) -> World:
+    """A world no test has used yet: nothing swept, nothing edited, no run in its system database."""
+    return worlds.for_test(request.node.name, only_after=())
+
+
+@pytest.fixture
+def world_after_the_first_sweep(worlds: Worlds, request: pytest.FixtureRequest) -> World:
+    """A world where the first sweep happened and nothing since."""
+    first = test_the_first_sweep_enqueues_exactly_the_ready_specs_with_a_repository.__name__
+    return worlds.for_test(request.node.name, only_after=(first,)).after_a_first_sweep()
 
 
 READY = sorted(path for path, (_, enqueued, _) in NOTES.items() if enqueued)
 
 
-def test_the_first_sweep_enqueues_exactly_the_ready_specs_with_a_repository(world: World) -> None:
+def test_the_first_sweep_enqueues_exactly_the_ready_specs_with_a_repository(untouched_world: World) -> None:
+    world = untouched_world
     result = world.sweep("first")
     assert result.spec_notes == SPEC_NOTES and result.trigger == "manual" and not result.dry_run
     assert sorted(c.permalink for c in result.enqueued) == sorted(world.permalink(p) for p in READY)
@@ -256,8 +311,10 @@ def test_the_first_sweep_enqueues_exactly_the_ready_specs_with_a_repository(worl
     assert f"| {world.permalink('specs/no-repo.md')} | no repository" in report
 
 
-def test_a_second_sweep_enqueues_nothing_and_records_how_the_first_sweeps_runs_stand(world: World) -> None:
-    world.after_a_first_sweep()
+def test_a_second_sweep_enqueues_nothing_and_records_how_the_first_sweeps_runs_stand(
+    world_after_the_first_sweep: World,
+) -> None:
+    world = world_after_the_first_sweep
     before = world.enqueued_ids()
     first = DBOS.list_workflows(name=sweeps.SWEEP_WORKFLOW, status="SUCCESS", load_output=True)[-1].output
     result = world.sweep("second")
