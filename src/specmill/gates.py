@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from dbos import DBOS
 
-from specmill import gate_steps, names
+from specmill import gate_steps, graceful_stop, names
 from specmill.durable import Retry, durable
 from specmill.errors import ApprovalExpired, BudgetExhausted, PlanRejected
 from specmill.gate_steps import Gate, GateKind
@@ -79,13 +79,21 @@ def paused_at_budget(run: Run, call: Callable[..., T]) -> T:
 def wait_at_gate(run: Run, kind: GateKind, detail: str) -> dict[str, Any] | None:
     """The answer sent to this gate, a ticked plan as an approval, or None once the deadline passed."""
     gate = open_gate(run=run, kind=kind, detail=detail)
-    DBOS.update_workflow_attributes(run.id, {names.GATE_ATTRIBUTE: gate.model_dump()}, merge=True)
+    _set_attributes(run.id, {names.GATE_ATTRIBUTE: gate.model_dump()})
     answer = _wait(run, gate)
     closed: dict[str, Any] = {names.GATE_ATTRIBUTE: None}
     if answer is not None and kind == "approval":  # a ticked plan is remembered like an answer over HTTP
         closed[names.GATE_ANSWER_ATTRIBUTE] = {"gate": gate.id, "answer": answer.get("answer")}
-    DBOS.update_workflow_attributes(run.id, closed, merge=True)
+    _set_attributes(run.id, closed)
     return answer
+
+
+def _set_attributes(run_id: str, attributes: dict[str, Any]) -> None:
+    """A recorded operation like a step, so a stopping process starts none and lets one in flight finish:
+    a command that leaves its run waiting at the gate must not end DBOS under it (its error would be
+    recorded as the operation's result, and replayed wherever the run continues)."""
+    with graceful_stop.step_gate():
+        DBOS.update_workflow_attributes(run_id, attributes, merge=True)
 
 
 def _wait(run: Run, gate: Gate) -> dict[str, Any] | None:

@@ -21,6 +21,8 @@ from specmill.errors import BadInput, SpecmillError
 from specmill.models import Budget, RunRequest, RunResult
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print the result as one JSON object on stdout.")]
+STOP_GRACE_S = 30.0
+"""How long a command that leaves its run at a gate lets the step in flight (a note write) finish."""
 
 
 def register(app: typer.Typer) -> None:
@@ -236,6 +238,7 @@ def execute(
     except waiting.LeftWaiting as left:
         kind = left.kind
         graceful_stop.begin()  # the run waits on in the queue; this process starts no step of it again
+        graceful_stop.wait_for_running_steps(STOP_GRACE_S)  # what the run's thread is doing ends first
     except SpecmillError as exc:
         fail(exc, as_json=as_json)
     except Exception as exc:
