@@ -17,7 +17,7 @@ from functools import cached_property
 from typing import NamedTuple
 
 from specmill.adapters.repo_scan.graph import Graph, import_edges, prepare
-from specmill.adapters.repo_scan.repo import Repo, listing
+from specmill.adapters.repo_scan.repo import Repo, listing, resolve_module
 from specmill.adapters.repo_scan.symbols import Symbol
 from specmill.adapters.repo_scan.walk import MAX_FILES, MAX_PARSE_BYTES
 from specmill.adapters.repo_scan.words import run_terms
@@ -84,11 +84,8 @@ class TreeOutline:
         return found
 
     def resolve(self, dotted_name: str) -> str | None:
-        """The file an import names (see `Repo.resolve`)."""
-        if dotted_name in self.modules:
-            return self.modules[dotted_name]
-        head = dotted_name.rpartition(".")[0]
-        return self.modules.get(head) if head else None
+        """The file an import names (see `resolve_module`)."""
+        return resolve_module(self.modules, dotted_name)
 
 
 def outline_of(repo: Repo) -> TreeOutline:

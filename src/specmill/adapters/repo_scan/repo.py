@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -53,11 +54,7 @@ class Repo:
         return names
 
     def resolve(self, dotted_name: str) -> str | None:
-        """The file an import names: the module itself, or the module an imported attribute lives in."""
-        if dotted_name in self.modules:
-            return self.modules[dotted_name]
-        head = dotted_name.rpartition(".")[0]
-        return self.modules.get(head) if head else None
+        return resolve_module(self.modules, dotted_name)
 
     def imported_paths(self, facts: PyFacts) -> set[str]:
         """The files `facts` imports (see `resolve`, inlined: a large tree resolves tens of thousands of names)."""
@@ -113,3 +110,11 @@ def dirname(path: str) -> str:
 def is_test_file(path: str) -> bool:
     name = path.rsplit("/", 1)[-1]
     return name.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py"))
+
+
+def resolve_module(modules: Mapping[str, str], dotted_name: str) -> str | None:
+    """The file an import names: the module itself, or the module an imported attribute lives in."""
+    if dotted_name in modules:
+        return modules[dotted_name]
+    head = dotted_name.rpartition(".")[0]
+    return modules.get(head) if head else None
